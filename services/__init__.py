@@ -1,0 +1,1 @@
+"""Front Door Monitor services."""

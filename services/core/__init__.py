@@ -1,0 +1,1 @@
+"""The pure domain core: per-child history, rules and indicators. No I/O, no clock."""

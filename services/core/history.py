@@ -1,0 +1,171 @@
+"""One child's history: accepted facts in event-time order, tombstones, and the alerts currently standing."""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from schemas.alerts import AlertMessage, AlertRevised, AlertWithdrawn, RaisedAlert
+from schemas.events import ChildRecordsMerged, EventRetracted, InboundEvent
+from services.core.calendar import minus_months
+from services.core.config import RuleConfig
+from services.core.facts import Fact, Kind, SortKey, fact_of
+from services.core.rules import alerts_at
+
+
+class Outcome(StrEnum):
+    """What happened to an inbound event; bounded, so it is safe as a metric label."""
+
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    RETRACTED = "retracted"
+    MERGED = "merged"
+    TOO_OLD = "too_old"
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """An alert raised and not withdrawn: where it is anchored and a fingerprint of its content."""
+
+    anchor: SortKey
+    fingerprint: str
+    rule: str
+
+
+def fingerprint(alert: RaisedAlert) -> str:
+    return hashlib.sha256(alert.model_dump_json().encode()).hexdigest()[:16]
+
+
+@dataclass(slots=True)
+class ChildHistory:
+    """Everything the rules need about one child in one council, and nothing more."""
+
+    la_code: str
+    child_key: str
+    facts: list[Fact] = field(default_factory=list)
+    seen: set[str] = field(default_factory=set)  # event ids accepted or retracted: redelivery is a no-op
+    retracted: set[str] = field(default_factory=set)
+    standing: dict[str, Standing] = field(default_factory=dict)
+
+    def apply(self, event: InboundEvent, config: RuleConfig) -> tuple[Outcome, list[AlertMessage]]:
+        """Take one event in any arrival order; return what happened and the alert messages it causes."""
+        if event.event_id in self.seen:
+            return Outcome.DUPLICATE, []
+        self.seen.add(event.event_id)
+        if isinstance(event, EventRetracted):
+            return Outcome.RETRACTED, self._retract(event.retracted_event_id, config)
+        if isinstance(event, ChildRecordsMerged):
+            raise ValueError("merges join two histories: use Engine.apply or merge_into")
+        fact = fact_of(event)
+        if fact is None:  # pragma: no cover - every non-control event type has a fact
+            raise TypeError(f"no fact for {type(event).__name__}")
+        if self._before_retention(fact, config):
+            return Outcome.TOO_OLD, []
+        return Outcome.APPLIED, self.insert(fact, config)
+
+    def insert(self, fact: Fact, config: RuleConfig) -> list[AlertMessage]:
+        """Insert a fact in event-time order and re-evaluate the anchors at or after it."""
+        if fact.event_id in self.retracted:
+            return []  # the retraction arrived before the event it retracts
+        if not self.facts or fact.sort_key >= self.facts[-1].sort_key:
+            position = len(self.facts)  # the usual case: events arrive in event-time order
+        else:
+            position = bisect.bisect([f.sort_key for f in self.facts], fact.sort_key)
+        self.facts.insert(position, fact)
+        return self._reevaluate_from(position, fact.sort_key, config)
+
+    def _retract(self, target: str, config: RuleConfig) -> list[AlertMessage]:
+        self.retracted.add(target)
+        self.seen.add(target)
+        for position, fact in enumerate(self.facts):
+            if fact.event_id == target:
+                del self.facts[position]
+                return self._reevaluate_from(position, fact.sort_key, config)
+        return []
+
+    def _reevaluate_from(self, position: int, start: SortKey, config: RuleConfig) -> list[AlertMessage]:
+        """Recompute alerts anchored at facts[position:] (keys >= start) and diff them with those standing."""
+        fresh: dict[str, RaisedAlert] = {}
+        for i in range(position, len(self.facts)):
+            for alert in alerts_at(self.facts, i, self.la_code, self.child_key, config):
+                fresh[alert.alert_id] = alert
+        affected = {aid: s for aid, s in self.standing.items() if s.anchor >= start or aid in fresh}
+        return self._diff(affected, fresh, reason="later data no longer supports this alert")
+
+    def _diff(
+        self, before: dict[str, Standing], after: dict[str, RaisedAlert], reason: str
+    ) -> list[AlertMessage]:
+        messages: list[AlertMessage] = []
+        for aid, old in before.items():
+            if aid not in after:
+                del self.standing[aid]
+                messages.append(self._withdrawn(aid, old.rule, reason))
+        for aid, alert in after.items():
+            anchor = next(f.sort_key for f in self.facts if f.event_id == alert.trigger_event_id)
+            new = Standing(anchor, fingerprint(alert), alert.rule.value)
+            old_standing = self.standing.get(aid)
+            self.standing[aid] = new
+            if old_standing is None:
+                messages.append(alert)
+            elif old_standing.fingerprint != new.fingerprint:
+                messages.append(
+                    AlertRevised(alert_id=aid, la_code=self.la_code, child_key=self.child_key, alert=alert)
+                )
+        return messages
+
+    def _withdrawn(self, aid: str, rule: str, reason: str) -> AlertWithdrawn:
+        return AlertWithdrawn(
+            alert_id=aid,
+            la_code=self.la_code,
+            child_key=self.child_key,
+            rule=rule,  # a Rule value recorded when the alert was raised
+            reason=reason,
+        )
+
+    def withdraw_all(self, reason: str) -> list[AlertMessage]:
+        """Withdraw every standing alert, e.g. when this record is merged into another child's."""
+        messages: list[AlertMessage] = [
+            self._withdrawn(aid, s.rule, reason) for aid, s in self.standing.items()
+        ]
+        self.standing.clear()
+        return messages
+
+    def _before_retention(self, fact: Fact, config: RuleConfig) -> bool:
+        if config.retention_months is None or not self.facts:
+            return False
+        return fact.day < minus_months(self.facts[-1].day, config.retention_months)
+
+    def prune(self, today: dt.date, config: RuleConfig) -> None:
+        """Drop facts older than the longest rule needs; alerts anchored there are final and forgotten.
+
+        CP plan starts are kept whatever their age: "second or subsequent plan, ever" needs them, and a
+        child has few.
+        """
+        if config.retention_months is None:
+            return
+        cutoff = minus_months(today, config.retention_months)
+        self.facts = [f for f in self.facts if f.day >= cutoff or f.kind is Kind.CPP_STARTED]
+        self.standing = {aid: s for aid, s in self.standing.items() if s.anchor[0] >= cutoff}
+
+    @property
+    def last_day(self) -> dt.date | None:
+        return self.facts[-1].day if self.facts else None
+
+
+def merge_into(
+    into: ChildHistory, source: ChildHistory, event: ChildRecordsMerged, config: RuleConfig
+) -> list[AlertMessage]:
+    """Move every fact of the merged record into the surviving one, withdraw the old record's alerts."""
+    messages = source.withdraw_all(reason="child records merged")
+    into.seen.add(event.event_id)
+    into.seen |= source.seen
+    into.retracted |= source.retracted
+    if not source.facts:
+        return messages
+    into.facts = sorted([*into.facts, *source.facts], key=lambda f: f.sort_key)
+    first = min(f.sort_key for f in source.facts)
+    position = next(i for i, f in enumerate(into.facts) if f.sort_key == first)
+    return messages + into._reevaluate_from(position, first, config)

@@ -1,0 +1,95 @@
+"""Indicators in DfE Children in Need census terms, computed from children's histories in event time."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+
+from services.core.calendar import rereferral_window_start
+from services.core.config import RuleConfig
+from services.core.facts import Kind
+from services.core.history import ChildHistory
+
+
+@dataclass(frozen=True, slots=True)
+class Referral:
+    """One referral in DfE terms: one (council, child, referral date), however many records it has."""
+
+    la_code: str
+    child_key: str
+    day: dt.date
+    nfa: bool
+    records: int  # >1 when same-day duplicates were collapsed
+
+
+def referrals_of(history: ChildHistory) -> list[Referral]:
+    """A child's referrals by date; a date is NFA if any of that day's referral records was marked NFA."""
+    nfa_refs = {f.ref for f in history.facts if f.kind is Kind.REFERRAL_NFA}
+    by_day: dict[dt.date, list[str]] = {}
+    for f in history.facts:
+        if f.kind is Kind.REFERRAL:
+            by_day.setdefault(f.day, []).append(f.ref)
+    return [
+        Referral(history.la_code, history.child_key, day, any(r in nfa_refs for r in refs), len(refs))
+        for day, refs in sorted(by_day.items())
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class RereferralStats:
+    """The C1 figures for one period: referral-level (the DfE headline) and child-level rates."""
+
+    referrals: int
+    rereferrals: int
+    rereferral_rate: float
+    children_referred: int
+    children_rereferred: int
+    child_rereferral_rate: float
+    nfa_referrals: int
+    same_day_collapsed: int
+
+    def as_dict(self) -> dict[str, float | int]:
+        return asdict(self)
+
+
+def _rate(part: int, whole: int) -> float:
+    return round(part / whole, 6) if whole else 0.0
+
+
+def rereferral_stats(
+    histories: Iterable[ChildHistory], start: dt.date, end: dt.date, config: RuleConfig
+) -> RereferralStats:
+    """Referrals dated in [start, end]; each is a re-referral if the same child had one in the window before.
+
+    Previous referrals are looked up across the whole history, so a look-back crosses the period start,
+    and NFA referrals count both as current and as previous referrals (CIN census guidance).
+    """
+    referrals = rereferrals = children = children_re = nfa = collapsed = 0
+    for history in histories:
+        days = referrals_of(history)
+        in_period = [r for r in days if start <= r.day <= end]
+        if not in_period:
+            continue
+        children += 1
+        flagged = [r for r in in_period if _has_previous_within_window(days, r, config)]
+        referrals += len(in_period)
+        rereferrals += len(flagged)
+        children_re += 1 if flagged else 0
+        nfa += sum(1 for r in in_period if r.nfa)
+        collapsed += sum(r.records - 1 for r in in_period)
+    return RereferralStats(
+        referrals=referrals,
+        rereferrals=rereferrals,
+        rereferral_rate=_rate(rereferrals, referrals),
+        children_referred=children,
+        children_rereferred=children_re,
+        child_rereferral_rate=_rate(children_re, children),
+        nfa_referrals=nfa,
+        same_day_collapsed=collapsed,
+    )
+
+
+def _has_previous_within_window(days: list[Referral], current: Referral, config: RuleConfig) -> bool:
+    window_start = rereferral_window_start(current.day, config)
+    return any(window_start <= r.day < current.day for r in days)

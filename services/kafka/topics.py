@@ -1,0 +1,62 @@
+"""Explicit topic creation: partitions, replication and cleanup policy come from the topic table and Settings."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from schemas.topics import ALL_TOPICS, TopicSpec
+from services.kafka.clients import common_kwargs
+from services.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class TopicPlan:
+    """One topic as it will be created on the broker."""
+
+    name: str
+    partitions: int
+    replication_factor: int
+    configs: dict[str, str]
+
+
+def plan_topic(spec: TopicSpec, settings: Settings) -> TopicPlan:
+    configs: dict[str, str] = {"cleanup.policy": spec.cleanup_policy}
+    if spec.retention_ms is not None:
+        configs["retention.ms"] = str(spec.retention_ms)
+    if settings.topic_replication_factor > 1:
+        configs["min.insync.replicas"] = str(settings.topic_replication_factor - 1)
+    return TopicPlan(spec.name, settings.topic_partitions, settings.topic_replication_factor, configs)
+
+
+def changelog_plan(name: str, settings: Settings) -> TopicPlan:
+    """A faust table changelog: compact only (never delete), and co-partitioned with the source topic."""
+    replication = settings.topic_replication_factor
+    configs: dict[str, str] = {"cleanup.policy": "compact"}
+    if replication > 1:
+        configs["min.insync.replicas"] = str(replication - 1)
+    return TopicPlan(name, settings.topic_partitions, replication, configs)
+
+
+def all_plans(settings: Settings, changelogs: tuple[str, ...] = ()) -> list[TopicPlan]:
+    return [plan_topic(s, settings) for s in ALL_TOPICS] + [changelog_plan(n, settings) for n in changelogs]
+
+
+async def ensure_topics(settings: Settings, plans: list[TopicPlan]) -> list[str]:
+    """Create the topics that are missing; returns the names created. Existing topics are left alone."""
+    admin = AIOKafkaAdminClient(**common_kwargs(settings))
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [p for p in plans if p.name not in existing]
+        if missing:
+            new = [NewTopic(p.name, p.partitions, p.replication_factor, topic_configs=p.configs) for p in missing]
+            # Another worker may create them between our list and create: that is the goal anyway.
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(new)
+        return [p.name for p in missing]
+    finally:
+        await admin.close()
