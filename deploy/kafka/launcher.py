@@ -1,0 +1,532 @@
+"""Run a real single-node Apache Kafka (KRaft) broker locally from Maven Central jars, without Docker."""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import os
+import re
+import shlex
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+HOST = "127.0.0.1"
+NODE_ID = 1
+HERE = Path(__file__).resolve().parent
+POM = HERE / "pom.xml"
+LOG4J2_CONFIG = HERE / "log4j2.xml"
+MAIN_CLASS = "kafka.Kafka"
+STORAGE_TOOL_CLASS = "kafka.tools.StorageTool"
+COMPLETE_MARKER = ".complete"
+STOP_GRACE_SECONDS = 30.0
+POLL_SECONDS = 0.25
+LOG_TAIL_LINES = 40
+EXIT_NOT_RUNNING = 3
+# Maven 3.8 emits colour resets even with -B; they only garble the error we relay.
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+# The only entries `down --wipe` deletes; anything else means KAFKA_STATE_DIR points somewhere we don't own.
+STATE_ENTRIES = {"data", "logs", "server.properties", "kafka.pid"}
+
+
+class LauncherError(Exception):
+    """A failure the user must act on; main() prints it and exits 1."""
+
+
+@dataclass(frozen=True)
+class Config:
+    version: str
+    home_cache: Path
+    state_dir: Path
+    port: int
+    controller_port: int
+    heap: list[str]
+    start_timeout: float
+
+    @property
+    def libs_dir(self) -> Path:
+        return self.home_cache / "libs"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.state_dir / "data"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.state_dir / "logs"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.state_dir / "kafka.pid"
+
+    @property
+    def properties_file(self) -> Path:
+        return self.state_dir / "server.properties"
+
+    @property
+    def server_log(self) -> Path:
+        return self.logs_dir / "server.log"
+
+    @property
+    def stdout_log(self) -> Path:
+        return self.logs_dir / "kafka.out"
+
+    @property
+    def bootstrap(self) -> str:
+        return f"{HOST}:{self.port}"
+
+
+def load_config() -> Config:
+    version = os.environ.get("KAFKA_VERSION", "4.1.1")
+    port = int(os.environ.get("KAFKA_PORT", "9092"))
+    cache_root = Path.home() / ".cache" / "frontdoor"
+    home_cache = os.environ.get("KAFKA_HOME_CACHE") or str(cache_root / "kafka" / version)
+    state_dir = os.environ.get("KAFKA_STATE_DIR") or str(cache_root / "kafka-run" / str(port))
+    return Config(
+        version=version,
+        home_cache=Path(home_cache).expanduser().resolve(),
+        state_dir=Path(state_dir).expanduser().resolve(),
+        port=port,
+        controller_port=int(os.environ.get("KAFKA_CONTROLLER_PORT", "9093")),
+        heap=shlex.split(os.environ.get("KAFKA_HEAP", "-Xms256m -Xmx768m")),
+        start_timeout=float(os.environ.get("KAFKA_START_TIMEOUT", "120")),
+    )
+
+
+# --- process bookkeeping -------------------------------------------------------------------------------
+
+
+def is_kafka_process(pid: int) -> bool:
+    # A bare kill(pid, 0) is not enough: after a reboot or a long idle the pid may belong to another program.
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    # A zombie still has a /proc entry (with an empty cmdline) until its parent reaps it.
+    state = stat.rsplit(")", 1)[-1].split()[0]
+    return state != "Z" and MAIN_CLASS.encode() in cmdline.split(b"\0")
+
+
+def read_pid(cfg: Config) -> int | None:
+    try:
+        return int(cfg.pid_file.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def running_pid(cfg: Config, *, remove_stale: bool) -> int | None:
+    """Return the live broker pid; a pid file not pointing at our broker is reported (and maybe removed)."""
+    pid = read_pid(cfg)
+    if pid is not None and is_kafka_process(pid):
+        return pid
+    if cfg.pid_file.exists():
+        if remove_stale:
+            cfg.pid_file.unlink()
+        action = "Removed" if remove_stale else "Found"
+        print(f"{action} stale pid file {cfg.pid_file} (pid {pid} is not a running Kafka broker)")
+    return None
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((HOST, port)) == 0
+
+
+def tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
+    try:
+        content = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return f"(no {path})"
+    return "\n".join(content[-lines:]) or f"({path} is empty)"
+
+
+def print_logs(cfg: Config) -> None:
+    for path in (cfg.stdout_log, cfg.server_log):
+        print(f"--- last {LOG_TAIL_LINES} lines of {path} ---", file=sys.stderr)
+        print(tail(path), file=sys.stderr)
+
+
+# --- jar resolution ------------------------------------------------------------------------------------
+
+
+def maven_command(cfg: Config, output_dir: Path) -> list[str]:
+    mvn = shutil.which("mvn")
+    if mvn is None:
+        raise LauncherError("Maven (mvn) is not on PATH; it is needed once to fetch the Kafka jars.")
+    return [
+        mvn,
+        "-B",
+        "-q",
+        "-f",
+        str(POM),
+        "dependency:copy-dependencies",
+        f"-DoutputDirectory={output_dir}",
+        "-DincludeScope=runtime",
+        f"-Dkafka.version={cfg.version}",
+    ]
+
+
+def resolve_jars(cfg: Config) -> None:
+    started = time.monotonic()
+    if (cfg.libs_dir / COMPLETE_MARKER).exists():
+        print(f"Kafka {cfg.version} jars cached in {cfg.libs_dir} ({time.monotonic() - started:.1f}s)")
+        return
+    cfg.home_cache.mkdir(parents=True, exist_ok=True)
+    # Download beside the final directory so the rename is atomic and an interrupted run leaves no half cache.
+    staging = Path(tempfile.mkdtemp(prefix="libs.partial-", dir=cfg.home_cache))
+    try:
+        print(f"Resolving Kafka {cfg.version} jars with Maven into {cfg.libs_dir} ...", flush=True)
+        result = subprocess.run(maven_command(cfg, staging), capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            output = ANSI_ESCAPE.sub("", result.stdout + result.stderr).strip().splitlines()
+            raise LauncherError(
+                f"Maven could not resolve Kafka {cfg.version} (exit {result.returncode}); last output:\n"
+                + "\n".join(output[-LOG_TAIL_LINES:])
+            )
+        if not any(staging.glob("kafka_2.13-*.jar")):
+            raise LauncherError(f"Maven succeeded but no kafka_2.13 jar appeared in {staging}")
+        (staging / COMPLETE_MARKER).write_text(f"{cfg.version}\n")
+        install_staging(staging, cfg.libs_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    print(f"Resolved Kafka {cfg.version} jars in {time.monotonic() - started:.1f}s")
+
+
+def install_staging(staging: Path, libs_dir: Path) -> None:
+    if libs_dir.exists() and not (libs_dir / COMPLETE_MARKER).exists():
+        shutil.rmtree(libs_dir)  # left by an older, interrupted layout: not trustworthy
+    try:
+        staging.rename(libs_dir)
+    except OSError:
+        # Another launcher won the race; its copy is complete, so ours is simply dropped.
+        if not (libs_dir / COMPLETE_MARKER).exists():
+            raise
+
+
+# --- broker configuration and storage ------------------------------------------------------------------
+
+
+def server_properties(cfg: Config) -> dict[str, str]:
+    return {
+        "process.roles": "broker,controller",
+        "node.id": str(NODE_ID),
+        "controller.quorum.voters": f"{NODE_ID}@{HOST}:{cfg.controller_port}",
+        "listeners": f"PLAINTEXT://{HOST}:{cfg.port},CONTROLLER://{HOST}:{cfg.controller_port}",
+        "advertised.listeners": f"PLAINTEXT://{HOST}:{cfg.port}",
+        "controller.listener.names": "CONTROLLER",
+        "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+        "inter.broker.listener.name": "PLAINTEXT",
+        "log.dirs": str(cfg.data_dir),
+        "num.partitions": "1",
+        # A single node cannot satisfy the default replication factor of 3 for internal topics.
+        "offsets.topic.replication.factor": "1",
+        "transaction.state.log.replication.factor": "1",
+        "transaction.state.log.min.isr": "1",
+        "share.coordinator.state.topic.replication.factor": "1",
+        "share.coordinator.state.topic.min.isr": "1",
+        # Tests join consumer groups constantly; the default 3 s delay would be paid on every join.
+        "group.initial.rebalance.delay.ms": "0",
+        # The project creates its topics explicitly; a typo must fail instead of creating a new topic.
+        "auto.create.topics.enable": "false",
+    }
+
+
+def write_properties(cfg: Config) -> None:
+    lines = ["# Generated by deploy/kafka/launcher.py on every `up`; edits are overwritten."]
+    lines += [f"{key}={value}" for key, value in server_properties(cfg).items()]
+    cfg.properties_file.write_text("\n".join(lines) + "\n")
+
+
+def java_binary() -> str:
+    java_home = os.environ.get("JAVA_HOME")
+    if java_home and (Path(java_home) / "bin" / "java").exists():
+        return str(Path(java_home) / "bin" / "java")
+    java = shutil.which("java")
+    if java is None:
+        raise LauncherError("java is not on PATH (Kafka 4.x needs Java 17+).")
+    return java
+
+
+def java_command(cfg: Config, main_class: str, *args: str) -> list[str]:
+    return [
+        java_binary(),
+        *cfg.heap,
+        "-XX:+UseG1GC",
+        "-Djava.awt.headless=true",
+        f"-Dkafka.logs.dir={cfg.logs_dir}",
+        f"-Dlog4j2.configurationFile={LOG4J2_CONFIG}",
+        "-cp",
+        f"{cfg.libs_dir}/*",
+        main_class,
+        *args,
+    ]
+
+
+def new_cluster_id() -> str:
+    # Same shape as Kafka's Uuid.toString(): base64url of 16 random bytes, no padding. A leading '-' would be
+    # parsed as a CLI flag by the storage tool, so such ids are redrawn (Kafka itself does the same).
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
+def format_storage(cfg: Config) -> None:
+    if (cfg.data_dir / "meta.properties").exists():
+        return
+    cluster_id = new_cluster_id()
+    started = time.monotonic()
+    cmd = java_command(cfg, STORAGE_TOOL_CLASS, "format", "-t", cluster_id, "-c", str(cfg.properties_file))
+    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise LauncherError(
+            f"Formatting {cfg.data_dir} failed (exit {result.returncode}):\n{result.stdout}{result.stderr}"
+        )
+    print(f"Formatted {cfg.data_dir} (cluster id {cluster_id}) in {time.monotonic() - started:.1f}s")
+
+
+# --- Kafka wire protocol: just enough for a MetadataRequest v0 -----------------------------------------
+
+
+class _Reader:
+    def __init__(self, payload: bytes) -> None:
+        self.payload = payload
+        self.offset = 0
+
+    def take(self, fmt: str) -> int:
+        (value,) = struct.unpack_from(fmt, self.payload, self.offset)
+        self.offset += struct.calcsize(fmt)
+        return int(value)
+
+    def string(self) -> str:
+        length = self.take(">h")
+        if length < 0:
+            return ""
+        value = self.payload[self.offset : self.offset + length].decode()
+        self.offset += length
+        return value
+
+
+def metadata_request(correlation_id: int, client_id: str = "frontdoor-launcher") -> bytes:
+    encoded_client = client_id.encode()
+    header = struct.pack(">hhih", 3, 0, correlation_id, len(encoded_client)) + encoded_client
+    body = struct.pack(">i", 0)  # v0: an empty topic array means "all topics"
+    message = header + body
+    return struct.pack(">i", len(message)) + message
+
+
+def recv_exact(sock: socket.socket, size: int) -> bytes:
+    chunks: list[bytes] = []
+    remaining = size
+    while remaining:
+        chunk = sock.recv(remaining)
+        if not chunk:
+            raise ConnectionError("broker closed the connection mid-response")
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+def parse_brokers(payload: bytes, correlation_id: int) -> Iterator[tuple[int, str, int]]:
+    reader = _Reader(payload)
+    if reader.take(">i") != correlation_id:
+        raise ConnectionError("metadata response has the wrong correlation id")
+    for _ in range(reader.take(">i")):
+        node_id = reader.take(">i")
+        host = reader.string()
+        yield node_id, host, reader.take(">i")
+
+
+def broker_ready(port: int, timeout: float = 2.0) -> bool:
+    """True once a MetadataRequest lists this broker; its client listener opens only after it is unfenced."""
+    correlation_id = int(time.monotonic() * 1000) & 0x7FFFFFFF
+    try:
+        with socket.create_connection((HOST, port), timeout=timeout) as sock:
+            sock.sendall(metadata_request(correlation_id))
+            (size,) = struct.unpack(">i", recv_exact(sock, 4))
+            brokers = list(parse_brokers(recv_exact(sock, size), correlation_id))
+    except (OSError, struct.error, UnicodeDecodeError):
+        return False
+    return (NODE_ID, HOST, port) in brokers
+
+
+def broker_exited(proc: subprocess.Popen[bytes] | None, pid: int | None) -> bool:
+    if proc is not None:
+        return proc.poll() is not None
+    return pid is not None and not is_kafka_process(pid)
+
+
+def wait_until_ready(cfg: Config, proc: subprocess.Popen[bytes] | None, pid: int | None) -> float:
+    """Poll the broker; returns seconds waited. Fails fast if the broker process dies meanwhile."""
+    started = time.monotonic()
+    deadline = started + cfg.start_timeout
+    while time.monotonic() < deadline:
+        if broker_ready(cfg.port):
+            return time.monotonic() - started
+        if broker_exited(proc, pid):
+            code = f" with exit code {proc.returncode}" if proc is not None else ""
+            print_logs(cfg)
+            raise LauncherError(f"Kafka exited{code} before becoming ready; see the logs above.")
+        time.sleep(POLL_SECONDS)
+    print_logs(cfg)
+    raise LauncherError(f"No MetadataRequest answer from {cfg.bootstrap} within {cfg.start_timeout:g}s")
+
+
+# --- commands ------------------------------------------------------------------------------------------
+
+
+def start_broker(cfg: Config) -> subprocess.Popen[bytes]:
+    cfg.logs_dir.mkdir(parents=True, exist_ok=True)
+    cmd = java_command(cfg, MAIN_CLASS, str(cfg.properties_file))
+    # Truncated per start so a crash report shows this run's JVM output only (server.log rolls by itself).
+    with cfg.stdout_log.open("wb") as out:
+        # A new session keeps the broker alive after this script (or the shell that ran it) exits,
+        # and gives `down` a process group to signal.
+        proc = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    cfg.pid_file.write_text(f"{proc.pid}\n")
+    return proc
+
+
+def cmd_up(cfg: Config) -> int:
+    pid = running_pid(cfg, remove_stale=True)
+    if pid is not None:
+        print(f"Kafka is already running (pid {pid}) at {cfg.bootstrap}")
+        return 0
+    for port in (cfg.port, cfg.controller_port):
+        if port_in_use(port):
+            # Otherwise the readiness probe could be answered by someone else's broker.
+            raise LauncherError(f"Port {port} on {HOST} is already in use by another process.")
+    resolve_jars(cfg)
+    cfg.data_dir.mkdir(parents=True, exist_ok=True)
+    write_properties(cfg)
+    format_storage(cfg)
+    started = time.monotonic()
+    proc = start_broker(cfg)
+    print(f"Started Kafka {cfg.version} (pid {proc.pid}); waiting for {cfg.bootstrap} ...", flush=True)
+    try:
+        wait_until_ready(cfg, proc, None)
+    except LauncherError:
+        stop_process(proc.pid)
+        cfg.pid_file.unlink(missing_ok=True)
+        raise
+    elapsed = time.monotonic() - started
+    print(f"Kafka {cfg.version} ready at {cfg.bootstrap} (started in {elapsed:.1f}s; log: {cfg.server_log})")
+    print(f"BOOTSTRAP={cfg.bootstrap}")
+    return 0
+
+
+def signal_group(pid: int, sig: signal.Signals) -> None:
+    try:
+        # The broker leads its own session; signalling the group also reaches anything it forked.
+        if os.getpgid(pid) == pid:
+            os.killpg(pid, sig)
+        else:
+            os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def wait_for_exit(pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not is_kafka_process(pid):
+            return True
+        time.sleep(POLL_SECONDS)
+    return not is_kafka_process(pid)
+
+
+def stop_process(pid: int) -> bool:
+    """SIGTERM (Kafka's controlled shutdown), then SIGKILL after the grace period; True if it was killed."""
+    signal_group(pid, signal.SIGTERM)
+    if wait_for_exit(pid, STOP_GRACE_SECONDS):
+        return False
+    signal_group(pid, signal.SIGKILL)
+    wait_for_exit(pid, 5.0)
+    return True
+
+
+def wipe_state(cfg: Config) -> None:
+    if not cfg.state_dir.exists():
+        return
+    unexpected = {entry.name for entry in cfg.state_dir.iterdir()} - STATE_ENTRIES
+    if unexpected:
+        raise LauncherError(f"Refusing to wipe {cfg.state_dir} (unexpected entries: {sorted(unexpected)})")
+    shutil.rmtree(cfg.state_dir)
+    print(f"Wiped {cfg.state_dir}")
+
+
+def cmd_down(cfg: Config, *, wipe: bool) -> int:
+    pid = running_pid(cfg, remove_stale=True)
+    if pid is None:
+        print("Kafka is not running")
+    else:
+        started = time.monotonic()
+        killed = stop_process(pid)
+        cfg.pid_file.unlink(missing_ok=True)
+        how = f"killed with SIGKILL after {STOP_GRACE_SECONDS:g}s grace" if killed else "stopped"
+        print(f"Kafka (pid {pid}) {how} in {time.monotonic() - started:.1f}s")
+    if wipe:
+        wipe_state(cfg)
+    return 0
+
+
+def cmd_status(cfg: Config) -> int:
+    pid = running_pid(cfg, remove_stale=False)
+    if pid is None:
+        print(f"Kafka is not running (state: {cfg.state_dir})")
+        return EXIT_NOT_RUNNING
+    answering = "answering" if broker_ready(cfg.port) else "NOT answering metadata requests"
+    print(f"Kafka is running (pid {pid}) at {cfg.bootstrap}, {answering}; log: {cfg.server_log}")
+    return 0
+
+
+def cmd_wait(cfg: Config) -> int:
+    pid = running_pid(cfg, remove_stale=False)
+    waited = wait_until_ready(cfg, None, pid)
+    print(f"Kafka ready at {cfg.bootstrap} (waited {waited:.1f}s)")
+    print(f"BOOTSTRAP={cfg.bootstrap}")
+    return 0
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("up", help="resolve jars if needed, format storage, start the broker and wait for it")
+    down = sub.add_parser("down", help="stop the broker (SIGTERM, then SIGKILL after 30s)")
+    down.add_argument("--wipe", action="store_true", help="also delete the state dir (data, logs, config)")
+    sub.add_parser("status", help="exit 0 if the broker is running, 3 if not")
+    sub.add_parser("wait", help="wait until an already started broker answers metadata requests")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    cfg = load_config()
+    try:
+        if args.command == "up":
+            return cmd_up(cfg)
+        if args.command == "down":
+            return cmd_down(cfg, wipe=args.wipe)
+        if args.command == "status":
+            return cmd_status(cfg)
+        return cmd_wait(cfg)
+    except LauncherError as exc:
+        print(f"ERROR: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
