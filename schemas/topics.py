@@ -19,10 +19,21 @@ class TopicSpec:
     retention_ms: int | None = None
 
 
-EVENTS = TopicSpec("frontdoor.events.v1", "child_key", "schemas.events.FrontDoorEvent", "delete", -1)
-ALERTS = TopicSpec("frontdoor.alerts.v1", "child_key", "schemas.alerts.AlertMessage", "delete", -1)
-DEADLETTER = TopicSpec("frontdoor.deadletter.v1", "original key", "dead letter envelope", "delete")
-ALERT_ACTIONS = TopicSpec("frontdoor.alert-actions.v1", "alert_id", "alert desk action", "delete", -1)
-AUDIT = TopicSpec("frontdoor.audit.v1", "user", "audit record", "delete", -1)
+# Child-level topics keep what the longest rule needs (24 months) plus a margin, and no more.
+CHILD_DATA_RETENTION_MS = 820 * 24 * 3600 * 1000  # about 27 months
+# The audit trail of who viewed child-level data outlives the data itself (6 years, as for case records).
+AUDIT_RETENTION_MS = 6 * 366 * 24 * 3600 * 1000
+
+EVENTS = TopicSpec(
+    "frontdoor.events.v1", "child_key", "schemas.events.FrontDoorEvent", "delete", CHILD_DATA_RETENTION_MS
+)
+ALERTS = TopicSpec("frontdoor.alerts.v1", "child_key", "schemas.alerts.AlertMessage", "delete", CHILD_DATA_RETENTION_MS)
+DEADLETTER = TopicSpec(
+    "frontdoor.deadletter.v1", "original key", "dead letter envelope", "delete", CHILD_DATA_RETENTION_MS
+)
+ALERT_ACTIONS = TopicSpec(
+    "frontdoor.alert-actions.v1", "alert_id", "alert desk action", "delete", CHILD_DATA_RETENTION_MS
+)
+AUDIT = TopicSpec("frontdoor.audit.v1", "user", "audit record", "delete", AUDIT_RETENTION_MS)
 
 ALL_TOPICS: tuple[TopicSpec, ...] = (EVENTS, ALERTS, DEADLETTER, ALERT_ACTIONS, AUDIT)

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
-from services.core.calendar import rereferral_window_start
+from services.core.calendar import minus_months, rereferral_window_start
 from services.core.config import RuleConfig
 from services.core.facts import Kind
 from services.core.history import ChildHistory
@@ -93,3 +93,24 @@ def rereferral_stats(
 def _has_previous_within_window(days: list[Referral], current: Referral, config: RuleConfig) -> bool:
     window_start = rereferral_window_start(current.day, config)
     return any(window_start <= r.day < current.day for r in days)
+
+
+def reporting_year_start(day: dt.date) -> dt.date:
+    """1 April of the DfE reporting year (April to March) that contains `day`."""
+    return dt.date(day.year if day.month >= 4 else day.year - 1, 4, 1)
+
+
+def snapshot(histories: Iterable[ChildHistory], as_of: dt.date, config: RuleConfig) -> dict[str, dict[str, object]]:
+    """Per council: the rolling 12 months to `as_of` and the reporting year to date, in event time."""
+    by_council: dict[str, list[ChildHistory]] = {}
+    for history in histories:
+        by_council.setdefault(history.la_code, []).append(history)
+    rolling_start = minus_months(as_of, 12) + dt.timedelta(days=1)
+    return {
+        la_code: {
+            "as_of": as_of.isoformat(),
+            "rolling_12_months": rereferral_stats(children, rolling_start, as_of, config).as_dict(),
+            "reporting_year_to_date": rereferral_stats(children, reporting_year_start(as_of), as_of, config).as_dict(),
+        }
+        for la_code, children in sorted(by_council.items())
+    }

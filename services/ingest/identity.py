@@ -26,7 +26,11 @@ class Pseudonymiser:
 
 
 def event_id(*parts: object) -> str:
-    """A deterministic id from the source's natural key, so re-ingesting a file gives the same ids."""
+    """A deterministic id from the source's natural key, so re-ingesting a file gives the same ids.
+
+    Pass the pseudonymous child key, never a raw child id: the hash is unkeyed, and sequential council ids
+    are easy to guess, so an id built from a raw id would link back to the child.
+    """
     material = "\x1f".join("" if p is None else str(p) for p in parts).encode()
     return hashlib.sha256(material).hexdigest()[:32]
 
