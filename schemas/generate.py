@@ -43,9 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         stale = stale_files()
         for name in stale:
-            sys.stderr.write(
-                f"stale JSON Schema: schemas/jsonschema/{name} (run python -m schemas.generate)\n"
-            )
+            sys.stderr.write(f"stale JSON Schema: schemas/jsonschema/{name} (run python -m schemas.generate)\n")
         return 1 if stale else 0
     OUT_DIR.mkdir(exist_ok=True)
     for name, text in rendered().items():

@@ -53,9 +53,7 @@ class Engine:
             into.seen.add(event.event_id)
             return Outcome.DUPLICATE, []
         self.redirects[source_id] = into_id[1]
-        source = self.children.pop(source_id, None) or ChildHistory(
-            la_code=source_id[0], child_key=source_id[1]
-        )
+        source = self.children.pop(source_id, None) or ChildHistory(la_code=source_id[0], child_key=source_id[1])
         return Outcome.MERGED, merge_into(into, source, event, self.config)
 
     def standing_alert_ids(self) -> set[str]:

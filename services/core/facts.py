@@ -136,13 +136,9 @@ def fact_of(event: InboundEvent) -> Fact | None:
                 event_id=eid,
             )
         case S47Started():
-            return Fact(
-                day=event.start_date, kind=Kind.S47_STARTED, ref=event.s47_id, occurred_at=at, event_id=eid
-            )
+            return Fact(day=event.start_date, kind=Kind.S47_STARTED, ref=event.s47_id, occurred_at=at, event_id=eid)
         case ICPCHeld():
-            return Fact(
-                day=event.icpc_date, kind=Kind.ICPC_HELD, ref=event.s47_id, occurred_at=at, event_id=eid
-            )
+            return Fact(day=event.icpc_date, kind=Kind.ICPC_HELD, ref=event.s47_id, occurred_at=at, event_id=eid)
         case CPPStarted():
             return Fact(
                 day=event.start_date,
@@ -153,7 +149,5 @@ def fact_of(event: InboundEvent) -> Fact | None:
                 event_id=eid,
             )
         case CPPEnded():
-            return Fact(
-                day=event.end_date, kind=Kind.CPP_ENDED, ref=event.plan_id, occurred_at=at, event_id=eid
-            )
+            return Fact(day=event.end_date, kind=Kind.CPP_ENDED, ref=event.plan_id, occurred_at=at, event_id=eid)
     return None

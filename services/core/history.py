@@ -95,9 +95,7 @@ class ChildHistory:
         affected = {aid: s for aid, s in self.standing.items() if s.anchor >= start or aid in fresh}
         return self._diff(affected, fresh, reason="later data no longer supports this alert")
 
-    def _diff(
-        self, before: dict[str, Standing], after: dict[str, RaisedAlert], reason: str
-    ) -> list[AlertMessage]:
+    def _diff(self, before: dict[str, Standing], after: dict[str, RaisedAlert], reason: str) -> list[AlertMessage]:
         messages: list[AlertMessage] = []
         for aid, old in before.items():
             if aid not in after:
@@ -111,9 +109,7 @@ class ChildHistory:
             if old_standing is None:
                 messages.append(alert)
             elif old_standing.fingerprint != new.fingerprint:
-                messages.append(
-                    AlertRevised(alert_id=aid, la_code=self.la_code, child_key=self.child_key, alert=alert)
-                )
+                messages.append(AlertRevised(alert_id=aid, la_code=self.la_code, child_key=self.child_key, alert=alert))
         return messages
 
     def _withdrawn(self, aid: str, rule: str, reason: str) -> AlertWithdrawn:
@@ -127,9 +123,7 @@ class ChildHistory:
 
     def withdraw_all(self, reason: str) -> list[AlertMessage]:
         """Withdraw every standing alert, e.g. when this record is merged into another child's."""
-        messages: list[AlertMessage] = [
-            self._withdrawn(aid, s.rule, reason) for aid, s in self.standing.items()
-        ]
+        messages: list[AlertMessage] = [self._withdrawn(aid, s.rule, reason) for aid, s in self.standing.items()]
         self.standing.clear()
         return messages
 

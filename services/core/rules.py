@@ -29,9 +29,7 @@ CLOSED_WITHOUT_SERVICE = {
 }
 
 
-def alerts_at(
-    facts: Sequence[Fact], i: int, la_code: str, child_key: str, config: RuleConfig
-) -> list[RaisedAlert]:
+def alerts_at(facts: Sequence[Fact], i: int, la_code: str, child_key: str, config: RuleConfig) -> list[RaisedAlert]:
     """Every alert anchored at facts[i], computed from facts[:i] and facts[i] only."""
     fact = facts[i]
     if fact.kind is Kind.REFERRAL:
@@ -180,9 +178,7 @@ def _contact_alerts(
                 | {
                     "alert_id": alert_id(Rule.REPEATED_CONTACTS, la_code, child_key, fact.ref),
                     "rule": Rule.REPEATED_CONTACTS,
-                    "severity": Severity.HIGH
-                    if count >= config.repeated_contacts_min + 2
-                    else Severity.MEDIUM,
+                    "severity": Severity.HIGH if count >= config.repeated_contacts_min + 2 else Severity.MEDIUM,
                     "enrichment": enrich(facts, i, config),
                     "contact_count": count,
                     "window_days": config.repeated_contacts_window_days,
@@ -213,16 +209,12 @@ def _recent_closure(facts: Sequence[Fact], i: int, days: int) -> Fact | None:
     for f in reversed(facts[:i]):
         if f.day < first:
             return None
-        if f.kind is Kind.REFERRAL_NFA or (
-            f.kind is Kind.EPISODE_CLOSED and f.code in CLOSED_WITHOUT_SERVICE
-        ):
+        if f.kind is Kind.REFERRAL_NFA or (f.kind is Kind.EPISODE_CLOSED and f.code in CLOSED_WITHOUT_SERVICE):
             return f
     return None
 
 
-def _plan_alerts(
-    facts: Sequence[Fact], i: int, la_code: str, child_key: str, config: RuleConfig
-) -> list[RaisedAlert]:
+def _plan_alerts(facts: Sequence[Fact], i: int, la_code: str, child_key: str, config: RuleConfig) -> list[RaisedAlert]:
     fact = facts[i]
     earlier_plans = {f.ref for f in facts[:i] if f.kind is Kind.CPP_STARTED and f.ref != fact.ref}
     if fact.ref in {f.ref for f in facts[:i] if f.kind is Kind.CPP_STARTED}:
