@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -32,8 +31,8 @@ from services.ingest.annex_a_columns import list_number
 from services.ingest.annex_a_values import parse_date, parse_source, parse_yes_no
 from services.ingest.identity import LONDON, Pseudonymiser
 from services.ingest.result import IngestResult
+from tests.reference import reference_file
 
-REFERENCE = Path(os.environ.get("FRONTDOOR_REFERENCE_DATA", "/work/shared/reference-data")) / "annex-a"
 KEY = Pseudonymiser(b"test-key-not-a-secret")
 RAW = Pseudonymiser(None)
 E = TypeVar("E")
@@ -112,10 +111,7 @@ def read_sheets(tmp_path: Path, sheets: Mapping[str, Sequence[Sequence[object]]]
 
 
 def reference(name: str) -> Path:
-    path = REFERENCE / name
-    if not path.exists():
-        pytest.skip(f"reference data not present at {REFERENCE} (set FRONTDOOR_REFERENCE_DATA)")
-    return path
+    return reference_file("annex-a", name)
 
 
 def of_type(result: IngestResult, kind: type[E]) -> list[E]:
