@@ -1,0 +1,136 @@
+"""`frontdoor ingest SOURCE --to kafka|jsonl`: council files to canonical events, pseudonymised at the door."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from schemas.codec import encode
+from services.ingest.identity import Pseudonymiser
+from services.ingest.result import IngestResult
+from services.progress import Progress
+from services.settings import MissingPseudonymKeyError, Settings
+
+FORMATS = ("auto", "cin", "annex-a", "csv", "jsonl")
+
+
+def register(subparsers: Any) -> None:
+    ingest = subparsers.add_parser("ingest", help="ingest CIN census XML, Annex A, CSV or JSONL into canonical events")
+    ingest.add_argument("sources", nargs="+", type=Path, metavar="SOURCE")
+    ingest.add_argument("--to", choices=("kafka", "jsonl"), required=True)
+    ingest.add_argument("--format", choices=FORMATS, default="auto", help="default: from the file extension")
+    ingest.add_argument("--la-code", help="three-digit DfE council code (Annex A and CSV have none)")
+    ingest.add_argument("--mapping", type=Path, help="CSV column mapping (.toml or .json), see docs/ingest-csv.md")
+    ingest.add_argument("--out", type=Path, help="with --to jsonl: the output file (default: standard output)")
+    ingest.set_defaults(handler=run_ingest)
+
+
+def detect_format(path: Path, requested: str) -> str:
+    if requested != "auto":
+        return requested
+    suffix = path.suffix.lower()
+    by_suffix = {".xml": "cin", ".xlsx": "annex-a", ".xls": "annex-a", ".csv": "csv", ".jsonl": "jsonl"}
+    if suffix not in by_suffix:
+        raise SystemExit(f"cannot tell the format of {path.name}; pass --format {'|'.join(FORMATS[1:])}")
+    return by_suffix[suffix]
+
+
+def read_source(path: Path, fmt: str, args: argparse.Namespace, pseudonymiser: Pseudonymiser) -> IngestResult:
+    """One source file's events and rejections; each adapter is imported only when its format is used."""
+    readers: dict[str, Callable[[], IngestResult]] = {
+        "cin": lambda: _cin(path, pseudonymiser),
+        "annex-a": lambda: _annex_a(path, _need(args.la_code, "--la-code"), pseudonymiser),
+        "csv": lambda: _csv(path, args, pseudonymiser),
+        "jsonl": lambda: _jsonl(path, pseudonymiser),
+    }
+    return readers[fmt]()
+
+
+def _need(value: str | None, flag: str) -> str:
+    if not value:
+        raise SystemExit(f"this format needs {flag}")
+    return value
+
+
+def _cin(path: Path, pseudonymiser: Pseudonymiser) -> IngestResult:
+    from services.ingest.cin_census import read_cin_census  # noqa: PLC0415
+
+    return read_cin_census([path], pseudonymiser)
+
+
+def _annex_a(path: Path, la_code: str, pseudonymiser: Pseudonymiser) -> IngestResult:
+    from services.ingest.annex_a import read_annex_a  # noqa: PLC0415
+
+    return read_annex_a(path, la_code, pseudonymiser)
+
+
+def _csv(path: Path, args: argparse.Namespace, pseudonymiser: Pseudonymiser) -> IngestResult:
+    from services.ingest.tabular import ColumnMapping, read_csv  # noqa: PLC0415
+
+    mapping = ColumnMapping.from_file(args.mapping) if args.mapping else ColumnMapping()
+    return read_csv(path, mapping, _need(args.la_code, "--la-code"), pseudonymiser)
+
+
+def _jsonl(path: Path, pseudonymiser: Pseudonymiser) -> IngestResult:
+    from services.ingest.tabular import read_jsonl  # noqa: PLC0415
+
+    return read_jsonl(path, pseudonymiser)
+
+
+def run_ingest(args: argparse.Namespace) -> int:
+    settings = Settings()
+    try:
+        pseudonymiser = Pseudonymiser(settings.pseudonym_key_bytes())
+    except MissingPseudonymKeyError as exc:
+        print(f"frontdoor ingest: {exc}", file=sys.stderr)
+        return 2
+    progress = Progress("ingest")
+    result = IngestResult()
+    for path in args.sources:
+        part = read_source(path, detect_format(path, args.format), args, pseudonymiser)
+        progress.update(read=part.read, rejected=len(part.rejected))
+        result.extend(part)
+    if args.to == "jsonl":
+        _write_jsonl(result, args.out)
+        progress.update(published=len(result.events))
+    else:
+        progress.update(published=asyncio.run(_publish(settings, result)))
+    for rejected in result.rejected:
+        print(f"rejected {rejected.source} {rejected.location}: {rejected.reason}", file=sys.stderr)
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    progress.finish()
+    return 0
+
+
+def _write_jsonl(result: IngestResult, out: Path | None) -> None:
+    stream = out.open("wb") if out else sys.stdout.buffer
+    try:
+        for event in result.events:
+            stream.write(encode(event) + b"\n")
+    finally:
+        if out:
+            stream.close()
+
+
+async def _publish(settings: Settings, result: IngestResult) -> int:
+    """Events to frontdoor.events.v1, and each rejection to the dead-letter topic with its reason.
+
+    A dead letter from ingest carries where the record was and why it failed, never the record itself: the raw
+    row holds the council's own child identifier, which must not reach Kafka unpseudonymised.
+    """
+    from schemas.topics import DEADLETTER  # noqa: PLC0415
+    from services.kafka.publish import event_publisher  # noqa: PLC0415
+
+    async with event_publisher(settings) as publisher:
+        await publisher.send_batch(result.events)
+        for rejected in result.rejected:
+            letter = {"stage": "ingest", "source": rejected.source, "location": rejected.location}
+            letter["reason"] = rejected.reason
+            await publisher.producer.send_and_wait(DEADLETTER.name, json.dumps(letter).encode())
+        return publisher.published
