@@ -8,7 +8,12 @@ import sys
 from collections.abc import Sequence
 
 # Each module exposes register(subparsers); its handlers read Settings once and pass them down.
-SUBCOMMAND_MODULES: tuple[str, ...] = ("services.cli_core", "services.kafka.cli_topics", "services.ingest.cli_ingest")
+SUBCOMMAND_MODULES: tuple[str, ...] = (
+    "services.cli_core",
+    "services.kafka.cli_topics",
+    "services.ingest.cli_ingest",
+    "services.cli_demo",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
