@@ -13,6 +13,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "services.kafka.cli_topics",
     "services.ingest.cli_ingest",
     "services.cli_demo",
+    "services.simulator.cli_simulate",
 )
 
 

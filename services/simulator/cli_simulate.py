@@ -1,0 +1,130 @@
+"""`frontdoor simulate`: a calibrated synthetic front door, as history (fast) or live (paced, to Kafka)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from schemas.codec import encode
+from schemas.events import InboundEvent
+from services.ingest.identity import Pseudonymiser
+from services.progress import Progress
+from services.settings import MissingPseudonymKeyError, Settings
+
+CALIBRATION_YEAR = 2025  # the latest C1/D3 year shipped in services/reference/data
+
+
+def register(subparsers: Any) -> None:
+    sim = subparsers.add_parser("simulate", help="a synthetic MASH feed calibrated on DfE C1/D3 figures")
+    sim.add_argument("--mode", choices=("history", "live"), default="history")
+    sim.add_argument(
+        "--council", action="append", default=None, metavar="LA",
+        help="three-digit DfE code, or 'median' (repeatable; default: median)",
+    )  # fmt: skip
+    sim.add_argument("--years", type=float, default=1.0, help="history mode: years after the warm-up year")
+    sim.add_argument("--start", type=dt.date.fromisoformat, default=dt.date(2024, 4, 1), help="history mode")
+    sim.add_argument("--seed", type=int, default=1)
+    sim.add_argument("--to", choices=("jsonl", "kafka"), default=None, help="default: jsonl (history), kafka (live)")
+    sim.add_argument("--out", type=Path, help="with --to jsonl: output file (default: standard output)")
+    sim.add_argument("--rate", type=float, default=None, help="live mode: events per second")
+    sim.add_argument("--duration", type=float, default=None, help="live mode: stop after this many seconds")
+    sim.add_argument("--realtime", action="store_true", help="live mode: follow the events' own times")
+    sim.set_defaults(handler=run_simulate)
+
+
+def profiles(codes: list[str] | None) -> list[Any]:
+    """Calibration for each council from the shipped C1 (and D3) figures of the latest year."""
+    from services.reference.official_statistics import c1_for, d3_for, median_council_c1  # noqa: PLC0415
+    from services.simulator.model import CouncilProfile  # noqa: PLC0415
+
+    chosen = []
+    for code in codes or ["median"]:
+        row = median_council_c1(CALIBRATION_YEAR) if code == "median" else c1_for(code, CALIBRATION_YEAR)
+        if row is None:
+            raise SystemExit(f"no {CALIBRATION_YEAR} C1 figures for council {code!r}")
+        chosen.append(CouncilProfile.from_c1(row, d3_for(row.old_la_code, CALIBRATION_YEAR)))
+    return chosen
+
+
+def run_simulate(args: argparse.Namespace) -> int:
+    settings = Settings()
+    try:
+        pseudonymiser = Pseudonymiser(settings.pseudonym_key_bytes())
+    except MissingPseudonymKeyError as exc:
+        print(f"frontdoor simulate: {exc}", file=sys.stderr)
+        return 2
+    councils = profiles(args.council)
+    names = ", ".join(f"{p.la_name} ({p.la_code}, {p.annual_referrals:,} referrals/yr)" for p in councils)
+    print(f"simulating {names}", file=sys.stderr)
+    destination = args.to or ("kafka" if args.mode == "live" else "jsonl")
+    if args.mode == "history":
+        from services.simulator.history import simulate  # noqa: PLC0415
+
+        events: Iterable[InboundEvent] = simulate(
+            councils, args.start, args.years, args.seed, pseudonymiser=pseudonymiser
+        )
+    else:
+        events = _live_events(councils, args.seed, pseudonymiser)
+    progress = Progress(f"simulate ({args.mode})")
+    if destination == "jsonl":
+        _to_jsonl(events, args.out, progress)
+    else:
+        asyncio.run(_to_kafka(settings, events, args, progress))
+    progress.finish()
+    return 0
+
+
+def _live_events(councils: list[Any], seed: int, pseudonymiser: Pseudonymiser) -> Iterator[InboundEvent]:
+    """Live feeds of every council interleaved, stamped with the wall clock: the demo's "today"."""
+    from services.simulator.live import live_feed  # noqa: PLC0415
+
+    def now() -> dt.datetime:
+        return dt.datetime.now(dt.UTC)
+
+    feeds = [live_feed(p, now, seed, pseudonymiser=pseudonymiser) for p in councils]
+    while True:
+        for feed in feeds:
+            yield next(feed)
+
+
+def _to_jsonl(events: Iterable[InboundEvent], out: Path | None, progress: Progress) -> None:
+    stream = out.open("wb") if out else sys.stdout.buffer
+    try:
+        for event in events:
+            stream.write(encode(event) + b"\n")
+            progress.update(read=1, published=1)
+    finally:
+        if out:
+            stream.close()
+
+
+async def _to_kafka(
+    settings: Settings, events: Iterable[InboundEvent], args: argparse.Namespace, progress: Progress
+) -> None:
+    from services.kafka.publish import event_publisher  # noqa: PLC0415
+    from services.simulator.live import run_live  # noqa: PLC0415
+
+    async with event_publisher(settings) as publisher:
+
+        async def send(event: InboundEvent) -> None:
+            await publisher.producer.send(publisher.topic, value=encode(event), key=event.child_key.encode())
+            progress.update(read=1, published=1)
+
+        if args.mode == "history":
+            for event in events:
+                await send(event)
+        else:
+            run = await run_live(
+                events, send, rate_per_second=args.rate, realtime_schedule=args.realtime,
+                duration_seconds=args.duration,
+            )  # fmt: skip
+            print(
+                f"live: sent {run.sent:,} in {run.elapsed_seconds:.1f} s = {run.rate_per_second:,.0f}/s",
+                file=sys.stderr,
+            )
+        await publisher.producer.flush()
