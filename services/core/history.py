@@ -88,21 +88,22 @@ class ChildHistory:
 
     def _reevaluate_from(self, position: int, start: SortKey, config: RuleConfig) -> list[AlertMessage]:
         """Recompute alerts anchored at facts[position:] (keys >= start) and diff them with those standing."""
-        fresh: dict[str, RaisedAlert] = {}
+        fresh: dict[str, tuple[SortKey, RaisedAlert]] = {}
         for i in range(position, len(self.facts)):
             for alert in alerts_at(self.facts, i, self.la_code, self.child_key, config):
-                fresh[alert.alert_id] = alert
+                fresh[alert.alert_id] = (self.facts[i].sort_key, alert)
         affected = {aid: s for aid, s in self.standing.items() if s.anchor >= start or aid in fresh}
         return self._diff(affected, fresh, reason="later data no longer supports this alert")
 
-    def _diff(self, before: dict[str, Standing], after: dict[str, RaisedAlert], reason: str) -> list[AlertMessage]:
+    def _diff(
+        self, before: dict[str, Standing], after: dict[str, tuple[SortKey, RaisedAlert]], reason: str
+    ) -> list[AlertMessage]:
         messages: list[AlertMessage] = []
         for aid, old in before.items():
             if aid not in after:
                 del self.standing[aid]
                 messages.append(self._withdrawn(aid, old.rule, reason))
-        for aid, alert in after.items():
-            anchor = next(f.sort_key for f in self.facts if f.event_id == alert.trigger_event_id)
+        for aid, (anchor, alert) in after.items():
             new = Standing(anchor, fingerprint(alert), alert.rule.value)
             old_standing = self.standing.get(aid)
             self.standing[aid] = new
