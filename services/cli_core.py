@@ -80,17 +80,21 @@ def _print_table(figures: dict[str, Any], args: argparse.Namespace, rejected: li
 
 
 def run_replay(args: argparse.Namespace) -> int:
-    from services.ingest.tabular import read_jsonl  # noqa: PLC0415
+    from services.ingest.result import Rejected  # noqa: PLC0415
+    from services.ingest.tabular import iter_jsonl  # noqa: PLC0415
 
-    result = read_jsonl(args.events, None)
     config = RuleConfig(rereferral_window=args.window, retention_months=None)
     engine = Engine(config)
     outcomes: Counter[str] = Counter()
     alerts: Counter[str] = Counter()
+    rejected: list[Rejected] = []
     args.out_dir.mkdir(parents=True, exist_ok=True)
     with (args.out_dir / "alerts.jsonl").open("wb") as out:
-        for event in result.events:  # arrival order, exactly as a worker would see them
-            outcome, messages = engine.apply(event)
+        for item in iter_jsonl(args.events, None):  # arrival order, exactly as a worker would see them
+            if isinstance(item, Rejected):
+                rejected.append(item)
+                continue
+            outcome, messages = engine.apply(item)
             outcomes[outcome.value] += 1
             for message in messages:
                 alerts[message.type] += 1
@@ -99,10 +103,10 @@ def run_replay(args: argparse.Namespace) -> int:
     indicators = snapshot(engine.children.values(), max(days), config) if days else {}
     (args.out_dir / "indicators.json").write_text(json.dumps(indicators, indent=2, sort_keys=True) + "\n")
     print(
-        f"replayed {result.read} lines: {dict(outcomes)}; rejected {len(result.rejected)}; "
+        f"replayed {sum(outcomes.values()) + len(rejected)} lines: {dict(outcomes)}; rejected {len(rejected)}; "
         f"alert messages {dict(alerts)}; wrote {args.out_dir / 'alerts.jsonl'} and {args.out_dir / 'indicators.json'}",
         file=sys.stderr,
     )
-    for rejection in result.rejected[:20]:
+    for rejection in rejected[:20]:
         print(f"  rejected {rejection.location}: {rejection.reason}", file=sys.stderr)
     return 0

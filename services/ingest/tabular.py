@@ -11,7 +11,7 @@ import datetime as dt
 import json
 import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -128,18 +128,27 @@ class _Rejected(Exception):
 def read_jsonl(path: Path, pseudonymiser: Pseudonymiser | None) -> IngestResult:
     """One canonical event per line. A `child_id` (or `merged_child_id`) is pseudonymised with la_code."""
     result = IngestResult()
+    for item in iter_jsonl(path, pseudonymiser):
+        result.read += 1
+        if isinstance(item, Rejected):
+            result.rejected.append(item)
+        else:
+            result.events.append(item)
+    return result
+
+
+def iter_jsonl(path: Path, pseudonymiser: Pseudonymiser | None) -> Iterator[InboundEvent | Rejected]:
+    """Each non-blank line's event or rejection, streamed, so a replay of millions of events stays small."""
     with path.open(encoding="utf-8-sig") as lines:
         for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
-            result.read += 1
             try:
-                result.events.append(_jsonl_event(line, pseudonymiser))
+                yield _jsonl_event(line, pseudonymiser)
             except _Rejected as exc:
-                result.rejected.append(Rejected(path.name, f"line {number}", exc.reason))
+                yield Rejected(path.name, f"line {number}", exc.reason)
             except ValidationError as exc:
-                result.rejected.append(Rejected(path.name, f"line {number}", validation_summary(exc)))
-    return result
+                yield Rejected(path.name, f"line {number}", validation_summary(exc))
 
 
 def _jsonl_event(line: str, pseudonymiser: Pseudonymiser | None) -> InboundEvent:
