@@ -1,0 +1,1 @@
+"""Synthetic front-door event streams calibrated to DfE statistics: history mode and live pacing."""
