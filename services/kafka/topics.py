@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from dataclasses import dataclass
 
@@ -57,6 +58,28 @@ async def ensure_topics(settings: Settings, plans: list[TopicPlan]) -> list[str]
             # Another worker may create them between our list and create: that is the goal anyway.
             with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(new)
+            await _until_listed(admin, {p.name for p in missing})
         return [p.name for p in missing]
     finally:
         await admin.close()
+
+
+async def _until_listed(admin: AIOKafkaAdminClient, names: set[str], timeout_seconds: float = 30.0) -> None:
+    """Return once the broker's metadata lists every new topic with a leader for each partition.
+
+    create_topics returns when the controller has accepted the topics, slightly before metadata shows them,
+    so a caller that lists or produces straight away could otherwise see them missing.
+    """
+    deadline = asyncio.get_running_loop().time() + timeout_seconds
+    while True:
+        described = await admin.describe_topics(sorted(names))
+        ready = {
+            t["topic"]
+            for t in described
+            if t.get("error_code", 0) == 0 and t["partitions"] and all(p["leader"] >= 0 for p in t["partitions"])
+        }
+        if ready >= names and set(await admin.list_topics()) >= names:
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"topics not ready after {timeout_seconds:.0f} s: {sorted(names - ready)}")
+        await asyncio.sleep(0.1)
