@@ -25,6 +25,8 @@ class RuleConfig:
     repeat_cpp_window_months: int = 24
     # Longest look-back any rule needs (24 months) plus a margin; None keeps all history (offline reports).
     retention_months: int | None = 27
+    # A child's history is one changelog message; this cap keeps it far below Kafka's 1 MB default.
+    max_facts_per_child: int = 2_000
 
 
 DEFAULT_CONFIG = RuleConfig()

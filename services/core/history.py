@@ -47,8 +47,9 @@ class ChildHistory:
     child_key: str
     facts: list[Fact] = field(default_factory=list)
     seen: set[str] = field(default_factory=set)  # event ids accepted or retracted: redelivery is a no-op
-    retracted: set[str] = field(default_factory=set)
+    retracted: dict[str, dt.date] = field(default_factory=dict)  # tombstone -> date of the retraction
     standing: dict[str, Standing] = field(default_factory=dict)
+    version: int = 0  # bumped whenever the facts change; orders this child's published aggregate contributions
 
     def apply(self, event: InboundEvent, config: RuleConfig) -> tuple[Outcome, list[AlertMessage]]:
         """Take one event in any arrival order; return what happened and the alert messages it causes."""
@@ -56,7 +57,7 @@ class ChildHistory:
             return Outcome.DUPLICATE, []
         self.seen.add(event.event_id)
         if isinstance(event, EventRetracted):
-            return Outcome.RETRACTED, self._retract(event.retracted_event_id, config)
+            return Outcome.RETRACTED, self._retract(event.retracted_event_id, event.occurred_at.date(), config)
         if isinstance(event, ChildRecordsMerged):
             raise ValueError("merges join two histories: use Engine.apply or merge_into")
         fact = fact_of(event)
@@ -75,14 +76,16 @@ class ChildHistory:
         else:
             position = bisect.bisect([f.sort_key for f in self.facts], fact.sort_key)
         self.facts.insert(position, fact)
+        self.version += 1
         return self._reevaluate_from(position, fact.sort_key, config)
 
-    def _retract(self, target: str, config: RuleConfig) -> list[AlertMessage]:
-        self.retracted.add(target)
+    def _retract(self, target: str, day: dt.date, config: RuleConfig) -> list[AlertMessage]:
+        self.retracted[target] = day
         self.seen.add(target)
         for position, fact in enumerate(self.facts):
             if fact.event_id == target:
                 del self.facts[position]
+                self.version += 1
                 return self._reevaluate_from(position, fact.sort_key, config)
         return []
 
@@ -142,7 +145,16 @@ class ChildHistory:
         if config.retention_months is None:
             return
         cutoff = minus_months(today, config.retention_months)
-        self.facts = [f for f in self.facts if f.day >= cutoff or f.kind is Kind.CPP_STARTED]
+        kept = [f for f in self.facts if f.day >= cutoff or f.kind is Kind.CPP_STARTED]
+        if len(kept) > config.max_facts_per_child:
+            # A pathological record (thousands of contacts) must not outgrow a changelog message: oldest first.
+            kept = kept[len(kept) - config.max_facts_per_child :]
+        if len(kept) != len(self.facts):
+            self.version += 1
+        self.facts = kept
+        self.retracted = {e: d for e, d in self.retracted.items() if d >= cutoff}
+        # Older event ids can go: a redelivered event from before the cutoff is too old to apply anyway.
+        self.seen = {f.event_id for f in kept} | set(self.retracted)
         self.standing = {aid: s for aid, s in self.standing.items() if s.anchor[0] >= cutoff}
 
     @property
@@ -158,6 +170,7 @@ def merge_into(
     into.seen.add(event.event_id)
     into.seen |= source.seen
     into.retracted |= source.retracted
+    into.version += 1
     if not source.facts:
         return messages
     into.facts = sorted([*into.facts, *source.facts], key=lambda f: f.sort_key)

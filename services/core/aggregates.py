@@ -1,0 +1,158 @@
+"""Council-level aggregates as each child's contribution: additive, so council totals are sums over children.
+
+A worker publishes a child's whole contribution with a version number (not a delta), keyed by council. The
+aggregator keeps the latest version per child and sums, so redelivery, a crash between the state write and the
+send, or two workers overlapping during a rebalance cannot double-count.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterable
+
+from schemas.codes import ReferralSource, source_group
+from services.core.calendar import minus_months, rereferral_window_start
+from services.core.config import RuleConfig
+from services.core.facts import Fact, Kind
+from services.core.history import ChildHistory
+from services.core.indicators import reporting_year_start
+
+# (month "YYYY-MM", measure, label). The council is the key the contribution is published under.
+AggregateKey = tuple[str, str, str]
+
+MEASURES = (
+    "contacts",  # label: source group; distinct contacts received in the month
+    "contact_decisions",  # label: outcome (referral, strategy_s47, nfa, advice_signpost, early_help)
+    "referrals",  # label: source group; DfE referrals (council, child, date) in the month
+    "rereferrals",  # label: source group
+    "referrals_by_need",  # label: primary need N0..N9 or "unknown"
+    "rereferrals_by_need",  # label: primary need
+    "nfa_referrals",  # label: source group
+    "assessments_started",
+    "assessments_authorised",
+    "assessments_not_in_need",
+    "assessments_open",  # label: start date; summed over dates older than 45 working days by the metrics layer
+    "referrals_open",  # open caseload: referrals not closed and not marked NFA
+    "cpp_starts",
+    "cpp_repeat_ever",
+    "cpp_repeat_within_two_years",
+    "children_referred_r12",  # month = end of a rolling 12 months in which the child was referred
+    "children_rereferred_r12",
+    "children_referred_ytd",  # month = a month of the reporting year; referred since 1 April up to its end
+    "children_rereferred_ytd",
+)
+
+
+def _month(day: dt.date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def _group(code: str | None) -> str:
+    return source_group(ReferralSource(code)).value if code else "unknown"
+
+
+def contribution(history: ChildHistory, config: RuleConfig) -> Counter[AggregateKey]:
+    """Everything this child adds to its council's monthly aggregates, from its history in event time."""
+    facts = history.facts
+    counts: Counter[AggregateKey] = Counter()
+    referral_days = _referral_firsts(facts)
+    ended = {f.ref for f in facts if f.kind in (Kind.EPISODE_CLOSED, Kind.REFERRAL_NFA)}
+    nfa = {f.ref for f in facts if f.kind is Kind.REFERRAL_NFA}
+    days = sorted(referral_days)
+    rereferred: set[dt.date] = set()
+    for day in days:
+        first, refs = referral_days[day]
+        month, group, need = _month(day), _group(first.code), first.need or "unknown"
+        counts[(month, "referrals", group)] += 1
+        counts[(month, "referrals_by_need", need)] += 1
+        if any(rereferral_window_start(day, config) <= d < day for d in days):
+            rereferred.add(day)
+            counts[(month, "rereferrals", group)] += 1
+            counts[(month, "rereferrals_by_need", need)] += 1
+        if refs & nfa:
+            counts[(month, "nfa_referrals", group)] += 1
+        if not refs & ended:
+            counts[(month, "referrals_open", "")] += 1
+    _add_contacts(facts, counts)
+    _add_assessments(facts, counts)
+    _add_plans(facts, counts, config)
+    _add_children(days, rereferred, counts)
+    return counts
+
+
+def _referral_firsts(facts: Iterable[Fact]) -> dict[dt.date, tuple[Fact, set[str]]]:
+    """Each referral date's first record (its source and need count) and all its record ids."""
+    firsts: dict[dt.date, tuple[Fact, set[str]]] = {}
+    for f in facts:
+        if f.kind is Kind.REFERRAL:
+            if f.day in firsts:
+                firsts[f.day][1].add(f.ref)
+            else:
+                firsts[f.day] = (f, {f.ref})
+    return firsts
+
+
+def _add_contacts(facts: list[Fact], counts: Counter[AggregateKey]) -> None:
+    seen: set[str] = set()
+    for f in facts:
+        if f.kind is Kind.CONTACT and f.ref not in seen:
+            seen.add(f.ref)
+            counts[(_month(f.day), "contacts", _group(f.code))] += 1
+        elif f.kind is Kind.CONTACT_DECIDED:
+            counts[(_month(f.day), "contact_decisions", f.code or "unknown")] += 1
+
+
+def _add_assessments(facts: list[Fact], counts: Counter[AggregateKey]) -> None:
+    authorised = {f.ref for f in facts if f.kind is Kind.ASSESSMENT_AUTHORISED}
+    for f in facts:
+        if f.kind is Kind.ASSESSMENT_STARTED:
+            counts[(_month(f.day), "assessments_started", "")] += 1
+            if f.ref not in authorised:
+                counts[(_month(f.day), "assessments_open", f.day.isoformat())] += 1
+        elif f.kind is Kind.ASSESSMENT_AUTHORISED:
+            counts[(_month(f.day), "assessments_authorised", "")] += 1
+            if f.flag is False:
+                counts[(_month(f.day), "assessments_not_in_need", "")] += 1
+
+
+def _add_plans(facts: list[Fact], counts: Counter[AggregateKey], config: RuleConfig) -> None:
+    started: set[str] = set()
+    for f in facts:
+        if f.kind is not Kind.CPP_STARTED or f.ref in started:
+            continue
+        month = _month(f.day)
+        counts[(month, "cpp_starts", "")] += 1
+        if started or (f.number or 0) > 0:
+            counts[(month, "cpp_repeat_ever", "")] += 1
+        window = minus_months(f.day, config.repeat_cpp_window_months)
+        if any(g.kind is Kind.CPP_ENDED and window <= g.day <= f.day for g in facts):
+            counts[(month, "cpp_repeat_within_two_years", "")] += 1
+        started.add(f.ref)
+
+
+def _months_from(first: dt.date, count: int) -> list[dt.date]:
+    """`count` month starts beginning with `first`'s month."""
+    index = first.year * 12 + first.month - 1
+    return [dt.date((index + i) // 12, (index + i) % 12 + 1, 1) for i in range(count)]
+
+
+def _add_children(days: list[dt.date], rereferred: set[dt.date], counts: Counter[AggregateKey]) -> None:
+    """Child-level counts are not additive over months, so each child counts once per window it falls in."""
+    r12: dict[str, bool] = {}
+    ytd: dict[str, bool] = {}
+    for day in days:
+        for month_start in _months_from(day, 12):  # rolling windows ending in this month and the next 11
+            key = _month(month_start)
+            r12[key] = r12.get(key, False) or day in rereferred
+        year_end = dt.date(reporting_year_start(day).year + 1, 3, 1)
+        months_left = (year_end.year - day.year) * 12 + year_end.month - day.month + 1
+        for month_start in _months_from(day, months_left):
+            key = _month(month_start)
+            ytd[key] = ytd.get(key, False) or day in rereferred
+    for key, flagged in r12.items():
+        counts[(key, "children_referred_r12", "")] += 1
+        counts[(key, "children_rereferred_r12", "")] += int(flagged)
+    for key, flagged in ytd.items():
+        counts[(key, "children_referred_ytd", "")] += 1
+        counts[(key, "children_rereferred_ytd", "")] += int(flagged)

@@ -1,0 +1,81 @@
+"""A child's history as a compact JSON document: the value of the processor's per-child table."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from services.core.facts import Fact, Kind
+from services.core.history import ChildHistory, Standing
+
+DOCUMENT_VERSION = 1
+
+
+def _fact_row(f: Fact) -> list[Any]:
+    return [
+        f.day.toordinal(),
+        int(f.kind),
+        f.occurred_at.isoformat(),
+        f.event_id,
+        f.ref,
+        f.code,
+        f.need,
+        f.team,
+        f.number,
+        f.flag,
+    ]
+
+
+def _fact(row: list[Any]) -> Fact:
+    day, kind, at, event_id, ref, code, need, team, number, flag = row
+    return Fact(
+        day=dt.date.fromordinal(day),
+        kind=Kind(kind),
+        occurred_at=dt.datetime.fromisoformat(at),
+        event_id=event_id,
+        ref=ref,
+        code=code,
+        need=need,
+        team=team,
+        number=number,
+        flag=flag,
+    )
+
+
+def _anchor_row(anchor: tuple[dt.date, int, dt.datetime, str]) -> list[Any]:
+    return [anchor[0].toordinal(), anchor[1], anchor[2].isoformat(), anchor[3]]
+
+
+def to_document(history: ChildHistory) -> bytes:
+    """Serialise everything the rules and the idempotence check need; nothing else about the child."""
+    document = {
+        "v": DOCUMENT_VERSION,
+        "la": history.la_code,
+        "key": history.child_key,
+        "version": history.version,
+        "facts": [_fact_row(f) for f in history.facts],
+        "seen": sorted(history.seen),
+        "retracted": {e: d.toordinal() for e, d in history.retracted.items()},
+        "standing": {a: [_anchor_row(s.anchor), s.fingerprint, s.rule] for a, s in history.standing.items()},
+    }
+    return json.dumps(document, separators=(",", ":")).encode()
+
+
+def from_document(raw: bytes) -> ChildHistory:
+    document = json.loads(raw)
+    if document.get("v") != DOCUMENT_VERSION:
+        raise ValueError(f"unknown child state document version {document.get('v')!r}")
+    standing = {
+        aid: Standing((dt.date.fromordinal(a[0]), a[1], dt.datetime.fromisoformat(a[2]), a[3]), fingerprint, rule)
+        for aid, (a, fingerprint, rule) in document["standing"].items()
+    }
+    return ChildHistory(
+        la_code=document["la"],
+        child_key=document["key"],
+        facts=[_fact(row) for row in document["facts"]],
+        seen=set(document["seen"]),
+        retracted={e: dt.date.fromordinal(d) for e, d in document["retracted"].items()},
+        standing=standing,
+        version=document["version"],
+    )
