@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import partial
@@ -100,23 +100,33 @@ class _Episode:
 def read_cin_census(paths: Sequence[Path], pseudonymiser: Pseudonymiser) -> IngestResult:
     """Read census returns; an event already seen (open cases recur in yearly returns) is kept once."""
     result = IngestResult()
+    result.events.extend(iter_cin_census(paths, pseudonymiser, result))
+    return result
+
+
+def iter_cin_census(
+    paths: Sequence[Path], pseudonymiser: Pseudonymiser, tally: IngestResult
+) -> Iterator[ev.InboundEvent]:
+    """The events of each return in turn, streamed; reads, rejections and notes are added to `tally`.
+
+    Only event ids are remembered across files, so years of returns for a whole council fit in memory.
+    """
     seen: set[str] = set()
     collapsed: Counter[str] = Counter()
     for path in paths:
         one = _read_return(path, pseudonymiser)
-        result.read += one.read
-        result.rejected.extend(one.rejected)
-        result.notes.extend(one.notes)
+        tally.read += one.read
+        tally.rejected.extend(one.rejected)
+        tally.notes.extend(one.notes)
         for event in one.events:
             if event.event_id in seen:
                 collapsed[type(event).__name__] += 1
                 continue
             seen.add(event.event_id)
-            result.events.append(event)
+            yield event
     if collapsed:
-        result.notes.append(f"episodes repeated across returns: {collapsed['ReferralOpened']}")
-        result.notes.append(f"duplicate events collapsed: {collapsed.total()}")
-    return result
+        tally.notes.append(f"episodes repeated across returns: {collapsed['ReferralOpened']}")
+        tally.notes.append(f"duplicate events collapsed: {collapsed.total()}")
 
 
 def _read_return(path: Path, pseudonymiser: Pseudonymiser) -> IngestResult:
