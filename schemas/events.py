@@ -82,7 +82,7 @@ class AssessmentAuthorised(InboundEvent):
     assessment_id: Id
     authorised_date: dt.date
     factors: tuple[Annotated[str, StringConstraints(max_length=8)], ...] = ()
-    child_in_need: bool
+    child_in_need: bool | None = Field(description="None when the record has no answer (common in Annex A)")
 
 
 class S47Started(InboundEvent):
@@ -91,13 +91,15 @@ class S47Started(InboundEvent):
     type: Literal["S47Started"] = "S47Started"
     s47_id: Id
     start_date: dt.date
+    referral_id: Id | None = None
 
 
 class ICPCHeld(InboundEvent):
     """An initial child protection conference was held."""
 
     type: Literal["ICPCHeld"] = "ICPCHeld"
-    s47_id: Id
+    s47_id: Id | None = Field(default=None, description="None when the source records the ICPC only per episode")
+    referral_id: Id | None = None
     icpc_date: dt.date
     plan_started: bool | None = None
 
@@ -109,6 +111,7 @@ class CPPStarted(InboundEvent):
     plan_id: Id
     start_date: dt.date
     previous_plans: Annotated[int, Field(ge=0, le=99)] | None = None
+    referral_id: Id | None = None
 
 
 class CPPEnded(InboundEvent):

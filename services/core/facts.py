@@ -138,7 +138,8 @@ def fact_of(event: InboundEvent) -> Fact | None:
         case S47Started():
             return Fact(day=event.start_date, kind=Kind.S47_STARTED, ref=event.s47_id, occurred_at=at, event_id=eid)
         case ICPCHeld():
-            return Fact(day=event.icpc_date, kind=Kind.ICPC_HELD, ref=event.s47_id, occurred_at=at, event_id=eid)
+            ref = event.s47_id or event.referral_id or event.event_id
+            return Fact(day=event.icpc_date, kind=Kind.ICPC_HELD, ref=ref, occurred_at=at, event_id=eid)
         case CPPStarted():
             return Fact(
                 day=event.start_date,

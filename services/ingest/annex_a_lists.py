@@ -160,9 +160,8 @@ class ListReader:
         day = self._date(row, "assessment_authorised")
         if day is None:
             return None
+        # No answer is kept as unknown (None); an answer that is not yes or no still rejects the authorisation.
         in_need = self._parse(parse_yes_no, row, "child_in_need", "is not yes or no")
-        if in_need is None:
-            raise RowRejected(f"no answer to '{self._name('child_in_need')}'")
         envelope = self._envelope(4, "AssessmentAuthorised", child, day, assessment_id)
         return AssessmentAuthorised(**envelope, assessment_id=assessment_id, authorised_date=day, child_in_need=in_need)
 

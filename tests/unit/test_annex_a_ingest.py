@@ -147,11 +147,12 @@ EXPECTED = {
             "ContactReceived": 13,
             "ReferralOpened": 11,
             "AssessmentStarted": 5,
+            "AssessmentAuthorised": 3,
             "S47Started": 3,
             "CPPStarted": 3,
             "CPPEnded": 1,
         },
-        ["List_4 row 2", "List_4 row 3", "List_4 row 4", "List_5 row 4"],
+        ["List_5 row 4"],
     ),
 }
 
@@ -173,8 +174,8 @@ def test_reference_rejections_say_which_column_and_what_was_kept() -> None:
     cej = read(reference("cej_annexa_example.xlsx"))
     reasons = {r.location: r.reason for r in cej.rejected}
     assert reasons["List_5 row 4"] == "no 'Strategy discussion initiating Section 47 Enquiry Start Date'"
-    assert reasons["List_4 row 2"].startswith("no answer to 'Was the child assessed as requiring")
-    assert reasons["List_4 row 2"].endswith("AssessmentAuthorised not made (AssessmentStarted kept)")
+    # An authorisation with no answer to the in-need question is kept, with the answer unknown.
+    assert [e.child_in_need for e in of_type(cej, AssessmentAuthorised)] == [None, None, None]
     liia = read(reference("liia_Annex_A_2024_Jan.xlsx"))
     assert {r.reason for r in liia.rejected} == {
         "'Was the child assessed as requiring LA children's social care support?' is not yes or no: "
