@@ -222,8 +222,18 @@ def _read_episode(ep: _Episode, where: str, el: _Element, out: IngestResult) -> 
             if _guarded(out, ep, part, partial(_started, ep, kind, sub, start_field)):
                 _guarded(out, ep, part, partial(_followed, ep, kind, sub, start_field, follow_field))
     _guarded(out, ep, f"{where} closure", partial(_episode_closed, ep, el))
-    if _text(el, "DateOfInitialCPC") and el.find("Section47") is None:
-        ep.ret.tally["episode-level DateOfInitialCPC with no Section47, not mapped to ICPCHeld"] += 1
+    if el.find("Section47") is None:
+        _guarded(out, ep, f"{where} DateOfInitialCPC", partial(_episode_icpc, ep, el))
+
+
+def _episode_icpc(ep: _Episode, el: _Element) -> list[ev.InboundEvent]:
+    """Older returns record the initial conference on the episode, with no Section47 block: keep it."""
+    day = _date(el, "DateOfInitialCPC")
+    if day is None:
+        return []
+    ep.ret.tally["episode-level DateOfInitialCPC read as an ICPC of the referral"] += 1
+    made_plan = True if day in ep.plan_start_dates else None
+    return [ep.event(ev.ICPCHeld, day, day, icpc_date=day, plan_started=made_plan)]
 
 
 def _guarded(out: IngestResult, ep: _Episode, where: str, read: Callable[[], list[ev.InboundEvent]]) -> bool:

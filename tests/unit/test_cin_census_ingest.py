@@ -155,13 +155,17 @@ def test_the_fake_census_reads_402_referrals_of_332_children_all_marked_nfa() ->
     result = read_cin_census([reference("d2i_fake_CIN_data.xml")], KEY)
 
     assert result.read == 402
-    assert result.counts_by_type() == Counter(ReferralOpened=402, ReferralMarkedNFA=402, EpisodeClosed=252)
+    assert result.counts_by_type() == Counter(
+        ReferralOpened=402, ReferralMarkedNFA=402, EpisodeClosed=252, ICPCHeld=350
+    )
     assert result.rejected == []
     assert len({e.child_key for e in result.events}) == 332
     assert {e.la_code for e in result.events} == {"975"}
     assert {e.recorded_at for e in result.events} == {dt.datetime(2022, 7, 21, 10, 12, 28, tzinfo=dt.UTC)}
-    unmapped = "episode-level DateOfInitialCPC with no Section47, not mapped to ICPCHeld: 350"
-    assert f"d2i_fake_CIN_data.xml: {unmapped}" in result.notes
+    # The older layout records the initial conference on the episode itself, with no Section47 block.
+    episode_icpcs = [e for e in of_type(result, ICPCHeld) if isinstance(e, ICPCHeld)]
+    assert {(e.s47_id, e.referral_id is not None) for e in episode_icpcs} == {(None, True)}
+    assert "d2i_fake_CIN_data.xml: episode-level DateOfInitialCPC read as an ICPC of the referral: 350" in result.notes
 
 
 @pytest.mark.parametrize("name", ["d2i_CIN_Census_2021.xml", "liia_BAR_cin_2022.xml"])
