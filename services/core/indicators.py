@@ -20,7 +20,7 @@ class Referral:
     child_key: str
     day: dt.date
     nfa: bool
-    records: int  # >1 when same-day duplicates were collapsed
+    records: int  # distinct referral records that day: >1 when same-day duplicates were collapsed
 
 
 def referrals_of(history: ChildHistory) -> list[Referral]:
@@ -31,7 +31,7 @@ def referrals_of(history: ChildHistory) -> list[Referral]:
         if f.kind is Kind.REFERRAL:
             by_day.setdefault(f.day, []).append(f.ref)
     return [
-        Referral(history.la_code, history.child_key, day, any(r in nfa_refs for r in refs), len(refs))
+        Referral(history.la_code, history.child_key, day, any(r in nfa_refs for r in refs), len(set(refs)))
         for day, refs in sorted(by_day.items())
     ]
 

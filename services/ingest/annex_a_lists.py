@@ -39,7 +39,7 @@ from services.ingest.annex_a_values import (
     parse_source,
     parse_yes_no,
 )
-from services.ingest.identity import Pseudonymiser, event_id, start_of_day
+from services.ingest.identity import Pseudonymiser, event_id, referral_id, start_of_day
 
 Row = Mapping[str, object]  # field name (see annex_a_columns.FIELD_ALIASES) -> raw cell value
 _T = TypeVar("_T")
@@ -71,11 +71,6 @@ class Tally:
     unrecognised_need: int = 0
     needs: dict[str, PrimaryNeed] = field(default_factory=dict)  # referral_id -> List 6 primary need
     referrals: dict[str, list[tuple[dt.date, int | None]]] = field(default_factory=dict)  # child_key -> rows
-
-
-def referral_id(la_code: str, child_key: str, referral_date: dt.date) -> str:
-    """A referral's id from its natural key; List 3's referral date and List 6's CIN start date both give it."""
-    return event_id("referral", la_code, child_key, referral_date.isoformat())
 
 
 class ListReader:

@@ -25,7 +25,7 @@ from pydantic import ValidationError
 
 from schemas import events as ev
 from schemas.codes import ClosureReason, PrimaryNeed, ReferralSource
-from services.ingest.identity import LONDON, Pseudonymiser, event_id, start_of_day
+from services.ingest.identity import LONDON, Pseudonymiser, event_id, referral_id, start_of_day
 from services.ingest.result import IngestResult, Rejected
 
 _Code = TypeVar("_Code", bound=StrEnum)
@@ -77,7 +77,7 @@ class _Episode:
 
     @property
     def referral_id(self) -> str:
-        return self.sub_id("referral", None)
+        return referral_id(self.ret.la_code, self.child_key, self.referral_date)
 
     def sub_id(self, kind: str, start: dt.date | None) -> str:
         # Built from the pseudonymous key, never the raw id: an unkeyed hash of a sequential council id is guessable.

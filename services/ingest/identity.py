@@ -38,3 +38,8 @@ def event_id(*parts: object) -> str:
 def start_of_day(day: dt.date) -> dt.datetime:
     """A date recorded without a time happened, by convention, at local midnight in England."""
     return dt.datetime.combine(day, dt.time(0, 0), tzinfo=LONDON)
+
+
+def referral_id(la_code: str, child_key: str, referral_date: dt.date) -> str:
+    """A referral's id from its DfE identity (council, child, referral date), the same from every source."""
+    return event_id("referral", la_code, child_key, referral_date.isoformat())
