@@ -14,6 +14,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "services.ingest.cli_ingest",
     "services.cli_demo",
     "services.simulator.cli_simulate",
+    "services.alertdesk.cli_alertdesk",
 )
 
 

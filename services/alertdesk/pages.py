@@ -1,0 +1,200 @@
+"""Server-rendered HTML: the page shell, login, and the alert card. Every value is escaped here, in one place."""
+
+from __future__ import annotations
+
+import datetime as dt
+from html import escape
+from urllib.parse import quote
+
+from schemas.codes import ClosureReason, Rule, Severity
+from services.alertdesk.actions import OUTCOME_LABELS
+from services.alertdesk.auth import User
+from services.alertdesk.state import AlertRecord
+
+RULE_LABELS: dict[Rule, str] = {
+    Rule.REREFERRAL: "Re-referral within 12 months",
+    Rule.REPEATED_CONTACTS: "Repeated contacts",
+    Rule.CONTACT_AFTER_CLOSURE: "Contact soon after closure",
+    Rule.TWO_REFERRALS_IN_SIX_MONTHS: "Two referrals in six months",
+    Rule.REPEAT_CHILD_PROTECTION_PLAN: "Repeat child protection plan",
+}
+# A shape as well as a colour, so severity never depends on colour alone.
+SEVERITY_ICONS: dict[Severity, str] = {Severity.HIGH: "▲", Severity.MEDIUM: "◆", Severity.LOW: "●"}
+CLOSURE_LABELS: dict[ClosureReason, str] = {
+    ClosureReason.CLOSED_AFTER_ASSESSMENT_NFA: "RC8 NFA after assessment",
+    ClosureReason.CLOSED_AFTER_ASSESSMENT_EARLY_HELP: "RC9 early help after assessment",
+    ClosureReason.SERVICES_CEASED: "RC7 services ceased",
+    ClosureReason.TRANSFERRED_OTHER_LA: "RC5 moved to another council",
+}
+STATUS_LABELS = {
+    "new": "New",
+    "acknowledged": "Acknowledged",
+    "assigned": "Assigned",
+    "closed": "Closed",
+    "withdrawn": "Withdrawn",
+}
+ROLE_LABELS = {
+    "duty_manager": "Duty manager",
+    "team_manager": "Team manager",
+    "performance": "Performance",
+    "partner": "Partner",
+}
+
+
+def e(value: object) -> str:
+    return escape(str(value), quote=True)
+
+
+def fmt_date(value: dt.date | dt.datetime | None) -> str:
+    if value is None:
+        return "none"
+    return value.strftime("%d %b %Y %H:%M") if isinstance(value, dt.datetime) else value.strftime("%d %b %Y")
+
+
+def shell(title: str, body: str, *, user: User | None = None, csrf: str = "", nav: str = "") -> str:
+    """The page frame: no inline script or style, so the Content-Security-Policy can forbid both."""
+    account = ""
+    if user is not None:
+        account = (
+            f'<div class="account"><span>{e(user.username)} · {e(ROLE_LABELS[user.role])} · council {e(user.la_code)}'
+            f'</span><form method="post" action="/logout"><input type="hidden" name="csrf_token" value="{e(csrf)}">'
+            '<button type="submit" class="link-button">Sign out</button></form></div>'
+        )
+    links = [
+        ("/feed", "Live feed", "feed"),
+        ("/review/weekly", "Weekly review", "review"),
+        ("/aggregates", "Totals", "agg"),
+    ]
+    menu = "".join(
+        f'<a href="{href}"{" aria-current=page" if key == nav else ""}>{label}</a>'
+        for href, label, key in links
+        if user is not None and (user.sees_child_level or key == "agg")
+    )
+    return (
+        '<!doctype html><html lang="en-GB"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<meta name="csrf-token" content="{e(csrf)}"><title>{e(title)} · Front Door alert desk</title>'
+        '<link rel="stylesheet" href="/static/desk.css"><script src="/static/desk.js" defer></script></head>'
+        '<body><a class="skip" href="#main">Skip to content</a><header class="top"><div class="brand">'
+        f'Front Door <span>alert desk</span></div><nav aria-label="Main">{menu}</nav>{account}</header>'
+        f'<main id="main">{body}</main></body></html>'
+    )
+
+
+def login_page(nonce: str, *, error: str = "", local: bool = True, oidc: bool = False, first_run: str = "") -> str:
+    parts = ['<section class="login"><h1>Sign in</h1>']
+    if error:
+        parts.append(f'<p class="error" role="alert">{e(error)}</p>')
+    if first_run:
+        parts.append(f'<div class="notice" role="status"><pre>{e(first_run)}</pre></div>')
+    if local:
+        parts.append(
+            '<form method="post" action="/login" class="stack">'
+            f'<input type="hidden" name="csrf_token" value="{e(nonce)}">'
+            '<label for="username">Username</label>'
+            '<input id="username" name="username" autocomplete="username" required>'
+            '<label for="password">Password</label>'
+            '<input id="password" name="password" type="password" autocomplete="current-password" required>'
+            '<button type="submit" class="primary">Sign in</button></form>'
+        )
+    if oidc:
+        parts.append('<p><a class="button primary" href="/login/oidc">Sign in with your council account</a></p>')
+    parts.append("</section>")
+    return shell("Sign in", "".join(parts))
+
+
+def case_record_link(template: str | None, record: AlertRecord) -> str:
+    key = record.alert.child_key
+    shown = f'<span class="pseudonym" title="{e(key)}">{e(key[:16])}</span>'
+    if not template:
+        return shown
+    href = template.replace("{child_key}", quote(key, safe="")).replace("{la_code}", quote(record.la_code, safe=""))
+    return f'<a href="{e(href)}" rel="noopener noreferrer" target="_blank">{shown}<span class="sr-only"> (case record, opens in a new tab)</span></a>'  # noqa: E501
+
+
+def status_text(record: AlertRecord) -> str:
+    if record.status == "withdrawn":
+        return f"Withdrawn: {record.withdrawn_reason}"
+    if record.status == "closed" and record.outcome is not None:
+        return f"Closed by {record.closed_by}: {OUTCOME_LABELS[record.outcome]}"
+    if record.status == "assigned":
+        return f"Assigned to {record.assignee_kind} {record.assignee}"
+    if record.status == "acknowledged":
+        return f"Acknowledged by {record.acknowledged_by} at {fmt_date(record.acknowledged_at)}"
+    return "New: not yet acknowledged"
+
+
+def _yes_no(value: bool | None) -> str:
+    return "unknown" if value is None else ("yes" if value else "no")
+
+
+def card(record: AlertRecord, *, csrf: str, case_url_template: str | None, can_act: bool = True) -> str:
+    """One alert: rule and severity as text and icon, the child's pseudonym, dates, enrichment, actions."""
+    alert, enrichment = record.alert, record.alert.enrichment
+    closure = "none"
+    if enrichment.previous_closure_date is not None:
+        reason = enrichment.previous_closure_reason
+        closure = fmt_date(enrichment.previous_closure_date)
+        if reason is not None:
+            closure += f" · {CLOSURE_LABELS.get(reason, reason.value)}"
+        if enrichment.previous_closing_team:
+            closure += f" · {enrichment.previous_closing_team}"
+    facts = [
+        ("Referral or event date", fmt_date(record.anchor_date)),
+        ("Previous referral", fmt_date(record.previous_referral_date)),
+        ("Previous closure", closure),
+        ("Same concern as before", _yes_no(enrichment.same_primary_need_as_previous)),
+        ("Contacts in 90 days", str(enrichment.contacts_in_90_days)),
+        ("Referrals in 12 months", str(enrichment.referrals_in_12_months)),
+        ("Child protection plan before", _yes_no(enrichment.previous_cp_plan)),
+        ("Team", record.team or "not recorded"),
+    ]
+    fact_list = "".join(f"<div><dt>{e(k)}</dt><dd>{e(v)}</dd></div>" for k, v in facts)
+    notes = "".join(
+        f"<li><span class=meta>{e(n.author)}, {e(fmt_date(n.at))}:</span> {e(n.text)}</li>" for n in record.notes[-3:]
+    )
+    sev = record.severity
+    title_id = f"title-{record.alert_id}"
+    return (
+        f'<article class="card sev-{sev.value} status-{record.status}" id="alert-{e(record.alert_id)}" '
+        f'data-seq="{record.seq}" aria-labelledby="{title_id}">'
+        f'<header><span class="severity sev-{sev.value}"><span aria-hidden="true">{SEVERITY_ICONS[sev]}</span> '
+        f"{e(sev.value.capitalize())}</span>"
+        f'<h2 id="{title_id}">{e(RULE_LABELS[alert.rule])}</h2>'
+        f'<span class="status" data-status="{record.status}">{e(STATUS_LABELS[record.status])}</span></header>'
+        f'<p class="child">Child {case_record_link(case_url_template, record)}</p>'
+        f'<p class="status-line" role="status">{e(status_text(record))}</p>'
+        f'<dl class="facts">{fact_list}</dl>'
+        + (f'<ul class="notes" aria-label="Latest notes">{notes}</ul>' if notes else "")
+        + (_action_forms(record, csrf) if can_act and record.is_open else "")
+        + "</article>"
+    )
+
+
+def _action_forms(record: AlertRecord, csrf: str) -> str:
+    base = f"/alerts/{e(record.alert_id)}"
+    token = f'<input type="hidden" name="csrf_token" value="{e(csrf)}">'
+    rid = record.alert_id[:12]
+    outcomes = "".join(f'<option value="{o.value}">{e(label)}</option>' for o, label in OUTCOME_LABELS.items())
+    ack = ""
+    if record.acknowledged_by is None:
+        ack = (
+            f'<form method="post" action="{base}/acknowledge" class="js-action inline">{token}'
+            '<button type="submit" class="primary">Acknowledge</button></form>'
+        )
+    return (
+        f'<div class="actions">{ack}'
+        f'<details><summary>Assign</summary><form method="post" action="{base}/assign" class="js-action stack">{token}'
+        f'<label for="kind-{rid}">Assign to</label><select id="kind-{rid}" name="assignee_kind">'
+        '<option value="team">Team</option><option value="worker">Worker</option></select>'
+        f'<label for="who-{rid}">Team or worker name</label>'
+        f'<input id="who-{rid}" name="assignee" required maxlength="200">'
+        '<button type="submit">Assign</button></form></details>'
+        f'<details><summary>Add note</summary><form method="post" action="{base}/note" class="js-action stack">{token}'
+        f'<label for="note-{rid}">Note</label><textarea id="note-{rid}" name="text" required maxlength="2000" rows="3">'
+        '</textarea><button type="submit">Save note</button></form></details>'
+        f'<details><summary>Close</summary><form method="post" action="{base}/close" class="js-action stack">{token}'
+        f'<label for="outcome-{rid}">Outcome</label><select id="outcome-{rid}" name="outcome">{outcomes}</select>'
+        '<button type="submit">Close alert</button></form></details>'
+        '<p class="action-error" role="alert"></p></div>'
+    )

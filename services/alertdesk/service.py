@@ -1,0 +1,118 @@
+"""Wires the running desk: topics, the rebuilding consumer, the durable producer, the notifier and the web server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import datetime as dt
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry
+
+from schemas.topics import ALERT_ACTIONS, ALERTS, AUDIT
+from services.alertdesk.app import create_app
+from services.alertdesk.auth import UserDirectory, load_users
+from services.alertdesk.context import DeskContext
+from services.alertdesk.desk import Desk
+from services.alertdesk.kafka import consume, start_publisher
+from services.alertdesk.metrics import desk_metrics
+from services.alertdesk.notify import Notifier
+from services.alertdesk.oidc import OidcClient, OidcConfig
+from services.alertdesk.sessions import SessionStore
+from services.alertdesk.settings import AlertDeskSettings
+from services.kafka.topics import ensure_topics, plan_topic
+from services.settings import Settings
+
+SHUTDOWN_SECONDS = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class RunningDesk:
+    url: str
+    desk: Desk
+    context: DeskContext
+    tasks: tuple[asyncio.Task[None], ...]
+
+
+def oidc_client(desk_settings: AlertDeskSettings) -> OidcClient | None:
+    s = desk_settings
+    if not s.oidc_issuer:
+        return None
+    assert s.oidc_client_id and s.oidc_redirect_url  # guaranteed by the settings validator
+    secret = s.oidc_client_secret.get_secret_value() if s.oidc_client_secret else None
+    config = OidcConfig(
+        s.oidc_issuer, s.oidc_client_id, s.oidc_redirect_url, secret, s.oidc_role_claim, s.oidc_la_code_claim,
+        s.oidc_agency_claim,
+    )  # fmt: skip
+    return OidcClient(config)
+
+
+def session_store(desk_settings: AlertDeskSettings) -> SessionStore:
+    secret = desk_settings.session_secret
+    key = secret.get_secret_value().encode() if secret else secrets.token_bytes(32)
+    return SessionStore(
+        key,
+        dt.timedelta(seconds=desk_settings.session_max_age_seconds),
+        dt.timedelta(seconds=desk_settings.session_idle_seconds),
+    )
+
+
+@contextlib.asynccontextmanager
+async def run_desk(
+    settings: Settings,
+    desk_settings: AlertDeskSettings,
+    host: str,
+    port: int,
+    users: UserDirectory | None = None,
+) -> AsyncIterator[RunningDesk]:
+    """Start everything, yield once the server listens, and stop it all on exit."""
+    topics = [
+        dataclasses.replace(ALERTS, name=desk_settings.alerts_topic),
+        dataclasses.replace(ALERT_ACTIONS, name=desk_settings.actions_topic),
+        dataclasses.replace(AUDIT, name=desk_settings.audit_topic),
+    ]
+    await ensure_topics(settings, [plan_topic(spec, settings) for spec in topics])
+    registry = CollectorRegistry()
+    desk = Desk(metrics=desk_metrics(registry, lambda: desk.state))
+    notifier = Notifier(desk_settings, desk.metrics)
+    if notifier.enabled:
+        desk.new_alert_listeners.append(notifier.count)
+    publisher = await start_publisher(settings, desk_settings)
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(consume(desk, settings, desk_settings, stop), name="alertdesk-consumer")]
+    if notifier.enabled:
+        tasks.append(asyncio.create_task(notifier.run(stop), name="alertdesk-notifier"))
+    context = DeskContext(
+        settings=desk_settings,
+        desk=desk,
+        users=users if users is not None else load_users(desk_settings.users_file),
+        sessions=session_store(desk_settings),
+        audit=publisher,
+        publish_action=publisher.publish_action,
+        registry=registry,
+        oidc=oidc_client(desk_settings),
+    )
+    app = create_app(context)
+
+    async def _close_feeds(_app: web.Application) -> None:
+        desk.hub.close()
+
+    app.on_shutdown.append(_close_feeds)
+    runner = web.AppRunner(app, shutdown_timeout=SHUTDOWN_SECONDS, access_log=None)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        bound_port = runner.addresses[0][1] if port == 0 else port
+        yield RunningDesk(f"http://{host}:{bound_port}", desk, context, tuple(tasks))
+    finally:
+        stop.set()
+        await runner.cleanup()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(task, timeout=10)
+        await publisher.producer.stop()

@@ -1,0 +1,69 @@
+"""The alert desk's own settings (FRONTDOOR_ALERTDESK_*), read once by its entry point beside the shared Settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from schemas.topics import ALERT_ACTIONS, ALERTS, AUDIT
+
+
+class AlertDeskSettings(BaseSettings):
+    """Everything the desk reads besides the Kafka connection. Construct once and pass down."""
+
+    model_config = SettingsConfigDict(env_prefix="FRONTDOOR_ALERTDESK_", extra="ignore", frozen=True)
+
+    # Local users (hashed passwords); see `frontdoor alertdesk add-user`. There is no default user.
+    users_file: Path = Path("alertdesk-users.toml")
+    # Signs session and login cookies (HMAC-SHA256). Without it a random key is made at start, which
+    # logs everyone out on restart; set a long random value in production.
+    session_secret: SecretStr | None = None
+    session_max_age_seconds: int = Field(default=8 * 3600, ge=60)
+    session_idle_seconds: int = Field(default=30 * 60, ge=60)
+    # Secure cookies are sent only over HTTPS (browsers also accept them from http://localhost for development).
+    cookie_secure: bool = True
+    # The council's case record for a child pseudonym, e.g. https://lcs.example.gov.uk/child?pseudonym={child_key}
+    case_record_url_template: str | None = None
+    # Where people log in, for notifications (counts and this link only).
+    public_url: str = "http://127.0.0.1:8080"
+
+    # OIDC in production (authorisation code flow with PKCE).
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_redirect_url: str | None = None
+    oidc_role_claim: str = "frontdoor_role"
+    oidc_la_code_claim: str = "frontdoor_la_code"
+    oidc_agency_claim: str = "frontdoor_agency"
+
+    # Notifications outside the page: counts and a login link only.
+    notify_interval_seconds: float = Field(default=60.0, ge=1.0)
+    webhook_url: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_starttls: bool = True
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    email_from: str = "frontdoor-alertdesk@localhost"
+    email_to: tuple[str, ...] = ()
+
+    # Topics (overridable so tests can use their own).
+    alerts_topic: str = ALERTS.name
+    actions_topic: str = ALERT_ACTIONS.name
+    audit_topic: str = AUDIT.name
+
+    @model_validator(mode="after")
+    def _oidc_is_all_or_nothing(self) -> AlertDeskSettings:
+        needed = (self.oidc_client_id, self.oidc_redirect_url)
+        if self.oidc_issuer and not all(needed):
+            raise ValueError(
+                "FRONTDOOR_ALERTDESK_OIDC_ISSUER needs FRONTDOOR_ALERTDESK_OIDC_CLIENT_ID and "
+                "FRONTDOOR_ALERTDESK_OIDC_REDIRECT_URL"
+            )
+        return self
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_issuer)

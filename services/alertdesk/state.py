@@ -1,0 +1,273 @@
+"""The desk's state, folded from the alerts and actions topics: pure, no I/O, no clock.
+
+Each change to an alert's record takes the next feed sequence number, which the live feed uses as its
+server-sent event id. The two topics are read independently, so an action may arrive before its alert:
+it waits until the alert does, and the final records do not depend on how the two streams interleave.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from schemas.alerts import (
+    AlertMessage,
+    AlertRevised,
+    AlertWithdrawn,
+    RaisedAlert,
+    RepeatedContactsDetected,
+    RereferralDetected,
+    TwoReferralsInSixMonths,
+)
+from schemas.codes import Rule, Severity
+from services.alertdesk.actions import (
+    ActionMessage,
+    AlertAcknowledged,
+    AlertAssigned,
+    AlertClosed,
+    AlertNoteAdded,
+    AlertOutcome,
+)
+from services.alertdesk.weeks import IsoWeek
+
+Status = Literal["new", "acknowledged", "assigned", "closed", "withdrawn"]
+SEVERITY_RANK = {Severity.HIGH: 0, Severity.MEDIUM: 1, Severity.LOW: 2}
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    author: str
+    at: dt.datetime
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRecord:
+    """One alert as the desk sees it: the latest version from the processor plus what people did to it."""
+
+    alert: RaisedAlert
+    seq: int
+    raised_seq: int
+    revisions: int = 0
+    withdrawn_reason: str | None = None
+    acknowledged_by: str | None = None
+    acknowledged_at: dt.datetime | None = None
+    assignee_kind: Literal["worker", "team"] | None = None
+    assignee: str | None = None
+    notes: tuple[Note, ...] = ()
+    outcome: AlertOutcome | None = None
+    closed_by: str | None = None
+    closed_at: dt.datetime | None = None
+    action_ids: frozenset[str] = frozenset()
+
+    @property
+    def alert_id(self) -> str:
+        return self.alert.alert_id
+
+    @property
+    def la_code(self) -> str:
+        return self.alert.la_code
+
+    @property
+    def rule(self) -> Rule:
+        return self.alert.rule
+
+    @property
+    def severity(self) -> Severity:
+        return self.alert.severity
+
+    @property
+    def team(self) -> str | None:
+        """The team that owns the alert now: the one it was assigned to, else the referral's team."""
+        return self.assignee if self.assignee_kind == "team" else self.alert.team
+
+    @property
+    def status(self) -> Status:
+        if self.withdrawn_reason is not None:
+            return "withdrawn"
+        if self.outcome is not None:
+            return "closed"
+        if self.assignee is not None:
+            return "assigned"
+        return "acknowledged" if self.acknowledged_by is not None else "new"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in ("new", "acknowledged", "assigned")
+
+    @property
+    def anchor_date(self) -> dt.date:
+        """The date of the record that raised the alert (referral, contact or plan start)."""
+        alert = self.alert
+        if isinstance(alert, RereferralDetected | TwoReferralsInSixMonths):
+            return alert.referral_date
+        if isinstance(alert, RepeatedContactsDetected):
+            return alert.contact_date
+        return alert.start_date
+
+    @property
+    def previous_referral_date(self) -> dt.date | None:
+        if isinstance(self.alert, RereferralDetected | TwoReferralsInSixMonths):
+            return self.alert.previous_referral_date
+        return self.alert.enrichment.previous_referral_date
+
+    @property
+    def source_group(self) -> str | None:
+        """The referring agency's Annex A group, for partners' aggregates, once alerts carry it."""
+        value: Any = getattr(self.alert, "source_group", None)
+        return None if value is None else str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedFilter:
+    """What a person chose to see; None means any."""
+
+    severity: Severity | None = None
+    rule: Rule | None = None
+    team: str | None = None
+    include_finished: bool = False
+
+    def matches(self, record: AlertRecord) -> bool:
+        return (
+            (self.severity is None or record.severity is self.severity)
+            and (self.rule is None or record.rule is self.rule)
+            and (self.team is None or record.team == self.team)
+            and (self.include_finished or record.is_open)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Aggregates:
+    """Counts only: what the performance and partner roles may see."""
+
+    total: int
+    by_rule: dict[str, int]
+    by_severity: dict[str, int]
+    by_status: dict[str, int]
+    by_outcome: dict[str, int]
+
+
+@dataclass(slots=True)
+class DeskState:
+    """Every alert record, plus actions waiting for their alert. Mutated only through `apply_*`."""
+
+    records: dict[str, AlertRecord] = field(default_factory=dict)
+    waiting_actions: dict[str, list[ActionMessage]] = field(default_factory=dict)
+    seq: int = 0
+
+    def _next(self) -> int:
+        self.seq += 1
+        return self.seq
+
+    def apply_alert(self, message: AlertMessage) -> AlertRecord | None:
+        """Fold one alert message; returns the changed record, or None when nothing changed."""
+        existing = self.records.get(message.alert_id)
+        if isinstance(message, AlertWithdrawn):
+            if existing is None or existing.withdrawn_reason == message.reason:
+                return None
+            return self._store(dataclasses.replace(existing, withdrawn_reason=message.reason, seq=self._next()))
+        alert = message.alert if isinstance(message, AlertRevised) else message
+        if existing is None:
+            seq = self._next()
+            record = self._store(AlertRecord(alert=alert, seq=seq, raised_seq=seq))
+            for action in self.waiting_actions.pop(alert.alert_id, []):
+                record = self.apply_action(action) or record
+            return record
+        if existing.alert == alert and existing.withdrawn_reason is None:
+            return None  # a redelivered alert
+        revised = dataclasses.replace(
+            existing, alert=alert, withdrawn_reason=None, revisions=existing.revisions + 1, seq=self._next()
+        )
+        return self._store(revised)
+
+    def apply_action(self, action: ActionMessage) -> AlertRecord | None:
+        """Fold one action; an action for an alert not seen yet waits for it. Redelivered actions change nothing."""
+        record = self.records.get(action.alert_id)
+        if record is None:
+            waiting = self.waiting_actions.setdefault(action.alert_id, [])
+            if all(w.action_id != action.action_id for w in waiting):
+                waiting.append(action)
+            return None
+        if action.action_id in record.action_ids or action.la_code != record.la_code:
+            return None
+        changed = _with_action(record, action)
+        ids = record.action_ids | {action.action_id}
+        return self._store(dataclasses.replace(changed, action_ids=ids, seq=self._next()))
+
+    def _store(self, record: AlertRecord) -> AlertRecord:
+        self.records[record.alert_id] = record
+        return record
+
+    # Queries. Every one that returns child-level records takes the council, so no caller can forget it.
+
+    def get(self, la_code: str, alert_id: str) -> AlertRecord | None:
+        """The record, only if it belongs to this council: another council's id looks exactly like no id."""
+        record = self.records.get(alert_id)
+        return record if record is not None and record.la_code == la_code else None
+
+    def select(self, la_code: str, feed_filter: FeedFilter = FeedFilter()) -> list[AlertRecord]:
+        """The feed: newest alerts first."""
+        chosen = [r for r in self.records.values() if r.la_code == la_code and feed_filter.matches(r)]
+        return sorted(chosen, key=lambda r: -r.raised_seq)
+
+    def changed_since(self, la_code: str, after_seq: int) -> list[AlertRecord]:
+        """Records of this council changed after a feed sequence number, in the order they changed."""
+        changed = [r for r in self.records.values() if r.la_code == la_code and r.seq > after_seq]
+        return sorted(changed, key=lambda r: r.seq)
+
+    def teams(self, la_code: str) -> list[str]:
+        return sorted({r.team for r in self.records.values() if r.la_code == la_code and r.team})
+
+    def weekly_review(self, la_code: str, week: IsoWeek) -> list[AlertRecord]:
+        """Oldham's weekly list: two referrals in six months, with the referral dated in that ISO week."""
+        listed = [
+            r
+            for r in self.records.values()
+            if r.la_code == la_code
+            and isinstance(r.alert, TwoReferralsInSixMonths)
+            and r.withdrawn_reason is None
+            and week.monday <= r.alert.referral_date <= week.sunday
+        ]
+        return sorted(listed, key=lambda r: (r.anchor_date, r.alert.child_key))
+
+    def aggregates(self, la_code: str, agency: str | None = None) -> Aggregates:
+        """Counts for one council; with an agency, only alerts that agency's referrals or contacts raised."""
+        chosen = [
+            r
+            for r in self.records.values()
+            if r.la_code == la_code and r.withdrawn_reason is None and (agency is None or r.source_group == agency)
+        ]
+        return _count(chosen)
+
+
+def _with_action(record: AlertRecord, action: ActionMessage) -> AlertRecord:
+    if isinstance(action, AlertAcknowledged):
+        if record.acknowledged_by is not None:
+            return record
+        return dataclasses.replace(record, acknowledged_by=action.actor, acknowledged_at=action.at)
+    if isinstance(action, AlertAssigned):
+        return dataclasses.replace(record, assignee_kind=action.assignee_kind, assignee=action.assignee)
+    if isinstance(action, AlertNoteAdded):
+        return dataclasses.replace(record, notes=(*record.notes, Note(action.actor, action.at, action.text)))
+    assert isinstance(action, AlertClosed)
+    return dataclasses.replace(record, outcome=action.outcome, closed_by=action.actor, closed_at=action.at)
+
+
+def _count(records: Iterable[AlertRecord]) -> Aggregates:
+    rules: Counter[str] = Counter()
+    severities: Counter[str] = Counter()
+    statuses: Counter[str] = Counter()
+    outcomes: Counter[str] = Counter()
+    total = 0
+    for record in records:
+        total += 1
+        rules[record.rule.value] += 1
+        severities[record.severity.value] += 1
+        statuses[record.status] += 1
+        if record.outcome is not None:
+            outcomes[record.outcome.value] += 1
+    return Aggregates(total, dict(rules), dict(severities), dict(statuses), dict(outcomes))

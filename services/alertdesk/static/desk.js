@@ -1,0 +1,97 @@
+// Front Door alert desk: live cards over server-sent events, and actions without a page reload.
+// No build step, no framework. Without JavaScript the page still works: forms post and redirect back.
+"use strict";
+
+(function () {
+  const csrf = () => document.querySelector('meta[name="csrf-token"]').content;
+
+  function setStatus(text) {
+    const status = document.getElementById("live-status");
+    if (status) status.textContent = text;
+  }
+
+  function updateCount(feed) {
+    const count = document.getElementById("alert-count");
+    if (count) count.textContent = String(feed.querySelectorAll("article.card").length);
+    const empty = document.getElementById("empty");
+    if (empty) empty.hidden = feed.querySelector("article.card") !== null;
+  }
+
+  function cardFrom(html) {
+    const template = document.createElement("template");
+    template.innerHTML = html.trim();
+    return template.content.firstElementChild;
+  }
+
+  function applyCard(feed, data) {
+    const existing = document.getElementById("alert-" + data.alert_id);
+    if (!data.visible) {
+      if (existing) existing.remove();
+    } else if (existing) {
+      // Keep an open form (e.g. a half-written note) rather than replacing it under the user's hands.
+      if (!existing.contains(document.activeElement) || existing.querySelector("details[open]") === null) {
+        existing.replaceWith(cardFrom(data.html));
+      }
+    } else {
+      const card = cardFrom(data.html);
+      card.classList.add("arrived");
+      feed.prepend(card);
+    }
+    updateCount(feed);
+  }
+
+  function connect(feed) {
+    const source = new EventSource(feed.dataset.stream);
+    source.onopen = () => setStatus("Live: new alerts appear here as they are raised.");
+    source.onerror = () => setStatus("Connection lost: reconnecting…");
+    source.addEventListener("reset", () => {
+      feed.querySelectorAll("article.card").forEach((card) => card.remove());
+      updateCount(feed);
+    });
+    source.addEventListener("card", (event) => applyCard(feed, JSON.parse(event.data)));
+    source.addEventListener("expired", () => {
+      source.close();
+      window.location.assign("/login");
+    });
+  }
+
+  async function submitAction(form) {
+    const card = form.closest("article.card");
+    const error = card ? card.querySelector(".action-error") : null;
+    const button = form.querySelector('button[type="submit"]');
+    if (button) button.disabled = true;
+    try {
+      const response = await fetch(form.action, {
+        method: "POST",
+        body: new URLSearchParams(new FormData(form)),
+        headers: { "X-CSRF-Token": csrf(), Accept: "application/json" },
+        credentials: "same-origin",
+      });
+      if (!response.ok) throw new Error((await response.text()) || response.statusText);
+      const data = await response.json();
+      const fresh = cardFrom(data.html);
+      if (card) card.replaceWith(fresh);
+      const status = fresh.querySelector(".status-line");
+      if (status) {
+        status.tabIndex = -1;
+        status.focus();
+      }
+    } catch (err) {
+      if (error) error.textContent = "Not saved: " + err.message;
+      if (button) button.disabled = false;
+    }
+  }
+
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    if (form instanceof HTMLFormElement && form.classList.contains("js-action")) {
+      event.preventDefault();
+      submitAction(form);
+    }
+  });
+
+  document.addEventListener("DOMContentLoaded", () => {
+    const feed = document.getElementById("feed");
+    if (feed && window.EventSource) connect(feed);
+  });
+})();

@@ -1,0 +1,147 @@
+"""The alert desk against the real broker: state rebuilt from the topics, actions and audit records on their topics."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import aiohttp
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from schemas.codec import encode
+from services.alertdesk.actions import decode_action
+from services.alertdesk.audit import ChildLevelDataViewed
+from services.alertdesk.service import RunningDesk, run_desk
+from services.alertdesk.settings import AlertDeskSettings
+from services.kafka.clients import consumer_kwargs, producer_kwargs
+from services.settings import Settings
+from tests.integration.conftest import TestTopics
+from tests.unit.alertdesk.desk_builders import PASSWORD, directory, make_rereferral, withdrawn
+
+pytestmark = [pytest.mark.kafka, pytest.mark.timeout(120)]
+
+
+def desk_settings(topics: TestTopics) -> AlertDeskSettings:
+    return AlertDeskSettings(
+        alerts_topic=topics.unique_name("alerts"),
+        actions_topic=topics.unique_name("actions"),
+        audit_topic=topics.unique_name("audit"),
+        session_secret="integration-test-secret",  # type: ignore[arg-type]  # pydantic coerces to SecretStr
+    )
+
+
+@contextlib.asynccontextmanager
+async def desk(settings: Settings, config: AlertDeskSettings) -> AsyncIterator[RunningDesk]:
+    async with run_desk(settings, config, "127.0.0.1", 0, users=directory()) as running:
+        async with asyncio.timeout(30):
+            while not running.desk.caught_up:
+                await asyncio.sleep(0.05)
+        yield running
+
+
+@contextlib.asynccontextmanager
+async def signed_in(
+    running: RunningDesk, username: str = "dm.kent"
+) -> AsyncIterator[tuple[aiohttp.ClientSession, str]]:
+    """A session signed in through the login form; yields it and its CSRF token."""
+    jar = aiohttp.CookieJar(unsafe=True, treat_as_secure_origin=running.url)
+    async with aiohttp.ClientSession(running.url, cookie_jar=jar, timeout=aiohttp.ClientTimeout(total=10)) as http:
+        form = await (await http.get("/login")).text()
+        nonce = re.search(r'name="csrf_token" value="([^"]+)"', form)
+        assert nonce
+        feed = await http.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": nonce[1]})
+        token = re.search(r'<meta name="csrf-token" content="([^"]+)"', await feed.text())
+        assert feed.status == 200 and token
+        yield http, token[1]
+
+
+async def until(condition: Callable[[], bool], timeout_seconds: float = 10.0) -> None:
+    async with asyncio.timeout(timeout_seconds):
+        while not condition():
+            await asyncio.sleep(0.02)
+
+
+async def produce(settings: Settings, topic: str, *messages: Any) -> None:
+    producer = AIOKafkaProducer(**producer_kwargs(settings))
+    await producer.start()
+    try:
+        for message in messages:
+            await producer.send_and_wait(topic, encode(message), key=message.child_key.encode())
+    finally:
+        await producer.stop()
+
+
+async def read_all(settings: Settings, topic: str, count: int) -> list[bytes]:
+    consumer = AIOKafkaConsumer(topic, **consumer_kwargs(settings, group_id=None))
+    await consumer.start()
+    values: list[bytes] = []
+    try:
+        async with asyncio.timeout(20):
+            while len(values) < count:
+                for batch in (await consumer.getmany(timeout_ms=200)).values():
+                    values += [m.value for m in batch if m.value is not None]
+    finally:
+        await consumer.stop()
+    return values
+
+
+async def test_the_desk_rebuilds_alerts_and_actions_from_the_topics_after_a_restart(
+    kafka_settings: Settings, topics: TestTopics
+) -> None:
+    config = desk_settings(topics)
+    kept, gone = make_rereferral(child_key="kept"), make_rereferral(child_key="gone")
+    async with desk(kafka_settings, config) as running:
+        await produce(kafka_settings, config.alerts_topic, kept, gone, withdrawn(gone))
+        await until(lambda: running.desk.state.seq >= 3)
+        async with signed_in(running) as (http, token):
+            url = f"/alerts/{kept.alert_id}/note"
+            response = await http.post(url, data={"text": "Checked with police", "csrf_token": token})
+            assert response.status == 200
+    async with desk(kafka_settings, config) as restarted:
+        state = restarted.desk.state
+        assert state.records[gone.alert_id].status == "withdrawn"
+        assert [n.text for n in state.records[kept.alert_id].notes] == ["Checked with police"]
+
+
+async def test_an_action_posted_on_the_desk_is_an_event_on_the_actions_topic(
+    kafka_settings: Settings, topics: TestTopics
+) -> None:
+    config = desk_settings(topics)
+    alert = make_rereferral()
+    async with desk(kafka_settings, config) as running:
+        await produce(kafka_settings, config.alerts_topic, alert)
+        await until(lambda: alert.alert_id in running.desk.state.records)
+        async with signed_in(running) as (http, token):
+            headers = {"X-CSRF-Token": token, "Accept": "application/json"}
+            assert (await http.post(f"/alerts/{alert.alert_id}/acknowledge", headers=headers)).status == 200
+    (raw,) = await read_all(kafka_settings, config.actions_topic, 1)
+    action = decode_action(raw)
+    assert (action.type, action.alert_id, action.actor, action.la_code) == (
+        "AlertAcknowledged",
+        alert.alert_id,
+        "dm.kent",
+        "886",
+    )
+
+
+async def test_every_child_level_view_lands_as_an_audit_record_on_the_audit_topic(
+    kafka_settings: Settings, topics: TestTopics
+) -> None:
+    config = desk_settings(topics)
+    alert = make_rereferral()
+    async with desk(kafka_settings, config) as running:
+        await produce(kafka_settings, config.alerts_topic, alert)
+        await until(lambda: alert.alert_id in running.desk.state.records)
+        async with signed_in(running) as (http, _token):
+            assert (await http.get(f"/alerts/{alert.alert_id}")).status == 200
+    records = [
+        ChildLevelDataViewed.model_validate_json(v) for v in await read_all(kafka_settings, config.audit_topic, 2)
+    ]
+    assert [(r.user, r.route, r.alert_ids) for r in records] == [
+        ("dm.kent", "feed", (alert.alert_id,)),  # signing in lands on the feed
+        ("dm.kent", "alert", (alert.alert_id,)),
+    ]
