@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from schemas.codes import ClosureReason, PrimaryNeed, Rule, Severity
+from schemas.codes import ClosureReason, PrimaryNeed, Rule, Severity, SourceGroup
 from schemas.events import ChildKey, Id, Label, LaCode
 
 AlertId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
@@ -53,6 +53,9 @@ class Alert(BaseModel):
     occurred_at: AwareDatetime = Field(description="Event time of the fact that raised the alert")
     trigger_event_id: Id
     team: Label | None = None
+    source_group: SourceGroup | None = Field(
+        default=None, description="Annex A group of the referral or contact source"
+    )
     enrichment: Enrichment = Enrichment()
     schema_version: Literal[1] = 1
 

@@ -14,12 +14,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+from schemas.codes import SourceGroup
+
 Role = Literal["duty_manager", "team_manager", "performance", "partner"]
 ROLES: tuple[Role, ...] = get_args(Role)
 CHILD_LEVEL_ROLES: frozenset[Role] = frozenset({"duty_manager", "team_manager"})
 
 # scrypt at n=2**14, r=8, p=1 costs ~16 MiB and tens of milliseconds: slow for a guesser, fine for a login.
 _SCRYPT_N, _SCRYPT_R, _SCRYPT_P, _KEY_BYTES = 2**14, 8, 1, 32
+
+# A partner agency is one of the Annex A source groups, the same values alerts carry in `source_group`.
+AGENCIES = tuple(g.value for g in SourceGroup)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,8 +127,8 @@ def make_user(username: str, role: str, la_code: str, agency: str | None = None)
         raise UsersFileError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
     if not (len(la_code) == 3 and la_code.isdigit()):
         raise UsersFileError(f"la_code must be a three-digit DfE code, not {la_code!r}")
-    if role == "partner" and not agency:
-        raise UsersFileError("a partner user needs an agency")
+    if role == "partner" and agency not in AGENCIES:
+        raise UsersFileError(f"a partner user needs an agency, one of the Annex A source groups: {', '.join(AGENCIES)}")
     if not username or len(username) > 200:
         raise UsersFileError("username must be 1 to 200 characters")
     return User(username, role, la_code, agency if role == "partner" else None)

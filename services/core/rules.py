@@ -18,7 +18,7 @@ from schemas.alerts import (
     TwoReferralsInSixMonths,
     alert_id,
 )
-from schemas.codes import ClosureReason, Rule, Severity
+from schemas.codes import ClosureReason, ReferralSource, Rule, Severity, SourceGroup, source_group
 from services.core.calendar import minus_months, rereferral_window_start
 from services.core.config import RuleConfig
 from services.core.facts import Fact, Kind
@@ -39,6 +39,11 @@ def alerts_at(facts: Sequence[Fact], i: int, la_code: str, child_key: str, confi
     if fact.kind is Kind.CPP_STARTED:
         return _plan_alerts(facts, i, la_code, child_key, config)
     return []
+
+
+def _group(fact: Fact) -> SourceGroup | None:
+    """The Annex A source group of a referral or contact, for partner agencies' views."""
+    return source_group(ReferralSource(fact.code)) if fact.code else None
 
 
 def _earlier_referral_days(facts: Sequence[Fact], i: int) -> list[dt.date]:
@@ -76,6 +81,7 @@ def _referral_alerts(
                 occurred_at=fact.occurred_at,
                 trigger_event_id=fact.event_id,
                 team=fact.team,
+                source_group=_group(fact),
                 enrichment=enrichment,
                 referral_id=fact.ref,
                 referral_date=fact.day,
@@ -95,6 +101,7 @@ def _referral_alerts(
                 occurred_at=fact.occurred_at,
                 trigger_event_id=fact.event_id,
                 team=fact.team,
+                source_group=_group(fact),
                 enrichment=enrichment,
                 referral_id=fact.ref,
                 referral_date=fact.day,
@@ -170,6 +177,7 @@ def _contact_alerts(
         "trigger_event_id": fact.event_id,
         "contact_id": fact.ref,
         "contact_date": fact.day,
+        "source_group": _group(fact),
     }
     if count >= config.repeated_contacts_min and not _open_referral_at(facts, i):
         alerts.append(

@@ -194,3 +194,10 @@ def test_merging_withdraws_the_merged_records_own_alerts() -> None:
     )
     messages = run(make_merge(into="new", merged="old"), engine=engine)
     assert {m.alert_id for m in messages if isinstance(m, AlertWithdrawn)} == {m.alert_id for m in raised}
+
+
+def test_alerts_carry_the_source_group_of_the_referral_or_contact_for_partner_views() -> None:
+    messages = run(make_referral("2024-01-10"), make_referral("2024-03-10"))
+    contact_alerts = of_rule(run(*[make_contact(f"2024-0{m}-01") for m in (1, 2, 3)]), Rule.REPEATED_CONTACTS)
+    assert {m.source_group.value for m in messages} == {"police"}
+    assert [m.source_group.value for m in contact_alerts] == ["schools"]
