@@ -15,6 +15,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "services.cli_demo",
     "services.simulator.cli_simulate",
     "services.alertdesk.cli_alertdesk",
+    "services.metrics.cli_dashboards",
 )
 
 

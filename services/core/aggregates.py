@@ -24,6 +24,7 @@ AggregateKey = tuple[str, str, str]
 MEASURES = (
     "contacts",  # label: source group; distinct contacts received in the month
     "contact_decisions",  # label: outcome (referral, strategy_s47, nfa, advice_signpost, early_help)
+    "contacts_undecided",  # label: source group; contacts with no decision yet, by month received
     "referrals",  # label: source group; DfE referrals (council, child, date) in the month
     "rereferrals",  # label: source group
     "referrals_by_need",  # label: primary need N0..N9 or "unknown"
@@ -39,6 +40,7 @@ MEASURES = (
     "cpp_repeat_within_two_years",
     "children_referred_r12",  # month = end of a rolling 12 months in which the child was referred
     "children_rereferred_r12",
+    "children_two_referrals_r6",  # month M: a referral in M-5..M had a previous referral within the window
     "children_referred_ytd",  # month = a month of the reporting year; referred since 1 April up to its end
     "children_rereferred_ytd",
 )
@@ -78,7 +80,18 @@ def contribution(history: ChildHistory, config: RuleConfig) -> Counter[Aggregate
     _add_assessments(facts, counts)
     _add_plans(facts, counts, config)
     _add_children(days, rereferred, counts)
+    _add_two_in_six(days, counts, config)
     return counts
+
+
+def _add_two_in_six(days: list[dt.date], counts: Counter[AggregateKey], config: RuleConfig) -> None:
+    """Children on the weekly review list: once per month whose trailing six months hold such a referral."""
+    months: set[str] = set()
+    for i, day in enumerate(days):
+        if i and days[i - 1] >= minus_months(day, config.two_referrals_window_months):
+            months.update(_month(m) for m in _months_from(day, 6))
+    for month in months:
+        counts[(month, "children_two_referrals_r6", "")] += 1
 
 
 def _referral_firsts(facts: Iterable[Fact]) -> dict[dt.date, tuple[Fact, set[str]]]:
@@ -95,10 +108,13 @@ def _referral_firsts(facts: Iterable[Fact]) -> dict[dt.date, tuple[Fact, set[str
 
 def _add_contacts(facts: list[Fact], counts: Counter[AggregateKey]) -> None:
     seen: set[str] = set()
+    decided = {f.ref for f in facts if f.kind is Kind.CONTACT_DECIDED}
     for f in facts:
         if f.kind is Kind.CONTACT and f.ref not in seen:
             seen.add(f.ref)
             counts[(_month(f.day), "contacts", _group(f.code))] += 1
+            if f.ref not in decided:
+                counts[(_month(f.day), "contacts_undecided", _group(f.code))] += 1
         elif f.kind is Kind.CONTACT_DECIDED:
             counts[(_month(f.day), "contact_decisions", f.code or "unknown")] += 1
 

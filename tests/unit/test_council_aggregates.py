@@ -79,3 +79,21 @@ def test_repeat_plans_count_ever_and_within_two_years() -> None:
     _, totals = council_totals([first, make_plan_end(first, "2022-09-01"), make_plan("2024-03-01", plan_id="p2")])
     assert (totals[("2024-03", "cpp_starts", "")], totals[("2024-03", "cpp_repeat_ever", "")]) == (1, 1)
     assert totals[("2024-03", "cpp_repeat_within_two_years", "")] == 1
+
+
+def test_undecided_contacts_count_until_the_mash_decides() -> None:
+    contact = make_contact("2024-05-02")
+    _, before = council_totals([contact])
+    _, after = council_totals([contact, make_decision(contact, ContactOutcome.NFA)])
+    assert (
+        before[("2024-05", "contacts_undecided", "schools")],
+        after[("2024-05", "contacts_undecided", "schools")],
+    ) == (1, 0)
+
+
+def test_a_child_with_two_referrals_in_six_months_counts_in_the_six_months_from_the_second() -> None:
+    _, totals = council_totals([make_referral("2024-01-15"), make_referral("2024-05-15")])
+    months = sorted(m for (m, measure, _), v in totals.items() if measure == "children_two_referrals_r6" and v)
+    assert months == ["2024-05", "2024-06", "2024-07", "2024-08", "2024-09", "2024-10"]
+    _, apart = council_totals([make_referral("2024-01-15"), make_referral("2024-08-15")])
+    assert not any(measure == "children_two_referrals_r6" for (_, measure, _) in apart)

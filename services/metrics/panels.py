@@ -1,0 +1,208 @@
+"""Grafana panel and dashboard builders as plain dicts, every query on the one provisioned Prometheus uid."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+DATASOURCE = {"type": "prometheus", "uid": "frontdoor-prometheus"}
+SCHEMA_VERSION = 39  # Grafana 10.x/11.x/12.x dashboard JSON; Grafana migrates older schema versions on load
+GRID_WIDTH = 24
+
+Panel = dict[str, Any]
+Dashboard = dict[str, Any]
+
+# Red-amber-green on "how far above target" (fractions): at or below target green, within 2 points amber.
+RAG_ABOVE_TARGET = [
+    {"color": "green", "value": None},
+    {"color": "orange", "value": 0.001},
+    {"color": "red", "value": 0.02},
+]
+NEUTRAL = [{"color": "blue", "value": None}]
+ANY_IS_RED = [{"color": "green", "value": None}, {"color": "red", "value": 1}]
+
+# Query fragments the boards share: the council picker and the partner board's source group picker.
+LA = 'la_code="$la_code"'
+GROUP = 'la_code="$la_code", source_group="$source_group"'
+PCT = "percentunit"
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    expr: str
+    legend: str = ""
+    instant: bool = True
+    table: bool = False  # format as a table (one row per series), for joins by label
+
+
+@dataclass(slots=True)
+class Layout:
+    """Places panels left to right in rows of GRID_WIDTH and numbers them, so ids and positions are stable."""
+
+    x: int = 0
+    y: int = 0
+    row_height: int = 0
+    next_id: int = 1
+    panels: list[Panel] = field(default_factory=list)
+
+    def add(self, panel: Panel, width: int, height: int) -> None:
+        if self.x + width > GRID_WIDTH:
+            self.x, self.y, self.row_height = 0, self.y + self.row_height, 0
+        panel["id"] = self.next_id
+        panel["gridPos"] = {"h": height, "w": width, "x": self.x, "y": self.y}
+        self.panels.append(panel)
+        self.next_id += 1
+        self.x += width
+        self.row_height = max(self.row_height, height)
+
+    def row(self, title: str) -> None:
+        if self.x:
+            self.x, self.y, self.row_height = 0, self.y + self.row_height, 0
+        self.add({"type": "row", "title": title, "collapsed": False, "panels": []}, GRID_WIDTH, 1)
+        self.x, self.y, self.row_height = 0, self.y + 1, 0
+
+
+def _targets(queries: Sequence[Query]) -> list[dict[str, Any]]:
+    return [
+        {
+            "datasource": DATASOURCE,
+            "refId": chr(ord("A") + i),
+            "expr": q.expr,
+            "legendFormat": q.legend,
+            "instant": q.instant,
+            "range": not q.instant,
+            "format": "table" if q.table else "time_series",
+        }
+        for i, q in enumerate(queries)
+    ]
+
+
+def panel(
+    kind: str,
+    title: str,
+    queries: Sequence[Query],
+    *,
+    unit: str = "short",
+    description: str = "",
+    thresholds: list[dict[str, Any]] | None = None,
+    decimals: int | None = None,
+    options: dict[str, Any] | None = None,
+    transformations: list[dict[str, Any]] | None = None,
+) -> Panel:
+    defaults: dict[str, Any] = {
+        "unit": unit,
+        "thresholds": {"mode": "absolute", "steps": thresholds or NEUTRAL},
+        "color": {"mode": "thresholds" if thresholds else "palette-classic"},
+    }
+    if decimals is not None:
+        defaults["decimals"] = decimals
+    return {
+        "type": kind,
+        "title": title,
+        "description": description,
+        "datasource": DATASOURCE,
+        "targets": _targets(queries),
+        "fieldConfig": {"defaults": defaults, "overrides": []},
+        "options": options or {},
+        "transformations": transformations or [],
+    }
+
+
+def stat(title: str, *queries: Query, **kwargs: Any) -> Panel:
+    options = {"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False}, "colorMode": "background"}
+    return panel("stat", title, queries, options=options, **kwargs)
+
+
+def bars(title: str, *queries: Query, **kwargs: Any) -> Panel:
+    options = {
+        "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+        "orientation": "horizontal",
+        "displayMode": "basic",
+        "showUnfilled": True,
+    }
+    return panel("bargauge", title, queries, options=options, **kwargs)
+
+
+def trend(title: str, *queries: Query, **kwargs: Any) -> Panel:
+    ranged = [Query(q.expr, q.legend, instant=False) for q in queries]
+    return panel(
+        "timeseries", title, ranged, options={"legend": {"displayMode": "list", "placement": "bottom"}}, **kwargs
+    )
+
+
+def table(title: str, *queries: Query, join_on: str, **kwargs: Any) -> Panel:
+    tabled = [Query(q.expr, q.legend, instant=True, table=True) for q in queries]
+    transformations = [
+        {"id": "merge", "options": {}},
+        {"id": "organize", "options": {"excludeByName": {"Time": True}, "indexByName": {join_on: 0}}},
+    ]
+    return panel("table", title, tabled, transformations=transformations, **kwargs)
+
+
+def la_code_variable(metric: str) -> dict[str, Any]:
+    """The council picker: every la_code the indicator gauges currently carry."""
+    query = f"label_values({metric}, la_code)"
+    return {
+        "name": "la_code",
+        "label": "Council (DfE code)",
+        "type": "query",
+        "datasource": DATASOURCE,
+        "query": {"query": query, "refId": "la_code"},
+        "definition": query,
+        "refresh": 2,
+        "sort": 1,
+        "multi": False,
+        "includeAll": False,
+        "current": {},
+        "options": [],
+        "hide": 0,
+    }
+
+
+def custom_variable(name: str, label: str, values: Sequence[str]) -> dict[str, Any]:
+    options = [{"text": v, "value": v, "selected": i == 0} for i, v in enumerate(values)]
+    return {
+        "name": name,
+        "label": label,
+        "type": "custom",
+        "query": ",".join(values),
+        "options": options,
+        "current": {"text": values[0], "value": values[0], "selected": True},
+        "multi": False,
+        "includeAll": False,
+        "hide": 0,
+    }
+
+
+def dashboard(
+    uid: str,
+    title: str,
+    layout: Layout,
+    variables: list[dict[str, Any]],
+    *,
+    time_from: str,
+    refresh: str,
+    description: str,
+    time_to: str = "now",
+) -> Dashboard:
+    return {
+        "uid": uid,
+        "title": title,
+        "description": description,
+        "tags": ["frontdoor"],
+        "editable": False,
+        "graphTooltip": 1,
+        "schemaVersion": SCHEMA_VERSION,
+        "version": 1,
+        "refresh": refresh,
+        "time": {"from": time_from, "to": time_to},
+        "timezone": "Europe/London",
+        "templating": {"list": variables},
+        "annotations": {"list": []},
+        "links": [],
+        "panels": layout.panels,
+    }
+
+
+COUNCIL_PICKER = la_code_variable("frontdoor_referrals_rolling_12_months")
