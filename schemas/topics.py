@@ -36,4 +36,13 @@ ALERT_ACTIONS = TopicSpec(
 )
 AUDIT = TopicSpec("frontdoor.audit.v1", "user", "audit record", "delete", AUDIT_RETENTION_MS)
 
-ALL_TOPICS: tuple[TopicSpec, ...] = (EVENTS, ALERTS, DEADLETTER, ALERT_ACTIONS, AUDIT)
+# Internal: each child's whole aggregate contribution, repartitioned by council for the council table.
+COUNCIL_CONTRIBUTIONS = TopicSpec(
+    "frontdoor.council-contributions.v1",
+    "la_code",
+    "a child's versioned council contribution",
+    "delete",
+    7 * 24 * 3600 * 1000,
+)
+
+ALL_TOPICS: tuple[TopicSpec, ...] = (EVENTS, ALERTS, DEADLETTER, ALERT_ACTIONS, AUDIT, COUNCIL_CONTRIBUTIONS)

@@ -16,6 +16,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "services.simulator.cli_simulate",
     "services.alertdesk.cli_alertdesk",
     "services.metrics.cli_dashboards",
+    "services.processor.cli_processor",
 )
 
 

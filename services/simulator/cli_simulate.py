@@ -86,7 +86,9 @@ def _live_events(councils: list[Any], seed: int, pseudonymiser: Pseudonymiser) -
     def now() -> dt.datetime:
         return dt.datetime.now(dt.UTC)
 
-    feeds = [live_feed(p, now, seed, pseudonymiser=pseudonymiser) for p in councils]
+    # The year before "now" is not re-sent: seed it with history mode and the same seed, which simulates the
+    # same children, so live referrals find their look-back.
+    feeds = [live_feed(p, now, seed, pseudonymiser=pseudonymiser, backfill=False) for p in councils]
     while True:
         for feed in feeds:
             yield next(feed)

@@ -1,0 +1,1 @@
+"""The processor benchmark: worker throughput, latency, restart and restore, against faust and aiokafka baselines."""

@@ -1,0 +1,180 @@
+"""The faust app: two topics in, two tables, two agents. It only wires; the handlers run decode -> core -> send."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import faust
+import mode
+
+from services.core.aggregates import AggregateKey
+from services.core.config import DEFAULT_CONFIG, RuleConfig
+from services.kafka.clients import faust_broker_url, faust_credentials
+from services.processor.councils import CouncilTotals, decode_contribution
+from services.processor.handlers import Clock, CouncilsHandler, EventsHandler
+from services.processor.observe import NoMetrics, ProcessorMetrics
+from services.processor.settings import ProcessorSettings
+from services.processor.tables import TableWriter, partition_for
+from services.settings import Settings
+
+CHILDREN_TABLE = "children"
+COUNCILS_TABLE = "councils"
+STATE_INTERVAL_SECONDS = 10.0  # state size and consumer lag; counting a RocksDB table reads every key
+
+
+def changelog_names(processor: ProcessorSettings) -> tuple[str, str]:
+    """faust's naming: <app id>-<table>-changelog. `frontdoor worker` creates them compact-only beforehand."""
+    return (f"{processor.app_id}-{CHILDREN_TABLE}-changelog", f"{processor.app_id}-{COUNCILS_TABLE}-changelog")
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(slots=True)
+class ProcessorApp:
+    """The app, its tables and handlers; council_totals is the read API the metrics module uses."""
+
+    app: Any
+    children: Any
+    councils: Any
+    events: EventsHandler
+    aggregator: CouncilsHandler
+    totals: CouncilTotals
+
+    def council_totals(self, la_code: str) -> Counter[AggregateKey]:
+        return self.totals.council_totals(la_code)
+
+    def status(self) -> dict[str, Any]:
+        counts = self.events.counts
+        return {
+            "events": counts.events,
+            "dead_letters": counts.dead_letters,
+            "alert_messages": counts.alerts,
+            "batches": counts.batches,
+            "first_batch_started_at": counts.first_batch_started_at,
+            "first_batch_at": counts.first_batch_at,
+            "last_batch_at": counts.last_batch_at,
+            "positions": counts.positions,
+            "councils": {
+                la: sorted([*k, n] for k, n in self.totals.totals[la].items()) for la in self.totals.councils()
+            },
+        }
+
+
+def _faust_app(settings: Settings, processor: ProcessorSettings) -> Any:
+    return faust.App(
+        processor.app_id,
+        broker=faust_broker_url(settings),
+        broker_credentials=faust_credentials(settings),
+        env={},  # faust's unprefixed variables (BROKER_URL, STORE, ...) must not override our settings
+        store=processor.store,
+        datadir=str(processor.datadir),
+        topic_partitions=settings.topic_partitions,
+        topic_replication_factor=settings.topic_replication_factor,
+        topic_disable_leader=True,
+        key_serializer="raw",
+        value_serializer="raw",
+        processing_guarantee="at_least_once",  # exactly_once is unreliable in faust-streaming
+        producer_acks=-1,
+        producer_linger=0.01,  # fewer, larger produce requests; each batch ends with a flush, so no added latency
+        consumer_auto_offset_reset="earliest",
+        consumer_group_instance_id=processor.group_instance_id,
+        broker_session_timeout=processor.session_timeout_seconds,
+        broker_heartbeat_interval=processor.heartbeat_interval_seconds,
+        broker_rebalance_timeout=processor.rebalance_timeout_seconds,
+        broker_commit_interval=processor.commit_interval_seconds,
+        consumer_max_fetch_size=4 * 1024 * 1024,
+        stream_buffer_maxsize=max(4_096, 2 * processor.max_batch),
+        stream_wait_empty=True,  # a rebalance or shutdown lets the batch in hand finish (and ack) first
+        stream_recovery_delay=0.0,  # faust waits 3 s after every rebalance by default
+        web_enabled=False,
+    )
+
+
+def _raw_schema() -> Any:
+    """Bytes in, bytes out. A new Schema each time: faust may update a schema it was given in place."""
+    return faust.Schema(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+
+
+def make_app(
+    settings: Settings,
+    processor: ProcessorSettings,
+    *,
+    config: RuleConfig = DEFAULT_CONFIG,
+    metrics: ProcessorMetrics | None = None,
+    clock: Clock = utc_now,
+) -> ProcessorApp:
+    """Build the app; nothing connects until a faust worker starts it."""
+    app = _faust_app(settings, processor)
+    partitions = settings.topic_partitions
+    # key_type/value_type bytes is what makes a table's serializers raw (a schema= is not consulted for them).
+    raw: dict[str, Any] = {"partitions": partitions, "key_type": bytes, "value_type": bytes}
+    children = app.Table(CHILDREN_TABLE, help="la|child -> history document or redirect", **raw)
+    councils = app.Table(COUNCILS_TABLE, help="la|child -> latest contribution", **raw)
+    totals = CouncilTotals()
+    watch = metrics or NoMetrics()
+    handler = EventsHandler(app, children, TableWriter(app, children), processor, config, watch, clock, partitions)
+    aggregator = CouncilsHandler(councils, TableWriter(app, councils), totals)
+    built = ProcessorApp(app, children, councils, handler, aggregator, totals)
+
+    # noack_take, and an ack only after the batch is done: take()/take_events() ack the batch in a `finally`,
+    # so a batch that failed or was cancelled at shutdown would be committed unprocessed.
+    async def process_events(stream: Any) -> None:
+        async for batch in stream.noack_take(processor.max_batch, within=processor.batch_window_seconds):
+            await handler.handle(batch)
+            for event in batch:
+                await stream.ack(event)
+
+    async def aggregate_councils(stream: Any) -> None:
+        async for batch in stream.noack_take(processor.max_batch, within=processor.batch_window_seconds):
+            await aggregator.handle(batch)
+            for event in batch:
+                await stream.ack(event)
+
+    async def rebuild_totals() -> None:
+        # Only the councils whose partitions this worker now holds; another worker sums the rest.
+        changelog = changelog_names(processor)[1]
+        mine = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == changelog}
+        entries = (decode_contribution(raw) for raw in councils.values())
+        totals.rebuild(e for e in entries if partition_for(e.la_code, partitions) in mine)
+
+    async def observe_state() -> None:
+        handler.observe_state()
+
+    # Concurrency 1: with more, faust-streaming may commit past an event still in flight (issue #606). A failed
+    # batch stops the worker (CrashingSupervisor) instead of restarting the agent past the unacked batch.
+    agent = {"concurrency": 1, "supervisor_strategy": mode.CrashingSupervisor}
+    app.agent(app.topic(processor.events_topic, schema=_raw_schema()), **agent)(process_events)
+    app.agent(app.topic(processor.contributions_topic, schema=_raw_schema()), **agent)(aggregate_councils)
+    councils.on_recover(rebuild_totals)
+    app.timer(interval=STATE_INTERVAL_SECONDS)(observe_state)  # faust starts timers after recovery
+    if processor.status_path is not None:
+        status_path = processor.status_path
+
+        written: list[tuple[int, int]] = []
+
+        async def write_status() -> None:
+            progress = (handler.counts.batches, aggregator.batches)
+            if written[-1:] != [progress]:  # rewrite only after progress: the council totals are not small
+                _write_json(status_path, built.status())
+                written[:] = [progress]
+
+        app.timer(interval=processor.status_interval_seconds)(write_status)
+    return built
+
+
+def _write_json(path: Path, document: dict[str, Any]) -> None:
+    partial = path.with_suffix(".partial")
+    partial.write_text(json.dumps(document))
+    partial.replace(path)  # atomic: a reader never sees half a file
+
+
+def run_worker(built: ProcessorApp, loglevel: str = "info") -> None:
+    """Run the faust worker until SIGTERM/SIGINT; it commits offsets and leaves the group on the way out."""
+    faust.Worker(built.app, loglevel=loglevel).execute_from_commandline()

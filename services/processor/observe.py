@@ -1,0 +1,67 @@
+"""The metric hooks the worker calls: a Protocol the metrics module implements, and a no-op default."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class ProcessorMetrics(Protocol):
+    """Every label value is bounded (event type, outcome, rule, severity, reason): never a child or event id."""
+
+    def events_consumed(self, event_type: str, outcome: str) -> None:
+        """One inbound event handled; outcome is a core Outcome value or "dead_letter"."""
+
+    def dead_letter(self, reason: str) -> None:
+        """One message sent to the dead-letter topic; reason is a ReasonCode value."""
+
+    def alert_raised(self, rule: str, severity: str) -> None:
+        """One new alert (not a revision or withdrawal) sent to the alerts topic."""
+
+    def batch_processed(self, size: int, seconds: float) -> None:
+        """One batch done: its size in messages and wall seconds from first decode to last acknowledgement."""
+
+    def event_age(self, seconds: float) -> None:
+        """Now minus the event's occurred_at, once per applied event."""
+
+    def state_size(self, children: int) -> None:
+        """Children held in this worker's assigned partitions."""
+
+    def consumer_lag(self, events: int) -> None:
+        """Events on this worker's assigned partitions not handled yet (highwater minus position)."""
+
+    def contact_received(self, la_code: str, source_group: str) -> None:
+        """One ContactReceived applied; source_group is an Annex A group value or "unknown"."""
+
+    def referral_opened(self, la_code: str, source_group: str, rereferral: bool) -> None:
+        """One ReferralOpened applied, and whether it raised a re-referral alert."""
+
+
+class NoMetrics:
+    """The default until the metrics module is wired in: every hook does nothing."""
+
+    def events_consumed(self, event_type: str, outcome: str) -> None:
+        pass
+
+    def dead_letter(self, reason: str) -> None:
+        pass
+
+    def alert_raised(self, rule: str, severity: str) -> None:
+        pass
+
+    def batch_processed(self, size: int, seconds: float) -> None:
+        pass
+
+    def event_age(self, seconds: float) -> None:
+        pass
+
+    def state_size(self, children: int) -> None:
+        pass
+
+    def consumer_lag(self, events: int) -> None:
+        pass
+
+    def contact_received(self, la_code: str, source_group: str) -> None:
+        pass
+
+    def referral_opened(self, la_code: str, source_group: str, rereferral: bool) -> None:
+        pass
