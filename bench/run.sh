@@ -8,3 +8,13 @@ PYTHON="${PYTHON:-.venv/bin/python}"
 
 # replay (events/s) and report (seconds) on a 10-year, 5M-referral history, against a DuckDB query
 "$PYTHON" -m bench.replay_vs_duckdb "$@"
+
+# the live worker against a naive faust table agent and the raw aiokafka ceiling, latency, restart, restore,
+# memory per 100k children: needs a broker, started here if none answers and stopped again afterwards
+started_kafka=0
+if ! python3 deploy/kafka/launcher.py status >/dev/null 2>&1; then
+  python3 deploy/kafka/launcher.py up
+  started_kafka=1
+fi
+trap '[ "$started_kafka" -eq 1 ] && python3 deploy/kafka/launcher.py down' EXIT
+FRONTDOOR_PROFILE=dev "$PYTHON" -m bench.processor.run
