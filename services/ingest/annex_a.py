@@ -20,7 +20,7 @@ import xlrd
 from pydantic import ValidationError
 
 from schemas.events import ReferralOpened
-from services.ingest.annex_a_columns import LISTS, ListSpec, find_header, label, list_number
+from services.ingest.annex_a_columns import LISTS, ListSpec, find_header, heading, list_number
 from services.ingest.annex_a_lists import Built, ListReader, RowRejected
 from services.ingest.annex_a_values import clean, clean_text, validation_summary
 from services.ingest.identity import Pseudonymiser
@@ -63,7 +63,7 @@ class _Run:
         name, rows = sheet
         header = find_header(rows, ("child_id", spec.main_date), spec.fields)
         if header is None:
-            wanted = f"'{label('child_id')}' and '{label(spec.main_date)}'"
+            wanted = f"'{heading('child_id')}' and '{heading(spec.main_date)}'"
             self.result.rejected.append(Rejected(self.source, name, f"no header row naming {wanted} in the first rows"))
             return
         header_index, columns = header

@@ -97,7 +97,7 @@ LISTS: dict[int, ListSpec] = {
 }
 
 
-def label(field: str) -> str:
+def heading(field: str) -> str:
     """The heading Ofsted uses for a field, for messages a performance officer can act on."""
     return FIELD_ALIASES[field][0]
 

@@ -28,7 +28,7 @@ from schemas.events import (
     ReferralOpened,
     S47Started,
 )
-from services.ingest.annex_a_columns import label
+from services.ingest.annex_a_columns import heading
 from services.ingest.annex_a_values import (
     clean_text,
     parse_closure_reason,
@@ -84,7 +84,7 @@ class ListReader:
         self.headings: Mapping[str, str] = {}  # field -> the heading as this sheet writes it, for reasons
 
     def _name(self, name: str) -> str:
-        return self.headings.get(name) or label(name)
+        return self.headings.get(name) or heading(name)
 
     def build(self, number: int, row: Row) -> Built:
         builders: dict[int, Callable[[Row], Built]] = {
