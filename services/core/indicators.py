@@ -65,9 +65,14 @@ def rereferral_stats(
     Previous referrals are looked up across the whole history, so a look-back crosses the period start,
     and NFA referrals count both as current and as previous referrals (CIN census guidance).
     """
+    return _stats([referrals_of(h) for h in histories], start, end, config)
+
+
+def _stats(
+    children_referrals: Iterable[list[Referral]], start: dt.date, end: dt.date, config: RuleConfig
+) -> RereferralStats:
     referrals = rereferrals = children = children_re = nfa = collapsed = 0
-    for history in histories:
-        days = referrals_of(history)
+    for days in children_referrals:
         in_period = [r for r in days if start <= r.day <= end]
         if not in_period:
             continue
@@ -102,15 +107,16 @@ def reporting_year_start(day: dt.date) -> dt.date:
 
 def snapshot(histories: Iterable[ChildHistory], as_of: dt.date, config: RuleConfig) -> dict[str, dict[str, object]]:
     """Per council: the rolling 12 months to `as_of` and the reporting year to date, in event time."""
-    by_council: dict[str, list[ChildHistory]] = {}
+    # Each child's referrals are worked out once and shared by both periods.
+    by_council: dict[str, list[list[Referral]]] = {}
     for history in histories:
-        by_council.setdefault(history.la_code, []).append(history)
+        by_council.setdefault(history.la_code, []).append(referrals_of(history))
     rolling_start = minus_months(as_of, 12) + dt.timedelta(days=1)
     return {
         la_code: {
             "as_of": as_of.isoformat(),
-            "rolling_12_months": rereferral_stats(children, rolling_start, as_of, config).as_dict(),
-            "reporting_year_to_date": rereferral_stats(children, reporting_year_start(as_of), as_of, config).as_dict(),
+            "rolling_12_months": _stats(children, rolling_start, as_of, config).as_dict(),
+            "reporting_year_to_date": _stats(children, reporting_year_start(as_of), as_of, config).as_dict(),
         }
         for la_code, children in sorted(by_council.items())
     }

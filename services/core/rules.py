@@ -70,42 +70,41 @@ def _referral_alerts(
     alerts: list[RaisedAlert] = []
     anchor = fact.day.isoformat()
     previous = _first_referral_on(facts, i, previous_day)
+    # What both referral alerts say about this referral; each adds its own rule, id and severity.
+    common = {
+        "la_code": la_code,
+        "child_key": child_key,
+        "occurred_at": fact.occurred_at,
+        "trigger_event_id": fact.event_id,
+        "team": fact.team,
+        "source_group": _group(fact),
+        "enrichment": enrichment,
+        "referral_id": fact.ref,
+        "referral_date": fact.day,
+        "previous_referral_date": previous_day,
+    }
     if previous_day >= rereferral_window_start(fact.day, config):
         alerts.append(
-            RereferralDetected(
-                alert_id=alert_id(Rule.REREFERRAL, la_code, child_key, anchor),
-                rule=Rule.REREFERRAL,
-                severity=_rereferral_severity(enrichment, fact.day, previous_day),
-                la_code=la_code,
-                child_key=child_key,
-                occurred_at=fact.occurred_at,
-                trigger_event_id=fact.event_id,
-                team=fact.team,
-                source_group=_group(fact),
-                enrichment=enrichment,
-                referral_id=fact.ref,
-                referral_date=fact.day,
-                previous_referral_id=previous.ref,
-                previous_referral_date=previous_day,
-                primary_need=fact.need,
+            RereferralDetected.model_validate(
+                common
+                | {
+                    "alert_id": alert_id(Rule.REREFERRAL, la_code, child_key, anchor),
+                    "rule": Rule.REREFERRAL,
+                    "severity": _rereferral_severity(enrichment, fact.day, previous_day),
+                    "previous_referral_id": previous.ref,
+                    "primary_need": fact.need,
+                }
             )
         )
     if previous_day >= minus_months(fact.day, config.two_referrals_window_months):
         alerts.append(
-            TwoReferralsInSixMonths(
-                alert_id=alert_id(Rule.TWO_REFERRALS_IN_SIX_MONTHS, la_code, child_key, anchor),
-                rule=Rule.TWO_REFERRALS_IN_SIX_MONTHS,
-                severity=Severity.MEDIUM,
-                la_code=la_code,
-                child_key=child_key,
-                occurred_at=fact.occurred_at,
-                trigger_event_id=fact.event_id,
-                team=fact.team,
-                source_group=_group(fact),
-                enrichment=enrichment,
-                referral_id=fact.ref,
-                referral_date=fact.day,
-                previous_referral_date=previous_day,
+            TwoReferralsInSixMonths.model_validate(
+                common
+                | {
+                    "alert_id": alert_id(Rule.TWO_REFERRALS_IN_SIX_MONTHS, la_code, child_key, anchor),
+                    "rule": Rule.TWO_REFERRALS_IN_SIX_MONTHS,
+                    "severity": Severity.MEDIUM,
+                }
             )
         )
     return alerts
