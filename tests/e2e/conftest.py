@@ -1,5 +1,5 @@
-"""Browser tests need the broker: reuse the integration fixtures (kafka settings, per-test topics, the skip hook)."""
+"""Browser tests need the broker: reuse the integration fixtures (kafka settings, the skip hook)."""
 
-from tests.integration.conftest import kafka_settings, pytest_runtest_setup, topics
+from tests.integration.conftest import kafka_settings, pytest_runtest_setup
 
-__all__ = ["kafka_settings", "pytest_runtest_setup", "topics"]
+__all__ = ["kafka_settings", "pytest_runtest_setup"]

@@ -26,7 +26,6 @@ from selenium.webdriver.support.ui import WebDriverWait
 from schemas.alerts import RaisedAlert
 from schemas.codec import encode
 from schemas.events import InboundEvent
-from schemas.topics import EVENTS
 from services.alertdesk.auth import UserDirectory
 from services.alertdesk.service import RunningDesk, run_desk
 from services.alertdesk.settings import AlertDeskSettings
@@ -93,15 +92,24 @@ class DeskThread:
         if self._thread is not None:
             self._thread.join(timeout=10)
 
-    # How an alert reaches the desk. Today the test produces the alert itself; once the processor is live,
-    # `publish` switches to `produce_events` with the referrals that raise it (one line in the test).
+    def alert_ids(self) -> set[str]:
+        """The alerts the desk holds now, read on the desk's own loop."""
+
+        async def read() -> set[str]:
+            assert self.running is not None
+            return set(self.running.desk.state.records)
+
+        return self.call(read())
+
+    # How messages reach the desk: straight to its alerts topic (the desk on its own, for the latency
+    # baseline), or as inbound events to a worker's events topic (tests.e2e.pipeline: the live path).
 
     def produce_alert(self, alert: RaisedAlert) -> None:
         assert self.producer is not None
         topic = self.desk_settings.alerts_topic
         self.call(self.producer.send_and_wait(topic, encode(alert), key=alert.child_key.encode()))
 
-    def produce_events(self, *events: InboundEvent, topic: str = EVENTS.name) -> None:
+    def produce_events(self, *events: InboundEvent, topic: str) -> None:
         assert self.producer is not None
         for event in events:
             self.call(self.producer.send_and_wait(topic, encode(event), key=event.child_key.encode()))
