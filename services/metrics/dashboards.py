@@ -50,11 +50,13 @@ def mash_wall() -> Dashboard:
         6,
         5,
     )
-    board.add(stat("Alerts raised today", Query("sum(increase(frontdoor_alerts_raised_total[$__range]))")), 6, 6)
+    board.add(
+        stat("Alerts raised today", Query(f"sum(increase(frontdoor_alerts_raised_total{{{LA}}}[$__range]))")), 6, 6
+    )
     board.add(
         bars(
             "Alerts raised today by rule",
-            Query("sum by (rule) (increase(frontdoor_alerts_raised_total[$__range]))", "{{rule}}"),
+            Query(f"sum by (rule) (increase(frontdoor_alerts_raised_total{{{LA}}}[$__range]))", "{{rule}}"),
         ),
         6,
         6,

@@ -70,7 +70,9 @@ def _spec(name: str, documentation: str, *labels: str, kind: str = "gauge") -> M
 # ---- Processor metrics (PrometheusProcessorMetrics) ----
 EVENTS_CONSUMED = _spec("events_consumed", "Events consumed, by event type and outcome", TYPE, OUTCOME, kind="counter")
 DEAD_LETTERS = _spec("dead_letters", "Events sent to the dead-letter topic, by reason", REASON, kind="counter")
-ALERTS_RAISED = _spec("alerts_raised", "Alerts raised, by rule and severity", RULE, SEVERITY, kind="counter")
+ALERTS_RAISED = _spec(
+    "alerts_raised", "Alerts raised, by council, rule and severity", LA_CODE, RULE, SEVERITY, kind="counter"
+)
 CONTACTS = _spec(
     "contacts", "Contacts received, by council and Annex A source group", LA_CODE, SOURCE_GROUP, kind="counter"
 )
@@ -221,15 +223,23 @@ class PrometheusProcessorMetrics:
             for event_type in EVENT_TYPE_NAMES
             for outcome in EVENT_OUTCOMES
         }
+        self._councils: set[str] = set()
         for la_code in councils:
-            for group in SOURCE_GROUPS:
-                for family in (self.contacts, self.referrals, self.rereferrals):
-                    family.labels(la_code, group)
+            self._council_seen(la_code)
         for reason in DEAD_LETTER_REASONS:
             self.dead_letters.labels(reason)
+
+    def _council_seen(self, la_code: str) -> None:
+        """A council's per-council series at 0, once, the first time it is configured or seen in an event."""
+        if la_code in self._councils:
+            return
+        self._councils.add(la_code)
+        for group in SOURCE_GROUPS:
+            for family in (self.contacts, self.referrals, self.rereferrals):
+                family.labels(la_code, group)
         for rule in RULES:
             for severity in SEVERITIES:
-                self.alerts.labels(rule, severity)
+                self.alerts.labels(la_code, rule, severity)
 
     def events_consumed(self, event_type: str, outcome: str) -> None:
         child = self._consumed.get((event_type, outcome))
@@ -242,8 +252,9 @@ class PrometheusProcessorMetrics:
     def dead_letter(self, reason: str) -> None:
         self.dead_letters.labels(_bounded(reason, DEAD_LETTER_REASONS)).inc()
 
-    def alert_raised(self, rule: str, severity: str) -> None:
-        self.alerts.labels(_bounded(rule, RULES), _bounded(severity, SEVERITIES)).inc()
+    def alert_raised(self, la_code: str, rule: str, severity: str) -> None:
+        self._council_seen(la_code)
+        self.alerts.labels(la_code, _bounded(rule, RULES), _bounded(severity, SEVERITIES)).inc()
 
     def batch_processed(self, size: int, seconds: float) -> None:
         self.batch_size.observe(size)
@@ -260,9 +271,11 @@ class PrometheusProcessorMetrics:
         self.lag.set(events)
 
     def contact_received(self, la_code: str, source_group: str) -> None:
+        self._council_seen(la_code)
         self.contacts.labels(la_code, _bounded(source_group, SOURCE_GROUPS, "unknown")).inc()
 
     def referral_opened(self, la_code: str, source_group: str, rereferral: bool) -> None:
+        self._council_seen(la_code)
         group = _bounded(source_group, SOURCE_GROUPS, "unknown")
         self.referrals.labels(la_code, group).inc()
         if rereferral:

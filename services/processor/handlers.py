@@ -163,7 +163,7 @@ class EventsHandler:
         rereferred = set()
         for message in messages:
             if isinstance(message, Alert):
-                self.metrics.alert_raised(message.rule.value, message.severity.value)
+                self.metrics.alert_raised(message.la_code, message.rule.value, message.severity.value)
             if isinstance(message, RereferralDetected):
                 rereferred.add(message.trigger_event_id)
         for event, outcome in outcomes:

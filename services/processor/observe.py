@@ -6,7 +6,7 @@ from typing import Protocol
 
 
 class ProcessorMetrics(Protocol):
-    """Every label value is bounded (event type, outcome, rule, severity, reason): never a child or event id."""
+    """Every label value is bounded (council, event type, outcome, rule, severity, reason), never a child id."""
 
     def events_consumed(self, event_type: str, outcome: str) -> None:
         """One inbound event handled; outcome is a core Outcome value or "dead_letter"."""
@@ -14,8 +14,8 @@ class ProcessorMetrics(Protocol):
     def dead_letter(self, reason: str) -> None:
         """One message sent to the dead-letter topic; reason is a ReasonCode value."""
 
-    def alert_raised(self, rule: str, severity: str) -> None:
-        """One new alert (not a revision or withdrawal) sent to the alerts topic."""
+    def alert_raised(self, la_code: str, rule: str, severity: str) -> None:
+        """One new alert (not a revision or withdrawal) sent to the alerts topic, by the alert's council."""
 
     def batch_processed(self, size: int, seconds: float) -> None:
         """One batch done: its size in messages and wall seconds from first decode to last acknowledgement."""
@@ -45,7 +45,7 @@ class NoMetrics:
     def dead_letter(self, reason: str) -> None:
         pass
 
-    def alert_raised(self, rule: str, severity: str) -> None:
+    def alert_raised(self, la_code: str, rule: str, severity: str) -> None:
         pass
 
     def batch_processed(self, size: int, seconds: float) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from services.metrics.dashboards import DASHBOARD_DIR, all_dashboards, dashboard_files, panels_of
-from services.metrics.metrics import metric_names
+from services.metrics.metrics import ALL_SPECS, LA_CODE, metric_names, sample_names
 from services.metrics.panels import DATASOURCE
 from services.metrics.promql import PROMETHEUS_SERIES
 from services.metrics.promql import metric_names as names_in
@@ -98,6 +98,25 @@ def test_panel_ids_are_unique_and_panels_fit_the_24_column_grid() -> None:
         for panel in board["panels"]:
             grid = panel["gridPos"]
             assert grid["x"] + grid["w"] <= 24, (board["uid"], panel["title"])
+
+
+def test_every_query_of_a_per_council_metric_filters_by_the_council_picker() -> None:
+    per_council = {name for spec in ALL_SPECS if LA_CODE in spec.labels for name in sample_names(spec)}
+    for board in committed():
+        for panel in panels_of(board):
+            for target in panel["targets"]:
+                if names_in(target["expr"]) & per_council:
+                    assert 'la_code="$la_code"' in target["expr"], (board["uid"], panel["title"], target["expr"])
+
+
+def test_the_wall_boards_alert_panels_count_the_picked_councils_alerts_only() -> None:
+    wall = next(b for b in committed() if b["uid"] == "frontdoor-mash-wall")
+    alert_panels = [p for p in panels_of(wall) if p["title"].startswith("Alerts raised today")]
+
+    assert [p["title"] for p in alert_panels] == ["Alerts raised today", "Alerts raised today by rule"]
+    for panel in alert_panels:
+        (target,) = panel["targets"]
+        assert 'frontdoor_alerts_raised_total{la_code="$la_code"}' in target["expr"]
 
 
 def test_the_wall_board_is_built_for_a_kiosk() -> None:

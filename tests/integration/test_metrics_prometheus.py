@@ -180,7 +180,7 @@ def replay(metrics: PrometheusProcessorMetrics, calls: list[FeedCall], stop: thr
             if call.event_type == "ReferralOpened" and call.source_group:
                 metrics.referral_opened(call.la_code, call.source_group, call.rereferral)
             for rule, severity in call.alerts:
-                metrics.alert_raised(rule, severity)
+                metrics.alert_raised(call.la_code, rule, severity)
         batch += 1
         metrics.batch_processed(len(chunk), 1.5 if batch % 50 == 0 else 0.02)
         metrics.event_age(3600.0)

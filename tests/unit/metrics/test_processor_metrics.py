@@ -43,7 +43,8 @@ def test_every_bounded_series_exists_at_zero_before_the_first_event() -> None:
         registry.get_sample_value("frontdoor_events_consumed_total", {"type": "CPPStarted", "outcome": "too_old"}) == 0
     )
     assert registry.get_sample_value("frontdoor_dead_letters_total", {"reason": "undecodable"}) == 0
-    assert registry.get_sample_value("frontdoor_alerts_raised_total", {"rule": "rereferral", "severity": "high"}) == 0
+    alert = {"la_code": "886", "rule": "rereferral", "severity": "high"}
+    assert registry.get_sample_value("frontdoor_alerts_raised_total", alert) == 0
     assert registry.get_sample_value("frontdoor_contacts_total", {"la_code": "886", "source_group": "police"}) == 0
 
 
@@ -52,13 +53,42 @@ def test_values_outside_the_vocabularies_are_folded_so_series_stay_bounded() -> 
 
     m.events_consumed("SomethingNew", "weird")
     m.dead_letter("child 1234567890 not found")
-    m.alert_raised("new_rule", "urgent")
+    m.alert_raised("886", "new_rule", "urgent")
     m.contact_received("886", "a school we never heard of")
 
     assert registry.get_sample_value("frontdoor_events_consumed_total", {"type": "unknown", "outcome": "other"}) == 1
     assert registry.get_sample_value("frontdoor_dead_letters_total", {"reason": "other"}) == 1
-    assert registry.get_sample_value("frontdoor_alerts_raised_total", {"rule": "other", "severity": "other"}) == 1
+    alert = {"la_code": "886", "rule": "other", "severity": "other"}
+    assert registry.get_sample_value("frontdoor_alerts_raised_total", alert) == 1
     assert registry.get_sample_value("frontdoor_contacts_total", {"la_code": "886", "source_group": "unknown"}) == 1
+
+
+def test_alerts_raised_count_by_council_rule_and_severity() -> None:
+    registry, m = metrics()
+
+    m.alert_raised("886", "rereferral", "high")
+    m.alert_raised("886", "rereferral", "high")
+    m.alert_raised("942", "repeated_contacts", "medium")
+
+    def raised(la_code: str, rule: str, severity: str) -> float | None:
+        labels = {"la_code": la_code, "rule": rule, "severity": severity}
+        return registry.get_sample_value("frontdoor_alerts_raised_total", labels)
+
+    assert raised("886", "rereferral", "high") == 2
+    assert raised("942", "repeated_contacts", "medium") == 1
+    assert raised("942", "rereferral", "high") == 0
+
+
+def test_a_council_first_seen_in_an_event_gets_all_its_series_at_zero_so_increase_sees_the_next_one() -> None:
+    registry, m = metrics()  # no councils configured
+
+    m.contact_received("942", "police")
+
+    assert registry.get_sample_value("frontdoor_contacts_total", {"la_code": "942", "source_group": "schools"}) == 0
+    assert registry.get_sample_value("frontdoor_referrals_total", {"la_code": "942", "source_group": "police"}) == 0
+    alert = {"la_code": "942", "rule": "rereferral", "severity": "high"}
+    assert registry.get_sample_value("frontdoor_alerts_raised_total", alert) == 0
+    assert registry.get_sample_value("frontdoor_contacts_total", {"la_code": "886", "source_group": "police"}) is None
 
 
 def test_referrals_and_rereferrals_count_by_council_and_source_group() -> None:
