@@ -1,8 +1,10 @@
 """Every board panel and recording rule returns data from a real Prometheus scraping 20 councils' metrics.
 
 No broker: the synthetic feed runs through the real core (Engine, then each child's aggregate contribution),
-and a small HTTP server exposes the metrics module's registry as a worker would. `run_prometheus` takes any
-scrape target, so the full-stack test (real worker, Kafka, simulated feed) reuses it with the worker's URL.
+and a small HTTP server exposes the metrics module's registry as a worker would, with a metrics config
+(targets and neighbours). The full-stack test (test_metrics_fullstack.py: Kafka, a real `frontdoor worker`)
+reuses `run_prometheus`; this one stays because the worker cannot load a metrics config yet, so only here do
+the configured-only target rules and the `neighbours` benchmark area get series.
 """
 
 from __future__ import annotations
@@ -77,16 +79,17 @@ def _get(url: str) -> bytes:
 
 
 @contextlib.contextmanager
-def run_prometheus(target: str, tmp_path: Path, job: str = "frontdoor-worker") -> Iterator[str]:
-    """A Prometheus scraping `target` (host:port) every 2 s with the deploy rules loaded; yields its base URL.
-
-    The process is killed on exit whatever happens, and startup is bounded.
+def run_prometheus(
+    target: str, tmp_path: Path, job: str = "frontdoor-worker", scrape_seconds: int = SCRAPE_INTERVAL_SECONDS
+) -> Iterator[str]:
+    """A Prometheus scraping `target` (host:port) every `scrape_seconds` (also the scrape timeout) with the deploy
+    rules loaded; yields its base URL. The process is killed on exit whatever happens, and startup is bounded.
     """
     port = free_port()
     config = {
         "global": {
-            "scrape_interval": f"{SCRAPE_INTERVAL_SECONDS}s",
-            "scrape_timeout": f"{SCRAPE_INTERVAL_SECONDS}s",
+            "scrape_interval": f"{scrape_seconds}s",
+            "scrape_timeout": f"{scrape_seconds}s",
             "evaluation_interval": "1s",
         },
         "rule_files": [str(path) for path in RULE_FILES],
