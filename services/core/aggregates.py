@@ -46,8 +46,22 @@ MEASURES = (
 )
 
 
+_MONTH_NAMES: dict[int, str] = {}  # month index (year * 12 + month - 1) -> "YYYY-MM"; a few hundred at most
+
+
+def _month_name(index: int) -> str:
+    name = _MONTH_NAMES.get(index)
+    if name is None:
+        name = _MONTH_NAMES[index] = f"{index // 12:04d}-{index % 12 + 1:02d}"
+    return name
+
+
+def _month_index(day: dt.date) -> int:
+    return day.year * 12 + day.month - 1
+
+
 def _month(day: dt.date) -> str:
-    return f"{day.year:04d}-{day.month:02d}"
+    return _month_name(day.year * 12 + day.month - 1)
 
 
 def _group(code: str | None) -> str:
@@ -86,12 +100,13 @@ def contribution(history: ChildHistory, config: RuleConfig) -> Counter[Aggregate
 
 def _add_two_in_six(days: list[dt.date], counts: Counter[AggregateKey], config: RuleConfig) -> None:
     """Children on the weekly review list: once per month whose trailing six months hold such a referral."""
-    months: set[str] = set()
+    months: set[int] = set()
     for i, day in enumerate(days):
         if i and days[i - 1] >= minus_months(day, config.two_referrals_window_months):
-            months.update(_month(m) for m in _months_from(day, 6))
-    for month in months:
-        counts[(month, "children_two_referrals_r6", "")] += 1
+            first = _month_index(day)
+            months.update(range(first, first + 6))
+    for month in sorted(months):
+        counts[(_month_name(month), "children_two_referrals_r6", "")] = 1
 
 
 def _referral_firsts(facts: Iterable[Fact]) -> dict[dt.date, tuple[Fact, set[str]]]:
@@ -147,28 +162,24 @@ def _add_plans(facts: list[Fact], counts: Counter[AggregateKey], config: RuleCon
         started.add(f.ref)
 
 
-def _months_from(first: dt.date, count: int) -> list[dt.date]:
-    """`count` month starts beginning with `first`'s month."""
-    index = first.year * 12 + first.month - 1
-    return [dt.date((index + i) // 12, (index + i) % 12 + 1, 1) for i in range(count)]
-
-
 def _add_children(days: list[dt.date], rereferred: set[dt.date], counts: Counter[AggregateKey]) -> None:
     """Child-level counts are not additive over months, so each child counts once per window it falls in."""
-    r12: dict[str, bool] = {}
-    ytd: dict[str, bool] = {}
+    r12: dict[int, bool] = {}  # month index -> re-referred in the rolling 12 months ending that month
+    ytd: dict[int, bool] = {}
     for day in days:
-        for month_start in _months_from(day, 12):  # rolling windows ending in this month and the next 11
-            key = _month(month_start)
-            r12[key] = r12.get(key, False) or day in rereferred
-        year_end = dt.date(reporting_year_start(day).year + 1, 3, 1)
-        months_left = (year_end.year - day.year) * 12 + year_end.month - day.month + 1
-        for month_start in _months_from(day, months_left):
-            key = _month(month_start)
-            ytd[key] = ytd.get(key, False) or day in rereferred
-    for key, flagged in r12.items():
-        counts[(key, "children_referred_r12", "")] += 1
-        counts[(key, "children_rereferred_r12", "")] += int(flagged)
-    for key, flagged in ytd.items():
-        counts[(key, "children_referred_ytd", "")] += 1
-        counts[(key, "children_rereferred_ytd", "")] += int(flagged)
+        flagged = day in rereferred
+        first = _month_index(day)
+        for month in range(first, first + 12):  # rolling windows ending in this month and the next 11
+            r12[month] = r12.get(month, False) or flagged
+        year_end = (reporting_year_start(day).year + 1) * 12 + 2  # March, the reporting year's last month
+        for month in range(first, year_end + 1):
+            ytd[month] = ytd.get(month, False) or flagged
+    # Each key below is this function's alone, so plain assignment (a Counter's += calls back into Python).
+    for month, flagged in r12.items():
+        key = _month_name(month)
+        counts[(key, "children_referred_r12", "")] = 1
+        counts[(key, "children_rereferred_r12", "")] = int(flagged)
+    for month, flagged in ytd.items():
+        key = _month_name(month)
+        counts[(key, "children_referred_ytd", "")] = 1
+        counts[(key, "children_rereferred_ytd", "")] = int(flagged)

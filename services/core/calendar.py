@@ -11,8 +11,21 @@ from services.core.config import RuleConfig
 LONDON = ZoneInfo("Europe/London")
 
 
+_MINUS_MONTHS: dict[tuple[dt.date, int], dt.date] = {}  # the rules ask about few distinct (day, months) pairs
+_MINUS_MONTHS_LIMIT = 200_000  # about 25 MB at most; cleared, not evicted, when full
+
+
 def minus_months(day: dt.date, months: int) -> dt.date:
     """The same day `months` calendar months earlier, clamped to month end (2024-02-29 -> 2023-02-28)."""
+    earlier = _MINUS_MONTHS.get((day, months))
+    if earlier is None:
+        if len(_MINUS_MONTHS) >= _MINUS_MONTHS_LIMIT:
+            _MINUS_MONTHS.clear()
+        earlier = _MINUS_MONTHS[(day, months)] = _minus_months(day, months)
+    return earlier
+
+
+def _minus_months(day: dt.date, months: int) -> dt.date:
     total = day.year * 12 + (day.month - 1) - months
     year, month0 = divmod(total, 12)
     last = calendar.monthrange(year, month0 + 1)[1]
