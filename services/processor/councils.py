@@ -7,10 +7,11 @@ in its `councils` table (one entry per child) and the sums in memory.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+
+import orjson
 
 from services.core.aggregates import AggregateKey
 from services.processor.batch import Contribution
@@ -21,11 +22,11 @@ CHILDREN_PER_MESSAGE = 100  # a contribution is about 1.5 kB: a message stays fa
 def encode_contributions(items: Sequence[Contribution]) -> bytes:
     """One council's changed children from one batch, in one message (one faust event for the aggregator)."""
     children = [[i.child_key, i.version, [[*key, n] for key, n in sorted(i.counts.items())]] for i in items]
-    return json.dumps({"la_code": items[0].la_code, "children": children}, separators=(",", ":")).encode()
+    return orjson.dumps({"la_code": items[0].la_code, "children": children})
 
 
 def decode_contributions(raw: bytes) -> list[Contribution]:
-    document = json.loads(raw)
+    document = orjson.loads(raw)
     return [
         Contribution(
             document["la_code"], child, version, Counter({(m, measure, label): n for m, measure, label, n in rows})
@@ -49,11 +50,11 @@ def by_council(items: Iterable[Contribution]) -> list[list[Contribution]]:
 def encode_contribution(item: Contribution) -> bytes:
     rows = [[month, measure, label, n] for (month, measure, label), n in sorted(item.counts.items())]
     document = {"la_code": item.la_code, "child_key": item.child_key, "version": item.version, "contribution": rows}
-    return json.dumps(document, separators=(",", ":")).encode()
+    return orjson.dumps(document)
 
 
 def decode_contribution(raw: bytes) -> Contribution:
-    document = json.loads(raw)
+    document = orjson.loads(raw)
     counts: Counter[AggregateKey] = Counter(
         {(m, measure, label): n for m, measure, label, n in document["contribution"]}
     )
@@ -93,8 +94,10 @@ class CouncilTotals:
         if old is not None:
             council.subtract(old.counts)
         council.update(new.counts)
-        for key in [key for key, n in council.items() if n == 0]:
-            del council[key]
+        # Only the keys just touched can have reached 0 (a scan of the whole council would cost more than the rest)
+        for key in (*old.counts, *new.counts) if old is not None else new.counts:
+            if council.get(key) == 0:
+                del council[key]
         if not new.counts:
             return stored is not None, None
         return True, raw
