@@ -50,9 +50,9 @@ class ProcessorApp:
     def council_totals(self, la_code: str) -> Counter[AggregateKey]:
         return self.totals.council_totals(la_code)
 
-    def status(self) -> dict[str, Any]:
+    def status(self, *, with_councils: bool = True) -> dict[str, Any]:
         counts = self.events.counts
-        return {
+        status: dict[str, Any] = {
             "events": counts.events,
             "dead_letters": counts.dead_letters,
             "alert_messages": counts.alerts,
@@ -61,10 +61,12 @@ class ProcessorApp:
             "first_batch_at": counts.first_batch_at,
             "last_batch_at": counts.last_batch_at,
             "positions": counts.positions,
-            "councils": {
-                la: sorted([*k, n] for k, n in self.totals.totals[la].items()) for la in self.totals.councils()
-            },
         }
+        if with_councils:
+            status["councils"] = {
+                la: sorted([*k, n] for k, n in self.totals.totals[la].items()) for la in self.totals.councils()
+            }
+        return status
 
 
 def _faust_app(settings: Settings, processor: ProcessorSettings) -> Any:
@@ -157,11 +159,17 @@ def make_app(
     if processor.status_path is not None:
         status_path = processor.status_path
 
+        seen: list[tuple[int, int]] = []
         written: list[tuple[int, int]] = []
 
         async def write_status() -> None:
+            # While batches flow, progress only; the council totals (thousands of rows, costly to write) once the
+            # worker has been idle for one interval. A reader waiting for totals waits for a quiet moment.
             progress = (handler.counts.batches, aggregator.batches)
-            if written[-1:] != [progress]:  # rewrite only after progress: the council totals are not small
+            if seen[-1:] != [progress]:
+                _write_json(status_path, built.status(with_councils=False))
+                seen[:] = [progress]
+            elif written[-1:] != [progress]:
                 _write_json(status_path, built.status())
                 written[:] = [progress]
 
