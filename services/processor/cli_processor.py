@@ -89,9 +89,11 @@ def _serve_metrics(processor: ProcessorSettings, port: int, totals: Any) -> Any:
     from prometheus_client import CollectorRegistry, start_http_server  # noqa: PLC0415
 
     from services.metrics.collector import worker_metrics  # noqa: PLC0415
+    from services.metrics.config import load_metrics_config  # noqa: PLC0415
 
     registry = CollectorRegistry()
-    metrics = worker_metrics(registry, totals=totals, clock=lambda: dt.datetime.now(dt.UTC))
+    config = load_metrics_config(processor.metrics_config)
+    metrics = worker_metrics(registry, totals=totals, clock=lambda: dt.datetime.now(dt.UTC), config=config)
     host = processor.metrics_host or "127.0.0.1"
     start_http_server(port, addr=host, registry=registry)
     print(f"frontdoor worker: /metrics on {host}:{port}", file=sys.stderr)

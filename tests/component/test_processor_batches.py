@@ -140,9 +140,9 @@ async def test_metrics_hooks_see_outcomes_alerts_and_the_batch(worker: Worker) -
     await worker.handle(make_referral("2024-01-10", event_id="r1"), make_referral("2024-06-10", event_id="r2"))
 
     assert worker.metrics.named("events_consumed") == [("ReferralOpened", "applied")] * 2
-    raised = {(a.rule.value, a.severity.value) for a in worker.alerts() if hasattr(a, "severity")}
+    raised = {(a.la_code, a.rule.value, a.severity.value) for a in worker.alerts() if hasattr(a, "severity")}
     assert set(worker.metrics.named("alert_raised")) == raised
-    assert ("rereferral",) in {(rule,) for rule, _ in raised}
+    assert "rereferral" in {rule for _, rule, _ in raised}
     ((size, seconds),) = worker.metrics.named("batch_processed")
     assert size == 2 and seconds >= 0
 

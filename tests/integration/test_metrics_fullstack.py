@@ -44,10 +44,17 @@ METRICS_TIMEOUT_SECONDS = 60.0
 DATA_TIMEOUT_SECONDS = 90.0
 SCRAPE_SECONDS = 3  # interval and timeout; production scrapes every 15 s with a 10 s timeout
 IDLE_SECONDS = 30.0  # scrapes of the caught-up worker, measured apart from those while it is busy
-# Targets with no default (there is no England figure to fall back on): only a metrics config sets them, and
-# `frontdoor worker` cannot load one yet (services/processor/cli_processor.py passes no config). The synthetic
-# test in test_metrics_prometheus.py, which configures them, proves these two rules.
-CONFIGURED_ONLY_RULES = {"frontdoor:contact_to_referral_target:ratio", "frontdoor:referral_to_assessment_target:ratio"}
+# Conversion targets have no default (there is no England figure to fall back on), so the worker is given a
+# metrics config, as a council would give it: targets for every council, and the picked council's neighbours.
+METRICS_CONFIG = """
+[default]
+contact_to_referral_target = 0.3
+referral_to_assessment_target = 0.8
+
+[councils."{picked}"]
+rereferral_target = 0.2
+neighbours = [{neighbours}]
+"""
 
 
 def twenty_councils_ending_yesterday(today: dt.date) -> tuple[list[InboundEvent], list[str]]:
@@ -133,11 +140,20 @@ async def test_a_real_worker_fed_twenty_councils_through_kafka_gives_every_panel
     processor = names.processor_settings()
     port = free_port()
     metrics_url = f"http://127.0.0.1:{port}/metrics"
+    config_path = tmp_path / "metrics.toml"
+    neighbours = ", ".join(f'"{la}"' for la in la_codes[1:4])
+    config_path.write_text(METRICS_CONFIG.format(picked=picked, neighbours=neighbours), encoding="utf-8")
     async with private_topics(kafka_settings, names):
         # The status file (council totals as JSON) is for other tests; rewritten every 0.1 s it would cost CPU
         # the scrape needs, so it is rewritten once a minute here.
         worker = WorkerProcess(
-            "worker", tmp_path, names.env(), store="memory://", metrics_port=str(port), status_interval_seconds="60"
+            "worker",
+            tmp_path,
+            names.env(),
+            store="memory://",
+            metrics_port=str(port),
+            metrics_config=str(config_path),
+            status_interval_seconds="60",
         ).start()
         try:
             await asyncio.to_thread(wait_for_metrics, worker, metrics_url)
@@ -148,8 +164,7 @@ async def test_a_real_worker_fed_twenty_councils_through_kafka_gives_every_panel
                 for topic in (processor.events_topic, processor.contributions_topic):
                     await wait_caught_up(kafka_settings, processor.app_id, topic, [worker], CATCH_UP_TIMEOUT_SECONDS)
                 caught_up = time.time()
-                expected = [c for c in checks if c.name not in CONFIGURED_ONLY_RULES]
-                await asyncio.to_thread(wait_for_data, prometheus, expected, DATA_TIMEOUT_SECONDS)
+                await asyncio.to_thread(wait_for_data, prometheus, checks, DATA_TIMEOUT_SECONDS)
                 outcomes = await asyncio.to_thread(verify.run_checks, prometheus, checks)
                 # A fixed window to measure, not a wait for a condition: scrapes of the idle worker.
                 await asyncio.sleep(max(0.0, caught_up + IDLE_SECONDS - time.time()))
@@ -170,9 +185,7 @@ async def test_a_real_worker_fed_twenty_councils_through_kafka_gives_every_panel
         )
         print(f"scrape of the real worker's /metrics, {COUNCILS} councils, caught up: {describe(idle)}")
     empty = {o.check.name for o in outcomes if not o.has_data}
-    assert empty == CONFIGURED_ONLY_RULES, "queries without data:\n" + verify.report(
-        o for o in outcomes if not o.has_data
-    )
+    assert empty == set(), "queries without data:\n" + verify.report(o for o in outcomes if not o.has_data)
     assert check_exposition(exposition) == []
     # Every council's aggregates are loaded, and each new alert on the topic was counted for its council.
     assert all(f'frontdoor_referrals_rolling_12_months{{la_code="{la}"}}' in exposition for la in la_codes)
