@@ -64,8 +64,14 @@ def _month(day: dt.date) -> str:
     return _month_name(day.year * 12 + day.month - 1)
 
 
+_GROUPS: dict[str | None, str] = {None: "unknown", "": "unknown"}  # Annex A source code -> its group
+
+
 def _group(code: str | None) -> str:
-    return source_group(ReferralSource(code)).value if code else "unknown"
+    group = _GROUPS.get(code)
+    if group is None:
+        group = _GROUPS[code] = source_group(ReferralSource(code)).value
+    return group
 
 
 def contribution(history: ChildHistory, config: RuleConfig) -> Counter[AggregateKey]:
@@ -93,9 +99,27 @@ def contribution(history: ChildHistory, config: RuleConfig) -> Counter[Aggregate
     _add_contacts(facts, counts)
     _add_assessments(facts, counts)
     _add_plans(facts, counts, config)
-    _add_children(days, rereferred, counts)
-    _add_two_in_six(days, counts, config)
+    # The child-level windows depend only on the referral days and which were re-referrals: children share a
+    # few thousand such patterns, so they are worked out once each. Their keys are theirs alone: dict.update.
+    dict.update(counts, _child_windows(tuple(days), tuple(d in rereferred for d in days), config))
     return counts
+
+
+_WINDOWS: dict[tuple[tuple[dt.date, ...], tuple[bool, ...], int], dict[AggregateKey, int]] = {}
+_WINDOWS_LIMIT = 100_000  # cleared, not evicted, when full
+
+
+def _child_windows(days: tuple[dt.date, ...], flags: tuple[bool, ...], config: RuleConfig) -> dict[AggregateKey, int]:
+    key = (days, flags, config.two_referrals_window_months)
+    windows = _WINDOWS.get(key)
+    if windows is None:
+        if len(_WINDOWS) >= _WINDOWS_LIMIT:
+            _WINDOWS.clear()
+        counts: Counter[AggregateKey] = Counter()
+        _add_children(list(days), {d for d, flag in zip(days, flags, strict=True) if flag}, counts)
+        _add_two_in_six(list(days), counts, config)
+        windows = _WINDOWS[key] = dict(counts)
+    return windows
 
 
 def _add_two_in_six(days: list[dt.date], counts: Counter[AggregateKey], config: RuleConfig) -> None:

@@ -21,7 +21,7 @@ CHILDREN_PER_MESSAGE = 100  # a contribution is about 1.5 kB: a message stays fa
 
 def encode_contributions(items: Sequence[Contribution]) -> bytes:
     """One council's changed children from one batch, in one message (one faust event for the aggregator)."""
-    children = [[i.child_key, i.version, [[*key, n] for key, n in sorted(i.counts.items())]] for i in items]
+    children = [[i.child_key, i.version, [[*key, n] for key, n in i.counts.items()]] for i in items]
     return orjson.dumps({"la_code": items[0].la_code, "children": children})
 
 
@@ -48,7 +48,7 @@ def by_council(items: Iterable[Contribution]) -> list[list[Contribution]]:
 
 
 def encode_contribution(item: Contribution) -> bytes:
-    rows = [[month, measure, label, n] for (month, measure, label), n in sorted(item.counts.items())]
+    rows = [[month, measure, label, n] for (month, measure, label), n in item.counts.items()]
     document = {"la_code": item.la_code, "child_key": item.child_key, "version": item.version, "contribution": rows}
     return orjson.dumps(document)
 
