@@ -106,7 +106,7 @@ def contribution(history: ChildHistory, config: RuleConfig) -> Counter[Aggregate
 
 
 _WINDOWS: dict[tuple[tuple[dt.date, ...], tuple[bool, ...], int], dict[AggregateKey, int]] = {}
-_WINDOWS_LIMIT = 100_000  # cleared, not evicted, when full
+_WINDOWS_LIMIT = 2_000  # about 15 MB when full (7 kB an entry); cleared, not evicted
 
 
 def _child_windows(days: tuple[dt.date, ...], flags: tuple[bool, ...], config: RuleConfig) -> dict[AggregateKey, int]:

@@ -12,7 +12,7 @@ LONDON = ZoneInfo("Europe/London")
 
 
 _MINUS_MONTHS: dict[tuple[dt.date, int], dt.date] = {}  # the rules ask about few distinct (day, months) pairs
-_MINUS_MONTHS_LIMIT = 200_000  # about 25 MB at most; cleared, not evicted, when full
+_MINUS_MONTHS_LIMIT = 50_000  # a few MB at most; cleared, not evicted, when full
 
 
 def minus_months(day: dt.date, months: int) -> dt.date:
