@@ -64,10 +64,12 @@ def _month(day: dt.date) -> str:
     return _month_name(day.year * 12 + day.month - 1)
 
 
-_GROUPS: dict[str | None, str] = {None: "unknown", "": "unknown"}  # Annex A source code -> its group
+_GROUPS: dict[str, str] = {}  # Annex A source code -> its group
 
 
 def _group(code: str | None) -> str:
+    if not code:
+        return "unknown"
     group = _GROUPS.get(code)
     if group is None:
         group = _GROUPS[code] = source_group(ReferralSource(code)).value

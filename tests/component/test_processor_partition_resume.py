@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 from faust.types import TP
 
-from services.processor.app import hold_streams_until_sought
+from services.processor.rebalance import hold_streams_until_sought
 
 EVENTS = TP("events", 0)
 CONTRIBUTIONS = TP("contributions", 0)
