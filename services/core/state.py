@@ -14,6 +14,15 @@ DOCUMENT_VERSION = 1
 _KINDS = {int(k): k for k in Kind}  # a dict lookup, not Kind(n): the enum call costs more than the rest of a row
 
 
+def dump_json(document: object) -> bytes:
+    """Compact JSON as exactly-sized bytes, for values that stay in memory (a table's memory store).
+
+    orjson is about ten times faster than json.dumps here, but its bytes keep the whole buffer it wrote into
+    (about 4 kB for a 0.2 kB child document); copying through a memoryview costs a microsecond and frees it.
+    """
+    return memoryview(orjson.dumps(document)).tobytes()
+
+
 def _fact_row(f: Fact) -> list[Any]:
     return [
         f.day.toordinal(),
@@ -61,7 +70,7 @@ def to_document(history: ChildHistory) -> bytes:
         "retracted": {e: d.toordinal() for e, d in history.retracted.items()},
         "standing": {a: [_anchor_row(s.anchor), s.fingerprint, s.rule] for a, s in history.standing.items()},
     }
-    return orjson.dumps(document)
+    return dump_json(document)
 
 
 def from_document(raw: bytes) -> ChildHistory:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import orjson
 
 from services.core.aggregates import AggregateKey
+from services.core.state import dump_json
 from services.processor.batch import Contribution
 
 CHILDREN_PER_MESSAGE = 100  # a contribution is about 1.5 kB: a message stays far below Kafka's 1 MB
@@ -50,7 +51,7 @@ def by_council(items: Iterable[Contribution]) -> list[list[Contribution]]:
 def encode_contribution(item: Contribution) -> bytes:
     rows = [[month, measure, label, n] for (month, measure, label), n in item.counts.items()]
     document = {"la_code": item.la_code, "child_key": item.child_key, "version": item.version, "contribution": rows}
-    return orjson.dumps(document)
+    return dump_json(document)  # kept in the councils table
 
 
 def decode_contribution(raw: bytes) -> Contribution:
