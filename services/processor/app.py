@@ -18,7 +18,6 @@ from services.kafka.clients import faust_broker_url, faust_credentials
 from services.processor.councils import CouncilTotals, decode_contribution
 from services.processor.handlers import Clock, CouncilsHandler, EventsHandler
 from services.processor.observe import NoMetrics, ProcessorMetrics
-from services.processor.rebalance import hold_streams_until_sought
 from services.processor.settings import ProcessorSettings
 from services.processor.tables import TableWriter, partition_for
 from services.settings import Settings
@@ -190,5 +189,4 @@ def run_worker(built: ProcessorApp, loglevel: str = "info") -> None:
     # faust's terminal spinner sets the root logger to DEBUG at loglevel warning and above, so every debug call
     # in aiokafka and faust would build a log record (a few % of the worker's CPU); a service needs no spinner.
     worker.spinner = None
-    hold_streams_until_sought(built.app.consumer)
     worker.execute_from_commandline()
