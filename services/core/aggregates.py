@@ -61,7 +61,7 @@ def _month_index(day: dt.date) -> int:
 
 
 def _month(day: dt.date) -> str:
-    return _month_name(day.year * 12 + day.month - 1)
+    return _month_name(_month_index(day))
 
 
 _GROUPS: dict[str, str] = {}  # Annex A source code -> its group
