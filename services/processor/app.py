@@ -1,4 +1,4 @@
-"""The faust app: two topics in, two tables, two agents. It only wires; the handlers run decode -> core -> send."""
+"""The faust app: two topics in, a fetch at a time (bulk.py); two tables; two batch tasks. It only wires."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import faust
-import mode
 
 from services.core.aggregates import AggregateKey
 from services.core.config import DEFAULT_CONFIG, RuleConfig
 from services.kafka.clients import faust_broker_url, faust_credentials
+from services.processor.bulk import Feed, install, run_batches
 from services.processor.councils import CouncilTotals, decode_contribution
 from services.processor.handlers import Clock, CouncilsHandler, EventsHandler
 from services.processor.observe import NoMetrics, ProcessorMetrics
@@ -125,19 +125,24 @@ def make_app(
     aggregator = CouncilsHandler(councils, TableWriter(app, councils), totals)
     built = ProcessorApp(app, children, councils, handler, aggregator, totals)
 
-    # noack_take, and an ack only after the batch is done: take()/take_events() ack the batch in a `finally`,
-    # so a batch that failed or was cancelled at shutdown would be committed unprocessed.
-    async def process_events(stream: Any) -> None:
-        async for batch in stream.noack_take(processor.max_batch, within=processor.batch_window_seconds):
-            await handler.handle(batch)
-            for event in batch:
-                await stream.ack(event)
+    # The two topics are consumed a fetch at a time (bulk.py): faust's per-record delivery cost as much as all
+    # of our batch handling. Each batch is acked only after it is done; a failed batch crashes the worker.
+    window = processor.batch_window_seconds
+    maxsize = max(4_096, 2 * processor.max_batch)
+    events_feed = Feed(app, processor.events_topic, maxsize)
+    contributions_feed = Feed(app, processor.contributions_topic, maxsize)
+    for feed in (events_feed, contributions_feed):
+        app.topics.add(app.topic(feed.topic, schema=_raw_schema()))  # subscribed, acked and committed by faust
+    install(app, [events_feed, contributions_feed])
 
-    async def aggregate_councils(stream: Any) -> None:
-        async for batch in stream.noack_take(processor.max_batch, within=processor.batch_window_seconds):
-            await aggregator.handle(batch)
-            for event in batch:
-                await stream.ack(event)
+    async def process_events() -> None:
+        await run_batches(app, events_feed, handler.handle, processor.max_batch, window)
+
+    async def aggregate_councils() -> None:
+        await run_batches(app, contributions_feed, aggregator.handle, processor.max_batch, window)
+
+    app.task(process_events)
+    app.task(aggregate_councils)
 
     async def rebuild_totals() -> None:
         # Only the councils whose partitions this worker now holds; another worker sums the rest.
@@ -149,11 +154,6 @@ def make_app(
     async def observe_state() -> None:
         handler.observe_state()
 
-    # Concurrency 1: with more, faust-streaming may commit past an event still in flight (issue #606). A failed
-    # batch stops the worker (CrashingSupervisor) instead of restarting the agent past the unacked batch.
-    agent = {"concurrency": 1, "supervisor_strategy": mode.CrashingSupervisor}
-    app.agent(app.topic(processor.events_topic, schema=_raw_schema()), **agent)(process_events)
-    app.agent(app.topic(processor.contributions_topic, schema=_raw_schema()), **agent)(aggregate_councils)
     councils.on_recover(rebuild_totals)
     app.timer(interval=STATE_INTERVAL_SECONDS)(observe_state)  # faust starts timers after recovery
     if processor.status_path is not None:

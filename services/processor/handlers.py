@@ -1,4 +1,4 @@
-"""What the agents do with a batch: decode -> core -> send and await -> write state -> metrics. No domain rules.
+"""What the batch tasks do with a batch: decode -> core -> send and await -> write state -> metrics. No domain rules.
 
 Order matters for at-least-once: alerts, contributions and dead letters are acknowledged by the broker before
 any state is written, and state (local store and changelog) is flushed before faust may commit the offsets.
@@ -57,7 +57,7 @@ class Counts:
 
 @dataclass(slots=True)
 class EventsHandler:
-    """Per-batch wiring of the events agent."""
+    """Per-batch wiring of the events topic."""
 
     app: Any
     children: Any  # faust Table: table_key -> child document or redirect (bytes)
@@ -226,7 +226,7 @@ class EventsHandler:
 
 @dataclass(slots=True)
 class CouncilsHandler:
-    """Per-batch wiring of the aggregator agent: keep the latest contribution per child, maintain the sums."""
+    """Per-batch wiring of the aggregator: keep the latest contribution per child, maintain the sums."""
 
     councils: Any  # faust Table: council_key -> the child's latest contribution (encode_contribution)
     writer: TableWriter

@@ -29,7 +29,7 @@ def partition_for(key: str, partitions: int) -> int:
 def acting_for(event: Any) -> Iterator[None]:
     """Make `event` faust's current event, so a table access goes to its partition's store and changelog.
 
-    A batch from noack_take() spans partitions and is handled outside faust's per-event context, so each
+    A batch (bulk.py) spans partitions and is handled outside faust's per-event context, so each
     child's table access names the partition it belongs to.
     """
     token = _current_event.set(weakref.ref(event))

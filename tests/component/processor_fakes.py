@@ -76,7 +76,7 @@ class Message:
 
 
 class Record:
-    """What noack_take yields: an event whose .message says where it came from (weak-referenceable)."""
+    """What a batch task hands the handlers (bulk.Record): .message says where it came from (weak-referenceable)."""
 
     def __init__(self, message: Message) -> None:
         self.message = message
