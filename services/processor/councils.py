@@ -86,19 +86,26 @@ class CouncilTotals:
         deletes its entry (value None). An equal version replaces: a batch redone after a crash may
         recompute the same version, and the latest computation wins.
         """
-        old = decode_contribution(stored) if stored is not None else None
-        if old is not None and new.version < old.version:
+        old = orjson.loads(stored) if stored is not None else None  # rows, not a Counter: it is only subtracted
+        if old is not None and new.version < old["version"]:
             return False, stored
         council = self.pending.get(new.la_code)
         if council is None:
             council = self.pending[new.la_code] = Counter(self.totals.get(new.la_code, {}))
+        # Plain dict operations, dropping keys that reach 0: Counter.subtract/update and a zero scan cost twice as much
+        get, pop = council.get, council.pop
         if old is not None:
-            council.subtract(old.counts)
-        council.update(new.counts)
-        # Only the keys just touched can have reached 0 (a scan of the whole council would cost more than the rest)
-        for key in (*old.counts, *new.counts) if old is not None else new.counts:
-            if council.get(key) == 0:
-                del council[key]
+            for month, measure, label, n in old["contribution"]:
+                key = (month, measure, label)
+                if left := get(key, 0) - n:
+                    council[key] = left
+                else:
+                    pop(key, None)
+        for key, n in new.counts.items():
+            if total := get(key, 0) + n:
+                council[key] = total
+            else:
+                pop(key, None)
         if not new.counts:
             return stored is not None, None
         return True, raw
