@@ -1,4 +1,4 @@
-"""The faust app: two topics in, a fetch at a time (bulk.py); two tables; two batch tasks. It only wires."""
+"""The faust app: three topics in, a fetch at a time (bulk.py); two tables; three batch tasks. It only wires."""
 
 from __future__ import annotations
 
@@ -61,6 +61,7 @@ class ProcessorApp:
             "first_batch_at": counts.first_batch_at,
             "last_batch_at": counts.last_batch_at,
             "positions": counts.positions,
+            "handover_messages": counts.handovers,
         }
         if with_councils:
             status["councils"] = {
@@ -130,18 +131,24 @@ def make_app(
     window = processor.batch_window_seconds
     maxsize = max(4_096, 2 * processor.max_batch)
     events_feed = Feed(app, processor.events_topic, maxsize)
+    handover_feed = Feed(app, processor.handover_topic_name, maxsize)  # merges across partitions
     contributions_feed = Feed(app, processor.contributions_topic, maxsize)
-    for feed in (events_feed, contributions_feed):
+    feeds = (events_feed, handover_feed, contributions_feed)
+    for feed in feeds:
         app.topics.add(app.topic(feed.topic, schema=_raw_schema()))  # subscribed, acked and committed by faust
-    install(app, [events_feed, contributions_feed])
+    install(app, feeds)
 
     async def process_events() -> None:
         await run_batches(app, events_feed, handler.handle, processor.max_batch, window)
+
+    async def process_handovers() -> None:
+        await run_batches(app, handover_feed, handler.handle_handovers, processor.max_batch, window)
 
     async def aggregate_councils() -> None:
         await run_batches(app, contributions_feed, aggregator.handle, processor.max_batch, window)
 
     app.task(process_events)
+    app.task(process_handovers)
     app.task(aggregate_councils)
 
     async def rebuild_totals() -> None:

@@ -1,14 +1,17 @@
-"""One batch of decoded events through the core: each child read once, alerts in arrival order, one write per child.
+"""One batch through the core: each child read once, alerts in arrival order, one write per child; merges across
+partitions carried out by hand-over messages (handover.py).
 
-Pure: no faust, no Kafka, no clock. The worker hands it the batch and a reader for the children table, and
-gets back the alert messages, the table writes and the council contributions to send. It may belong in
-services/core; it lives here because the table value format (child documents and redirects) is the worker's.
+Pure: no faust, no Kafka, no clock. The worker hands it a batch of items, each with the partition it was consumed
+from (events from the events topic, hand-over messages from the internal topic), a reader for the children
+table and Kafka's partition of a child key. It gets back the alert messages, the hand-over messages, the table
+writes and the council contributions to send. An item only reads and writes children of its own partition; what
+belongs to a child elsewhere leaves as a hand-over message keyed by that child.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-import json
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -19,43 +22,24 @@ from services.core.aggregates import AggregateKey, contribution
 from services.core.calendar import local_date, minus_months
 from services.core.config import RuleConfig
 from services.core.engine import ChildId, Engine
-from services.core.history import ChildHistory, Outcome
+from services.core.history import ChildHistory, Outcome, merge_into
 from services.core.state import from_document, to_document
+from services.processor.handover import (
+    Forwarded,
+    HandedOver,
+    Message,
+    Requested,
+    encode_message,
+    identity,
+    occurred_at,
+)
+from services.processor.values import Held, Pending, Redirect, child_of, history_of, load, table_key
 
-Reader = Callable[[ChildId], bytes | None]  # the children table, as seen from this batch's partitions
-# Whether a merge's merged record lives in the surviving record's partition, so this batch can read it.
-SamePartition = Callable[[ChildRecordsMerged], bool]
+__all__ = ["BatchResult", "Contribution", "Redirect", "apply_batch", "child_of", "load", "sweep_one", "table_key"]
 
-_REDIRECT_PREFIX = b'{"redirect":'
-
-
-@dataclass(frozen=True, slots=True)
-class Redirect:
-    """A merged record: its later events belong to the surviving record `into` (in the same council)."""
-
-    into: str
-    day: dt.date  # the merge's date; the redirect expires with the retention like any fact
-
-    def dump(self) -> bytes:
-        return json.dumps({"redirect": self.into, "day": self.day.toordinal()}, separators=(",", ":")).encode()
-
-
-def load(raw: bytes) -> ChildHistory | Redirect:
-    """A children-table value: a child document (services.core.state) or a redirect."""
-    if raw.startswith(_REDIRECT_PREFIX):
-        document = json.loads(raw)
-        return Redirect(document["redirect"], dt.date.fromordinal(document["day"]))
-    return from_document(raw)
-
-
-def table_key(child: ChildId) -> bytes:
-    """Children-table key. Kafka partitions by child_key alone; the council keeps two councils' keys apart."""
-    return f"{child[0]}|{child[1]}".encode()
-
-
-def child_of(key: bytes) -> ChildId:
-    la_code, _, child_key = key.decode().partition("|")
-    return (la_code, child_key)
+Reader = Callable[[ChildId, int], bytes | None]  # the children table: a child, read in the given partition
+Home = Callable[[str], int]  # the partition Kafka gives a child key
+Item = InboundEvent | Message
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,14 +52,23 @@ class Contribution:
     counts: Counter[AggregateKey]
 
 
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A hand-over message, keyed by the child it is for and sent to that child's partition."""
+
+    key: str
+    partition: int
+    value: bytes
+
+
 @dataclass(slots=True)
 class BatchResult:
-    """What the worker must send and write for one batch, in this order: messages, contributions, writes."""
+    """What the worker must send and write for one batch, in this order: messages, hand-overs, writes."""
 
     messages: list[AlertMessage] = field(default_factory=list)
     outcomes: list[tuple[InboundEvent, Outcome]] = field(default_factory=list)
-    parked: list[InboundEvent] = field(default_factory=list)  # merges this partition cannot serve
-    writes: dict[ChildId, bytes | None] = field(default_factory=dict)  # None deletes the child
+    handovers: list[Outgoing] = field(default_factory=list)
+    writes: dict[ChildId, tuple[int, bytes | None]] = field(default_factory=dict)  # partition, None deletes
     contributions: list[Contribution] = field(default_factory=list)
 
 
@@ -84,81 +77,255 @@ def expired(history: ChildHistory) -> bool:
     return not (history.facts or history.retracted or history.standing or history.seen)
 
 
-@dataclass(slots=True)
-class _Loaded:
-    """The batch's children as they were read: raw values, versions, and an Engine holding them."""
+@dataclass(frozen=True, slots=True)
+class _Place:
+    """Where a child key leads in a partition: the last local record, and the key it redirects to elsewhere."""
 
+    child: ChildId
+    elsewhere: str | None
+    by: str | None  # the merge that made the last redirect followed, if it was a hand-over
+
+
+@dataclass(slots=True)
+class _Batch:
     read: Reader
+    home: Home
+    config: RuleConfig
     engine: Engine
+    result: BatchResult = field(default_factory=BatchResult)
     raw: dict[ChildId, bytes] = field(default_factory=dict)
     versions: dict[ChildId, int] = field(default_factory=dict)
-    asked: set[ChildId] = field(default_factory=set)
+    where: dict[ChildId, int] = field(default_factory=dict)  # the partition each child was read in
+    away: dict[ChildId, Redirect] = field(default_factory=dict)  # redirects to a child in another partition
+    by: dict[ChildId, str | None] = field(default_factory=dict)
+    held: dict[ChildId, Held] = field(default_factory=dict)
+    moved: dict[ChildId, Redirect] = field(default_factory=dict)  # handed over in this batch
+    days: list[dt.date] = field(default_factory=list)
 
-    def bring(self, child: ChildId) -> None:
-        """Read a child once per batch, following redirects to the surviving record."""
-        while child not in self.asked:
-            self.asked.add(child)
-            raw = self.read(child)
+    def bring(self, child: ChildId, partition: int) -> None:
+        """Read a child once per batch, following redirects within the partition."""
+        while child not in self.where:
+            self.where[child] = partition
+            raw = self.read(child, partition)
             if raw is None:
                 return
             self.raw[child] = raw
             value = load(raw)
             if isinstance(value, Redirect):
+                self.by[child] = value.by
+                if self.home(value.into) != partition:
+                    self.away[child] = value
+                    return
                 self.engine.redirects[child] = value.into
                 child = (child[0], value.into)
-            else:
-                self.versions[child] = value.version
-                self.engine.children[child] = value
-
-
-def apply_batch(
-    events: Sequence[InboundEvent], read: Reader, same_partition: SamePartition, config: RuleConfig
-) -> BatchResult:
-    """Apply `events` in arrival order, exactly as Engine.apply would one at a time, then prune and diff."""
-    loaded = _Loaded(read, Engine(config))
-    result = BatchResult()
-    for event in events:
-        loaded.bring((event.la_code, event.child_key))
-        if isinstance(event, ChildRecordsMerged):
-            if not same_partition(event):
-                result.parked.append(event)
                 continue
-            loaded.bring((event.la_code, event.merged_child_key))
-        outcome, messages = loaded.engine.apply(event)
-        result.outcomes.append((event, outcome))
-        result.messages.extend(messages)
-    if result.outcomes:
-        today = max(local_date(event.occurred_at) for event, _ in result.outcomes)
-        _diff(loaded, today, config, result)
-    return result
+            if isinstance(value, Held):
+                self.held[child] = value
+            history = history_of(value)
+            if history is not None:
+                self.versions[child] = history.version
+                self.engine.children[child] = history
+
+    def place(self, child: ChildId, partition: int, *, own: bool = False) -> _Place:
+        """Follow `child` through redirects in `partition`. An event's own child is read where the event came
+        from (as before merges across partitions existed); any other key is here only if Kafka puts it here."""
+        if not own and self.home(child[1]) != partition:
+            return _Place(child, child[1], None)
+        self.bring(child, partition)
+        by = None
+        while child in self.engine.redirects:
+            by = self.by.get(child)
+            child = (child[0], self.engine.redirects[child])
+            self.bring(child, partition)
+        if child in self.away:
+            return _Place(child, self.away[child].into, self.away[child].by)
+        return _Place(child, None, by)
+
+    def step(self, item: Item, partition: int) -> None:
+        self.days.append(local_date(occurred_at(item) if isinstance(item, Message) else item.occurred_at))
+        if isinstance(item, Requested):
+            self.requested(item, partition)
+        elif isinstance(item, HandedOver):
+            self.handed_over(item, partition)
+        elif isinstance(item, Forwarded):
+            self.event(item.event, item.to, partition)
+        else:
+            self.event(item, item.child_key, partition, own=True)
+
+    def send(self, message: Message) -> None:
+        self.result.handovers.append(Outgoing(message.to, self.home(message.to), encode_message(message)))
+
+    def pending(self, child: ChildId) -> Pending | None:
+        held = self.held.get(child)
+        return held.pending if held else None
+
+    def stash(self, child: ChildId, message: Message) -> None:
+        pending = self.held[child].pending
+        assert pending is not None
+        if identity(message) not in {identity(m) for m in pending.stash}:  # a redelivery is stashed once
+            pending.stash.append(message)
+
+    def event(self, event: InboundEvent, key: str, partition: int, *, own: bool = False) -> None:
+        place = self.place((event.la_code, key), partition, own=own)
+        if place.elsewhere is not None:
+            self.send(Forwarded(place.elsewhere, event))
+            return
+        pending = self.pending(place.child)
+        if pending is not None:
+            if pending.merge.event_id == event.event_id:  # the merge itself, redelivered: its request is out
+                self.result.outcomes.append((event, Outcome.DUPLICATE))
+            else:
+                self.stash(place.child, Forwarded(place.child[1], event))
+            return
+        if isinstance(event, ChildRecordsMerged):
+            self.merge(event, place.child, partition)
+        else:
+            self.apply(_filed_under(event, place.child[1]))
+
+    def apply(self, event: InboundEvent) -> None:
+        outcome, messages = self.engine.apply(event)
+        self.result.outcomes.append((event, outcome))
+        self.result.messages.extend(messages)
+
+    def merge(self, merge: ChildRecordsMerged, into: ChildId, partition: int) -> None:
+        held = self.held.get(into)
+        if held is not None and merge.event_id in held.merged:
+            self.result.outcomes.append((merge, Outcome.DUPLICATE))
+            return
+        source = self.place((merge.la_code, merge.merged_child_key), partition)
+        if source.elsewhere is None:  # both records here: merged at once, as replay does
+            if source.child != into and self.pending(source.child) is not None:
+                self.stash(source.child, Forwarded(into[1], merge))  # after the merged record's own merge
+                return
+            self.apply(merge.model_copy(update={"child_key": into[1], "merged_child_key": source.child[1]}))
+            return
+        self.send(Requested(source.elsewhere, into[1], merge))
+        self.held.setdefault(into, Held(self.engine.children.get(into))).pending = Pending(merge, source.elsewhere)
+
+    def requested(self, request: Requested, partition: int) -> None:
+        """Hand the asked record over: withdraw its alerts, leave a redirect, send its history to `into`."""
+        place = self.place((request.merge.la_code, request.to), partition)
+        if request.into in (place.elsewhere, place.child[1]):  # merged into the requester already
+            if place.by != request.merge.event_id:  # by another merge; for this one it is a redelivery
+                self.send(HandedOver(request.into, request.to, request.merge, None, already=True))
+            return
+        if place.elsewhere is not None:
+            self.send(dataclasses.replace(request, to=place.elsewhere))
+            return
+        if self.pending(place.child) is not None:
+            self.stash(place.child, request)  # handed over once its own merge is complete
+            return
+        history = self.engine.children.pop(place.child, None)
+        held = self.held.pop(place.child, None)
+        if history is not None:
+            self.result.messages.extend(history.withdraw_all(reason="child records merged"))
+        document = None if history is None else to_document(history)
+        merged = held.merged if held else {}
+        self.send(HandedOver(request.into, place.child[1], request.merge, document, merged=merged))
+        redirect = Redirect(request.into, local_date(request.merge.occurred_at), request.merge.event_id)
+        self.moved[place.child] = redirect
+        self.by[place.child] = redirect.by
+        if self.home(request.into) == partition:
+            self.engine.redirects[place.child] = request.into
+        else:
+            self.away[place.child] = redirect
+
+    def handed_over(self, message: HandedOver, partition: int) -> None:
+        place = self.place((message.merge.la_code, message.to), partition)
+        if place.elsewhere is not None:  # the survivor was merged away meanwhile
+            self.send(dataclasses.replace(message, to=place.elsewhere))
+            return
+        held = self.held.get(place.child)
+        if held is not None and message.merge.event_id in held.merged:
+            return  # redelivered: merged already
+        if held is not None and held.pending is not None and held.pending.merge.event_id != message.merge.event_id:
+            self.stash(place.child, message)
+            return
+        self.complete(place.child, message, partition)
+
+    def complete(self, into: ChildId, message: HandedOver, partition: int) -> None:
+        """Merge the handed-over history in, then apply what waited for it, in arrival order."""
+        merge = message.merge
+        history = self.engine.children.get(into)
+        if history is None:
+            history = self.engine.children[into] = ChildHistory(la_code=into[0], child_key=into[1])
+        if message.already:
+            history.seen.add(merge.event_id)
+            self.result.outcomes.append((merge, Outcome.DUPLICATE))
+        else:
+            source = ChildHistory(la_code=into[0], child_key=message.source)
+            if message.document is not None:
+                source = from_document(message.document)
+                have = {f.event_id for f in history.facts}  # guard by event ids: a fact is merged in once
+                source.facts = [f for f in source.facts if f.event_id not in have]
+            self.result.messages.extend(merge_into(history, source, merge, self.config))
+            self.result.outcomes.append((merge, Outcome.MERGED))
+        held = self.held.setdefault(into, Held(history))
+        held.child = history
+        held.merged |= message.merged | {merge.event_id: local_date(merge.occurred_at)}
+        stash = held.pending.stash if held.pending else []
+        held.pending = None
+        for waiting in stash:
+            self.step(waiting, partition)
 
 
-def _diff(loaded: _Loaded, today: dt.date, config: RuleConfig, result: BatchResult) -> None:
+def _filed_under(event: InboundEvent, key: str) -> InboundEvent:
+    """The event as if filed under the record it belongs to (its facts do not depend on the key)."""
+    return event if event.child_key == key else event.model_copy(update={"child_key": key})
+
+
+def apply_batch(items: Sequence[tuple[int, Item]], read: Reader, home: Home, config: RuleConfig) -> BatchResult:
+    """Apply `items` in arrival order, exactly as Engine.apply would one at a time, then prune and diff."""
+    batch = _Batch(read, home, config, Engine(config))
+    for partition, item in items:
+        batch.step(item, partition)
+    if batch.days:
+        _diff(batch, max(batch.days))
+    return batch.result
+
+
+def _diff(batch: _Batch, today: dt.date) -> None:
     """Prune every child read or created, and write each one back, changed or not.
 
     Writing an unchanged child costs little (a batch's children nearly always change) and heals the changelog
     after a crash: a worker killed between its local state write and the changelog flush had not committed
     those events, so they come again, and this rewrite sends the state the changelog missed.
     """
-    for child, history in loaded.engine.children.items():
+    config, result = batch.config, batch.result
+    cutoff = None if config.retention_months is None else minus_months(today, config.retention_months)
+    for child, history in batch.engine.children.items():
         history.prune(today, config)
-        previous = loaded.versions.get(child)
-        if expired(history):
-            if child in loaded.raw:
-                result.writes[child] = None
+        previous = batch.versions.get(child)
+        held = batch.held.get(child)
+        if held is not None and held.pending is None and cutoff is not None:
+            held.merged = {e: d for e, d in held.merged.items() if d >= cutoff}
+        if expired(history) and not (held and held.pending):
+            if child in batch.raw:
+                result.writes[child] = (batch.where[child], None)
             if previous is not None:
                 result.contributions.append(Contribution(*child, previous + 1, Counter()))
             continue
-        result.writes[child] = to_document(history)
+        keep = held is not None and (held.pending is not None or held.merged)
+        result.writes[child] = (batch.where[child], held.dump() if held and keep else to_document(history))
         if history.version != previous:
             result.contributions.append(Contribution(*child, history.version, contribution(history, config)))
-    for child, into in loaded.engine.redirects.items():
-        if child in loaded.raw and isinstance(load(loaded.raw[child]), Redirect):
-            continue  # an existing redirect; the Engine never moves one
-        result.writes[child] = Redirect(into, today).dump()
-        previous = loaded.versions.get(child)
-        if previous is not None:  # the merged record's contribution moves to the surviving record
-            result.contributions.append(Contribution(*child, previous + 1, Counter()))
+    for child, held in batch.held.items():
+        if child not in batch.engine.children and held.pending is not None:  # a survivor with no history yet
+            result.writes[child] = (batch.where[child], held.dump())
+    for child, into in batch.engine.redirects.items():
+        if child in batch.moved or (child in batch.raw and isinstance(load(batch.raw[child]), Redirect)):
+            continue  # handed over below, or an existing redirect; the Engine never moves one
+        result.writes[child] = (batch.where[child], Redirect(into, today).dump())
+        _removed(batch, child)
+    for child, redirect in batch.moved.items():
+        result.writes[child] = (batch.where[child], redirect.dump())
+        _removed(batch, child)
+
+
+def _removed(batch: _Batch, child: ChildId) -> None:
+    previous = batch.versions.get(child)
+    if previous is not None:  # the merged record's contribution moves to the surviving record
+        batch.result.contributions.append(Contribution(*child, previous + 1, Counter()))
 
 
 def sweep_one(raw: bytes, today: dt.date, config: RuleConfig) -> tuple[bool, int | None]:
@@ -168,5 +335,11 @@ def sweep_one(raw: bytes, today: dt.date, config: RuleConfig) -> tuple[bool, int
         if config.retention_months is None:
             return False, None
         return value.day < minus_months(today, config.retention_months), None
+    if isinstance(value, Held):
+        if value.pending is not None:
+            return False, None  # waits for its hand-over
+        if value.child is None:
+            return True, None
+        value = value.child
     value.prune(today, config)
     return expired(value), value.version + 1

@@ -26,7 +26,7 @@ class ReasonCode(StrEnum):
     SCHEMA_INVALID = "schema_invalid"
     UNKNOWN_TYPE = "unknown_type"
     FUTURE_DATED = "future_dated"
-    MERGE_ACROSS_PARTITIONS = "merge_across_partitions"
+    MERGE_ACROSS_PARTITIONS = "merge_across_partitions"  # no longer emitted (merges are handed over); kept
 
 
 REASONS: dict[ReasonCode, str] = {
@@ -34,7 +34,8 @@ REASONS: dict[ReasonCode, str] = {
     ReasonCode.SCHEMA_INVALID: "JSON that does not match the event contract",
     ReasonCode.UNKNOWN_TYPE: "an event type this version does not know",
     ReasonCode.FUTURE_DATED: "occurred_at is beyond the future tolerance",
-    ReasonCode.MERGE_ACROSS_PARTITIONS: "records merged across partitions: not yet supported, parked for replay",
+    # Older workers parked such merges; the code stays so their dead letters, and dashboards, still read.
+    ReasonCode.MERGE_ACROSS_PARTITIONS: "records merged across partitions: parked by a worker before hand-overs",
 }
 
 

@@ -23,6 +23,9 @@ class ProcessorSettings(BaseSettings):
     alerts_topic: str = ALERTS.name
     deadletter_topic: str = DEADLETTER.name
     contributions_topic: str = CONTRIBUTIONS_TOPIC
+    # Internal, co-partitioned with the events topic: merges across partitions (handover.py). By default named
+    # after the app id, like faust's changelogs, so each app (and each test's private app) has its own.
+    handover_topic: str | None = None
 
     # One state write per child per batch: bigger batches amortise faust's per-event cost.
     max_batch: int = Field(default=1_000, ge=1, le=100_000)
@@ -51,3 +54,7 @@ class ProcessorSettings(BaseSettings):
     # totals. Tests and the demo watch it; nothing reads it back.
     status_path: Path | None = None
     status_interval_seconds: float = Field(default=0.5, gt=0)
+
+    @property
+    def handover_topic_name(self) -> str:
+        return self.handover_topic or f"{self.app_id}-merge-handover"

@@ -105,6 +105,8 @@ class Worker:
     aggregator: CouncilsHandler
     metrics: RecordingMetrics
     offsets: dict[int, int] = field(default_factory=dict)
+    handover_offsets: dict[int, int] = field(default_factory=dict)
+    delivered: int = 0  # hand-over messages sent so far that were delivered back to the worker
 
     def record(self, value: bytes | None, key: bytes | None, partition: int | None = None) -> Record:
         where = partition if partition is not None else partition_for((key or b"").decode(), PARTITIONS)
@@ -116,6 +118,27 @@ class Worker:
 
     async def handle(self, *events: InboundEvent) -> None:
         await self.events.handle(self.records(*events))
+
+    def handover_record(self, sent: Sent) -> Record:
+        where = sent.partition or 0
+        offset = self.handover_offsets[where] = self.handover_offsets.get(where, -1) + 1
+        return Record(Message(self.settings.handover_topic_name, where, offset, sent.key, sent.value))
+
+    def handovers(self) -> list[Sent]:
+        return self.producer.on(self.settings.handover_topic_name)
+
+    async def hand_over(self) -> int:
+        """Deliver the hand-over messages sent so far, and those they cause, a batch per round, until none is left."""
+        delivered = 0
+        while sent := self.handovers()[self.delivered :]:
+            self.delivered += len(sent)
+            await self.events.handle_handovers([self.handover_record(s) for s in sent])
+            delivered += len(sent)
+        return delivered
+
+    async def redeliver(self, *sent: Sent) -> None:
+        """Hand-over messages consumed again, as after a crash before their offsets were committed."""
+        await self.events.handle_handovers([self.handover_record(s) for s in sent])
 
     def alerts(self) -> list[Any]:
         return [decode_alert(s.value or b"") for s in self.producer.on(self.settings.alerts_topic)]

@@ -103,15 +103,6 @@ async def test_records_merged_within_a_partition_join_and_the_merged_records_lat
     assert merged_last.counts == Counter()
 
 
-async def test_a_merge_of_records_in_different_partitions_is_parked_on_the_dead_letter_topic(worker: Worker) -> None:
-    survivor, merged = keys_in(same=False)
-    await worker.handle(make_merge(into=survivor, merged=merged, date="2024-02-01", event_id="merge"))
-
-    (letter,) = worker.dead_letters()
-    assert letter["reason_code"] == "merge_across_partitions"
-    assert state(worker, survivor) is None
-
-
 async def test_a_child_with_nothing_left_inside_the_retention_expires_and_leaves_the_aggregates(
     worker: Worker,
 ) -> None:
