@@ -63,17 +63,10 @@ async def status_when(worker: WorkerProcess, ready: Callable[[dict[str, Any]], b
     "store",
     [
         pytest.param("rocksdb://", id="local-rocksdb-state-reused"),
-        pytest.param(
-            "memory://",
-            id="state-restored-from-the-changelog",
-            # Known open bug (issue 5): after a kill -9 and a restore from the changelog, faust 0.15 resumes the
-            # source partitions before seeking them to the committed offsets and then empties the stream queues,
-            # so records fetched in between are delivered, then dropped unacknowledged, and that partition's
-            # commit stops for good (3 runs in 29). Nothing is lost: they are redelivered on the next restart.
-            # A guard holding the partitions until the seek was done fixed this but stalled every partition
-            # after 1 restart in 6 of the benchmark's; it was reverted (docs/processor.md). XPASS shows a fix.
-            marks=pytest.mark.xfail(reason="one partition's commit can stall after changelog restore", strict=False),
-        ),
+        # Restored from the changelog: under faust's own stream delivery, one partition's commit could stop for
+        # good here (3 runs in 29; records dropped from the stream queues when flow resumed after the seek). The
+        # worker's bulk delivery never drops a record after flow resumes (services/processor/bulk.py).
+        pytest.param("memory://", id="state-restored-from-the-changelog"),
     ],
 )
 async def test_a_worker_killed_mid_stream_and_restarted_loses_and_duplicates_no_alert(
