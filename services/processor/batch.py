@@ -198,6 +198,9 @@ class _Batch:
                 self.stash(source.child, Forwarded(into[1], merge))  # after the merged record's own merge
                 return
             self.apply(merge.model_copy(update={"child_key": into[1], "merged_child_key": source.child[1]}))
+            if self.result.outcomes[-1][1] is Outcome.MERGED and source.child in self.held:
+                remembered = self.held.pop(source.child).merged  # its completed merges stay known, in `into`
+                self.held.setdefault(into, Held(self.engine.children.get(into))).merged |= remembered
             return
         self.send(Requested(source.elsewhere, into[1], merge))
         self.held.setdefault(into, Held(self.engine.children.get(into))).pending = Pending(merge, source.elsewhere)
@@ -292,26 +295,24 @@ def _diff(batch: _Batch, today: dt.date) -> None:
     those events, so they come again, and this rewrite sends the state the changelog missed.
     """
     config, result = batch.config, batch.result
-    cutoff = None if config.retention_months is None else minus_months(today, config.retention_months)
+    if config.retention_months is not None:  # a completed merge is remembered as long as any fact
+        cutoff = minus_months(today, config.retention_months)
+        for held in batch.held.values():
+            held.merged = {e: d for e, d in held.merged.items() if d >= cutoff}
     for child, history in batch.engine.children.items():
         history.prune(today, config)
         previous = batch.versions.get(child)
-        held = batch.held.get(child)
-        if held is not None and held.pending is None and cutoff is not None:
-            held.merged = {e: d for e, d in held.merged.items() if d >= cutoff}
-        if expired(history) and not (held and held.pending):
-            if child in batch.raw:
-                result.writes[child] = (batch.where[child], None)
+        if expired(history):
+            _write(batch, child, None)
             if previous is not None:
                 result.contributions.append(Contribution(*child, previous + 1, Counter()))
             continue
-        keep = held is not None and (held.pending is not None or held.merged)
-        result.writes[child] = (batch.where[child], held.dump() if held and keep else to_document(history))
+        _write(batch, child, history)
         if history.version != previous:
             result.contributions.append(Contribution(*child, history.version, contribution(history, config)))
-    for child, held in batch.held.items():
-        if child not in batch.engine.children and held.pending is not None:  # a survivor with no history yet
-            result.writes[child] = (batch.where[child], held.dump())
+    for child in batch.held:
+        if not (child in batch.engine.children or child in batch.engine.redirects or child in batch.moved):
+            _write(batch, child, None)  # a survivor with no history (yet, or any more)
     for child, into in batch.engine.redirects.items():
         if child in batch.moved or (child in batch.raw and isinstance(load(batch.raw[child]), Redirect)):
             continue  # handed over below, or an existing redirect; the Engine never moves one
@@ -320,6 +321,18 @@ def _diff(batch: _Batch, today: dt.date) -> None:
     for child, redirect in batch.moved.items():
         result.writes[child] = (batch.where[child], redirect.dump())
         _removed(batch, child)
+
+
+def _write(batch: _Batch, child: ChildId, history: ChildHistory | None) -> None:
+    """A child's table value: its document, held while it waits for or remembers a merge; deleted when empty."""
+    held = batch.held.get(child)
+    if held is not None and (held.pending is not None or held.merged):
+        held.child = history
+        batch.result.writes[child] = (batch.where[child], held.dump())
+    elif history is not None:
+        batch.result.writes[child] = (batch.where[child], to_document(history))
+    elif child in batch.raw:
+        batch.result.writes[child] = (batch.where[child], None)
 
 
 def _removed(batch: _Batch, child: ChildId) -> None:
@@ -338,6 +351,9 @@ def sweep_one(raw: bytes, today: dt.date, config: RuleConfig) -> tuple[bool, int
     if isinstance(value, Held):
         if value.pending is not None:
             return False, None  # waits for its hand-over
+        cutoff = None if config.retention_months is None else minus_months(today, config.retention_months)
+        if cutoff is None or any(d >= cutoff for d in value.merged.values()):
+            return False, None  # still remembers a merge; rewritten without it when next touched
         if value.child is None:
             return True, None
         value = value.child
