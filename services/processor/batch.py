@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from schemas.alerts import AlertMessage
 from schemas.events import ChildRecordsMerged, InboundEvent
-from services.core.aggregates import AggregateKey, contribution
-from services.core.calendar import local_date, minus_months
+from services.core.calendar import local_date
 from services.core.config import RuleConfig
 from services.core.engine import ChildId, Engine
 from services.core.history import ChildHistory, Outcome, merge_into
@@ -34,22 +32,23 @@ from services.processor.handover import (
     occurred_at,
 )
 from services.processor.values import Held, Pending, Redirect, child_of, history_of, load, table_key
+from services.processor.writeback import Contribution, expired, sweep_one, write_back
 
-__all__ = ["BatchResult", "Contribution", "Redirect", "apply_batch", "child_of", "load", "sweep_one", "table_key"]
+__all__ = [
+    "BatchResult",
+    "Contribution",
+    "Redirect",
+    "apply_batch",
+    "child_of",
+    "expired",
+    "load",
+    "sweep_one",
+    "table_key",
+]
 
 Reader = Callable[[ChildId, int], bytes | None]  # the children table: a child, read in the given partition
 Home = Callable[[str], int]  # the partition Kafka gives a child key
 Item = InboundEvent | Message
-
-
-@dataclass(frozen=True, slots=True)
-class Contribution:
-    """A child's whole contribution to its council's aggregates at `version`; empty when the child is gone."""
-
-    la_code: str
-    child_key: str
-    version: int
-    counts: Counter[AggregateKey]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,11 +71,6 @@ class BatchResult:
     contributions: list[Contribution] = field(default_factory=list)
 
 
-def expired(history: ChildHistory) -> bool:
-    """Nothing left after pruning: no facts, tombstones, standing alerts or remembered event ids."""
-    return not (history.facts or history.retracted or history.standing or history.seen)
-
-
 @dataclass(frozen=True, slots=True)
 class _Place:
     """Where a child key leads in a partition: the last local record, and the key it redirects to elsewhere."""
@@ -87,7 +81,9 @@ class _Place:
 
 
 @dataclass(slots=True)
-class _Batch:
+class Batch:
+    """One batch in flight: the children read, the Engine holding them, and what the items did to them."""
+
     read: Reader
     home: Home
     config: RuleConfig
@@ -142,15 +138,17 @@ class _Batch:
         return _Place(child, None, by)
 
     def step(self, item: Item, partition: int) -> None:
-        self.days.append(local_date(occurred_at(item) if isinstance(item, Message) else item.occurred_at))
+        if isinstance(item, InboundEvent):  # the usual case first: an event from the events topic
+            self.days.append(local_date(item.occurred_at))
+            self.event(item, item.child_key, partition, own=True)
+            return
+        self.days.append(local_date(occurred_at(item)))
         if isinstance(item, Requested):
             self.requested(item, partition)
         elif isinstance(item, HandedOver):
             self.handed_over(item, partition)
-        elif isinstance(item, Forwarded):
-            self.event(item.event, item.to, partition)
         else:
-            self.event(item, item.child_key, partition, own=True)
+            self.event(item.event, item.to, partition)
 
     def send(self, message: Message) -> None:
         self.result.handovers.append(Outgoing(message.to, self.home(message.to), encode_message(message)))
@@ -279,83 +277,9 @@ def _filed_under(event: InboundEvent, key: str) -> InboundEvent:
 
 def apply_batch(items: Sequence[tuple[int, Item]], read: Reader, home: Home, config: RuleConfig) -> BatchResult:
     """Apply `items` in arrival order, exactly as Engine.apply would one at a time, then prune and diff."""
-    batch = _Batch(read, home, config, Engine(config))
+    batch = Batch(read, home, config, Engine(config))
     for partition, item in items:
         batch.step(item, partition)
     if batch.days:
-        _diff(batch, max(batch.days))
+        write_back(batch, max(batch.days))
     return batch.result
-
-
-def _diff(batch: _Batch, today: dt.date) -> None:
-    """Prune every child read or created, and write each one back, changed or not.
-
-    Writing an unchanged child costs little (a batch's children nearly always change) and heals the changelog
-    after a crash: a worker killed between its local state write and the changelog flush had not committed
-    those events, so they come again, and this rewrite sends the state the changelog missed.
-    """
-    config, result = batch.config, batch.result
-    if config.retention_months is not None:  # a completed merge is remembered as long as any fact
-        cutoff = minus_months(today, config.retention_months)
-        for held in batch.held.values():
-            held.merged = {e: d for e, d in held.merged.items() if d >= cutoff}
-    for child, history in batch.engine.children.items():
-        history.prune(today, config)
-        previous = batch.versions.get(child)
-        if expired(history):
-            _write(batch, child, None)
-            if previous is not None:
-                result.contributions.append(Contribution(*child, previous + 1, Counter()))
-            continue
-        _write(batch, child, history)
-        if history.version != previous:
-            result.contributions.append(Contribution(*child, history.version, contribution(history, config)))
-    for child in batch.held:
-        if not (child in batch.engine.children or child in batch.engine.redirects or child in batch.moved):
-            _write(batch, child, None)  # a survivor with no history (yet, or any more)
-    for child, into in batch.engine.redirects.items():
-        if child in batch.moved or (child in batch.raw and isinstance(load(batch.raw[child]), Redirect)):
-            continue  # handed over below, or an existing redirect; the Engine never moves one
-        result.writes[child] = (batch.where[child], Redirect(into, today).dump())
-        _removed(batch, child)
-    for child, redirect in batch.moved.items():
-        result.writes[child] = (batch.where[child], redirect.dump())
-        _removed(batch, child)
-
-
-def _write(batch: _Batch, child: ChildId, history: ChildHistory | None) -> None:
-    """A child's table value: its document, held while it waits for or remembers a merge; deleted when empty."""
-    held = batch.held.get(child)
-    if held is not None and (held.pending is not None or held.merged):
-        held.child = history
-        batch.result.writes[child] = (batch.where[child], held.dump())
-    elif history is not None:
-        batch.result.writes[child] = (batch.where[child], to_document(history))
-    elif child in batch.raw:
-        batch.result.writes[child] = (batch.where[child], None)
-
-
-def _removed(batch: _Batch, child: ChildId) -> None:
-    previous = batch.versions.get(child)
-    if previous is not None:  # the merged record's contribution moves to the surviving record
-        batch.result.contributions.append(Contribution(*child, previous + 1, Counter()))
-
-
-def sweep_one(raw: bytes, today: dt.date, config: RuleConfig) -> tuple[bool, int | None]:
-    """Whether an untouched table value has expired by `today`, and the version its removal must carry."""
-    value = load(raw)
-    if isinstance(value, Redirect):
-        if config.retention_months is None:
-            return False, None
-        return value.day < minus_months(today, config.retention_months), None
-    if isinstance(value, Held):
-        if value.pending is not None:
-            return False, None  # waits for its hand-over
-        cutoff = None if config.retention_months is None else minus_months(today, config.retention_months)
-        if cutoff is None or any(d >= cutoff for d in value.merged.values()):
-            return False, None  # still remembers a merge; rewritten without it when next touched
-        if value.child is None:
-            return True, None
-        value = value.child
-    value.prune(today, config)
-    return expired(value), value.version + 1

@@ -59,7 +59,7 @@ class Counts:
 
 @dataclass(slots=True)
 class EventsHandler:
-    """Per-batch wiring of the events topic."""
+    """Per-batch wiring of the events topic and the merge hand-over topic, which share the children table."""
 
     app: Any
     children: Any  # faust Table: table_key -> child document or redirect (bytes)

@@ -88,8 +88,14 @@ def encode_message(message: Message) -> bytes:
 
 
 def decode_message(raw: bytes | None) -> Message:
-    """Raises ValueError (or pydantic's ValidationError, a ValueError) for anything this version cannot read."""
-    document = json.loads(raw or b"null")
+    """Raises ValueError (pydantic's ValidationError is one) for anything this version cannot read."""
+    try:
+        return _decode(json.loads(raw or b"null"))
+    except (KeyError, TypeError, AttributeError) as error:
+        raise ValueError(f"a malformed hand-over message ({type(error).__name__})") from error
+
+
+def _decode(document: Any) -> Message:
     if not isinstance(document, dict) or document.get("v") != HANDOVER_VERSION:
         raise ValueError("not a version 1 hand-over message")
     kind, to = document["kind"], document["to"]

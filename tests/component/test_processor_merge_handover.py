@@ -24,7 +24,7 @@ from services.processor.batch import Redirect, expired, load, table_key
 from services.processor.handover import Forwarded, HandedOver, Requested, decode_message
 from services.processor.values import Held
 from tests.builders import make_contact, make_merge, make_referral
-from tests.component.processor_fakes import Worker, keys_in, make_worker
+from tests.component.processor_fakes import Sent, Worker, keys_in, make_worker
 
 LA = "886"
 
@@ -323,3 +323,18 @@ async def test_a_merge_within_one_partition_is_still_applied_in_the_same_batch(w
 
     assert worker.handovers() == []
     assert [f.event_id for f in history(worker, survivor).facts] == ["m1"]
+
+
+async def test_a_hand_over_message_this_version_cannot_read_is_dead_lettered_and_the_rest_applied(
+    worker: Worker,
+) -> None:
+    survivor, merged = keys_in(same=False)
+    await worker.handle(make_merge(into=survivor, merged=merged, date="2024-02-01", event_id="merge"))
+    (request,) = worker.handovers()
+    newer = Sent(worker.settings.handover_topic_name, merged.encode(), b'{"v":2,"kind":"Requested"}', request.partition)
+
+    await worker.redeliver(newer, request)
+
+    (letter,) = worker.dead_letters()
+    assert (letter["reason_code"], letter["topic"]) == ("schema_invalid", worker.settings.handover_topic_name)
+    assert isinstance(stored(worker, merged), Redirect)
