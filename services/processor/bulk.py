@@ -13,7 +13,8 @@ still go through faust's conductor record by record.
 The guarantees are faust's, kept explicitly:
 - a record is tracked (so a rebalance or shutdown waits for it) from the moment a batch takes it until its ack;
 - a Feed drops records only while flow is suspended for a rebalance, and every rebalance ends with faust
-  seeking each partition back to its committed offset, so a dropped record is fetched again;
+  seeking each partition back to its committed offset (or, for a fed partition with none, to its beginning:
+  aiokafka leaves those where they were), so a dropped record is fetched again;
 - a batch is never cancelled half-way: at shutdown it runs to its end (or fails, unacked, to be redelivered).
 """
 
@@ -99,6 +100,18 @@ class BulkConsumer(AIOKafkaConsumer):
     """faust's aiokafka consumer, delivering the records of fed topics a fetch at a time."""
 
     feeds: dict[str, Feed]
+
+    async def perform_seek(self) -> None:
+        """faust's seek to the committed offsets after a rebalance; a fed partition with none goes to its beginning.
+
+        aiokafka seeks only partitions whose committed offset is above 0 and leaves the others where their fetch
+        was: past any record a Feed dropped while flow was suspended, which would then never come again and never
+        be acknowledged (seen with the merge hand-over topic, whose partitions often have no commit yet).
+        """
+        await super().perform_seek()
+        for tp in self.assignment():
+            if tp.topic in self.feeds and self._committed_offset[tp] is None:
+                await self.seek(tp, 0)  # redelivers what was not committed: the handlers are idempotent
 
     async def _drain_messages(self, fetcher: Any) -> None:
         # faust's Consumer._drain_messages, except that a fetch's records of the fed topics go to their Feed in one
