@@ -21,8 +21,11 @@ from services.core.config import DEFAULT_CONFIG
 from services.core.engine import Engine
 from services.core.history import ChildHistory, fingerprint
 from services.processor.batch import Redirect, expired, load, table_key
+from services.processor.cli_processor import topic_plans
 from services.processor.handover import Forwarded, HandedOver, Requested, decode_message
+from services.processor.settings import ProcessorSettings
 from services.processor.values import Held
+from services.settings import Settings
 from tests.builders import make_contact, make_merge, make_referral
 from tests.component.processor_fakes import Sent, Worker, keys_in, make_worker
 
@@ -338,3 +341,13 @@ async def test_a_hand_over_message_this_version_cannot_read_is_dead_lettered_and
     (letter,) = worker.dead_letters()
     assert (letter["reason_code"], letter["topic"]) == ("schema_invalid", worker.settings.handover_topic_name)
     assert isinstance(stored(worker, merged), Redirect)
+
+
+def test_frontdoor_worker_creates_the_hand_over_topic_co_partitioned_with_the_events_and_never_compacted() -> None:
+    settings = Settings(topic_partitions=6)
+    plans = {plan.name: plan for plan in topic_plans(settings, ProcessorSettings(app_id="app"))}
+
+    handover, events = plans["app-merge-handover"], plans[ProcessorSettings().events_topic]
+    assert handover.partitions == events.partitions == 6
+    assert handover.configs["cleanup.policy"] == "delete"
+    assert handover.configs["retention.ms"] == events.configs["retention.ms"]

@@ -86,7 +86,7 @@ def with_merges(feed: list[InboundEvent], partitions: int) -> tuple[list[Inbound
 async def until_quiet(settings: Settings, group: str, topic: str, timeout: float) -> None:
     """Until the group has committed everything on `topic` and nothing new arrived for a second."""
     deadline = time.monotonic() + timeout
-    stable_since, seen = time.monotonic(), None
+    stable_since, seen, done = time.monotonic(), None, {}
     while time.monotonic() < deadline:
         ends = await end_offsets(settings, topic)
         done = await committed(settings, group, topic)
@@ -95,14 +95,15 @@ async def until_quiet(settings: Settings, group: str, topic: str, timeout: float
         elif all(done.get(p, 0) >= end for p, end in ends.items()) and time.monotonic() - stable_since > 1.0:
             return
         await asyncio.sleep(0.2)
-    raise TimeoutError(f"{topic} did not settle: ends {seen}")
+    raise TimeoutError(f"{topic} did not settle: ends {seen}, committed {done}")
 
 
 @pytest.mark.kafka
 @pytest.mark.slow
 @pytest.mark.timeout(150)
-async def test_merges_across_partitions_through_a_worker_give_replays_alerts_states_and_totals(
-    kafka_settings: Settings, tmp_path: Path
+@pytest.mark.parametrize("workers", [1, 2], ids=["one-worker", "two-workers-handing-over-to-each-other"])
+async def test_merges_across_partitions_through_workers_give_replays_alerts_states_and_totals(
+    kafka_settings: Settings, tmp_path: Path, workers: int
 ) -> None:
     feed, merges = with_merges(simulated_feed((LA,), annual_referrals=300, seed=5), kafka_settings.topic_partitions)
     reference = offline(feed)
@@ -112,17 +113,18 @@ async def test_merges_across_partitions_through_a_worker_give_replays_alerts_sta
     try:
         async with private_topics(kafka_settings, names):
             await produce(kafka_settings, processor.events_topic, keyed(feed, encode))
-            worker = WorkerProcess("worker", tmp_path, names.env(), max_batch="200").start()
+            running = [
+                WorkerProcess(f"worker-{n}", tmp_path, names.env(), max_batch="200").start() for n in range(workers)
+            ]
             try:
-                await wait_caught_up(kafka_settings, processor.app_id, processor.events_topic, [worker], timeout=90)
+                await wait_caught_up(kafka_settings, processor.app_id, processor.events_topic, running, timeout=90)
                 await until_quiet(kafka_settings, processor.app_id, processor.handover_topic_name, timeout=60)
-                await wait_caught_up(
-                    kafka_settings, processor.app_id, processor.contributions_topic, [worker], timeout=30
-                )
-                await asyncio.sleep(1.0)  # the council totals are written once the worker has been idle a while
-                status = worker.status()
+                await wait_caught_up(kafka_settings, processor.app_id, processor.contributions_topic, running, 30)
+                await asyncio.sleep(1.0)  # the council totals are written once a worker has been idle a while
+                statuses = [w.status() for w in running]
             finally:
-                assert worker.stop() == 0, worker.log_tail()
+                for worker in running:
+                    assert worker.stop() == 0, worker.log_tail()
             alerts = [decode_alert(r.value or b"") for r in await read_topic(kafka_settings, processor.alerts_topic)]
             dead_letters = await read_topic(kafka_settings, processor.deadletter_topic)
             handovers = await read_topic(kafka_settings, processor.handover_topic_name)
@@ -130,6 +132,7 @@ async def test_merges_across_partitions_through_a_worker_give_replays_alerts_sta
     finally:
         await delete_topics(kafka_settings, [processor.handover_topic_name])
 
+    assert all(s is not None and s["events"] > 0 for s in statuses), f"every worker takes part: {statuses}"
     kinds = Counter(json.loads(r.value or b"{}")["kind"] for r in handovers)
     print(f"\n{merges} merges, hand-over messages {dict(kinds)}, {len(alerts)} alert messages")
     assert dead_letters == [], "every merge is applied, none parked"
@@ -150,7 +153,7 @@ async def test_merges_across_partitions_through_a_worker_give_replays_alerts_sta
         ), child
     redirects = {c: v.into for c, v in live.items() if isinstance(v, Redirect)}
     assert redirects == replayed_redirects(feed)
-    assert status_totals([status]) == council_totals(reference.children.values())
+    assert status_totals(statuses) == council_totals(reference.children.values())
 
 
 def replayed_redirects(feed: list[InboundEvent]) -> dict[tuple[str, str], str]:
