@@ -66,7 +66,7 @@ class Names:
     def all_topics(self) -> list[str]:
         processor = self.processor_settings()
         names = [processor.events_topic, processor.alerts_topic, processor.deadletter_topic]
-        return [*names, processor.contributions_topic, *changelog_names(processor)]
+        return [*names, processor.contributions_topic, processor.handover_topic_name, *changelog_names(processor)]
 
     def env(self) -> dict[str, str]:
         processor = self.processor_settings()

@@ -25,10 +25,9 @@ from bench.processor.harness import (
     wait_caught_up,
 )
 from schemas.codec import encode
-from services.core.state import from_document
 from services.processor.app import changelog_names
-from services.processor.batch import table_key
 from services.processor.deadletter import KNOWN_TYPES
+from services.processor.values import load, table_key
 from services.settings import Settings
 from tests.builders import make_contact, make_referral
 
@@ -121,4 +120,4 @@ async def check(worker: Fixture, stream: list[Message], children: list[str]) -> 
     for n, child in enumerate(children):
         state = table.get(table_key(("886", child)))
         assert state is not None, f"good child {child} has no state"
-        assert f"good-{child}-{n}" in from_document(state).seen
+        assert f"good-{child}-{n}" in load(state).seen  # type: ignore[union-attr]

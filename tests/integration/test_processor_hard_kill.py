@@ -32,9 +32,8 @@ from bench.processor.harness import (
     wait_caught_up,
 )
 from schemas.codec import encode
-from services.core.state import from_document
 from services.processor.app import changelog_names
-from services.processor.batch import child_of
+from services.processor.values import child_of, load
 from services.settings import Settings
 
 KILL_AFTER_EVENTS = 2_500
@@ -106,7 +105,7 @@ async def test_a_worker_killed_mid_stream_and_restarted_loses_and_duplicates_no_
     print(f"\n{store} killed after {done_at_kill} committed events; first batch {restart_seconds:.2f}s after restart")
     print(counts)
 
-    live_state = {child_of(key): from_document(value) for key, value in table.items()}
+    live_state = {child_of(key): load(value) for key, value in table.items()}
     assert set(live_state) == set(reference.children)
     assert {c: comparable(h) for c, h in live_state.items()} == {
         c: comparable(h) for c, h in reference.children.items()
