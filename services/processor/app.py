@@ -93,6 +93,9 @@ def _faust_app(settings: Settings, processor: ProcessorSettings) -> Any:
         broker_rebalance_timeout=processor.rebalance_timeout_seconds,
         broker_commit_interval=processor.commit_interval_seconds,
         consumer_max_fetch_size=4 * 1024 * 1024,
+        # A fetch hands a Feed at most this many records: unbounded, one fetch held tens of MB of records at once
+        # (RSS +40 MiB per 100k children) and the worker ran 30% slower (measured: 3.3-3.4k vs 4.7-5.0k events/s).
+        broker_max_poll_records=1_000,
         stream_buffer_maxsize=max(4_096, 2 * processor.max_batch),
         stream_wait_empty=True,  # a rebalance or shutdown lets the batch in hand finish (and ack) first
         stream_recovery_delay=0.0,  # faust waits 3 s after every rebalance by default
