@@ -132,7 +132,7 @@ def make_app(
     # The two topics are consumed a fetch at a time (bulk.py): faust's per-record delivery cost as much as all
     # of our batch handling. Each batch is acked only after it is done; a failed batch crashes the worker.
     window = processor.batch_window_seconds
-    maxsize = max(4_096, 2 * processor.max_batch)
+    maxsize = app.conf.stream_buffer_maxsize  # the bound faust gives a stream's buffer, set above
     events_feed = Feed(app, processor.events_topic, maxsize)
     handover_feed = Feed(app, processor.handover_topic_name, maxsize)  # merges across partitions
     contributions_feed = Feed(app, processor.contributions_topic, maxsize)
