@@ -357,8 +357,13 @@ def compare_alerts(records: Iterable[ConsumerRecord[bytes, bytes]], reference: S
     invented = {m.alert_id for m in live} - {m.alert_id for m in reference}
     if lost or invented:
         problems.append(f"alert ids lost {sorted(lost)[:5]} ({len(lost)}), invented {sorted(invented)[:5]}")
-    if {encode(m) for m in live} != {encode(m) for m in reference}:
-        problems.append("the distinct alert messages differ")
+    live_bytes, reference_bytes = {encode(m) for m in live}, {encode(m) for m in reference}
+    if live_bytes != reference_bytes:
+        only_live, only_reference = sorted(live_bytes - reference_bytes), sorted(reference_bytes - live_bytes)
+        problems.append(
+            f"the distinct alert messages differ: {len(only_live)} only live, {len(only_reference)} only offline;"
+            f" live {[m.decode() for m in only_live[:3]]}, offline {[m.decode() for m in only_reference[:3]]}"
+        )
     if fold(live) != fold(reference):
         problems.append("the standing alerts differ")
     return problems
