@@ -211,8 +211,6 @@ class BulkConsumer(AIOKafkaConsumer):
                 self._thread.seek(tp, offset)
 
         await self._thread.call_thread(seek)
-        for tp, offset in offsets.items():
-            self._read_offset[tp] = offset or None
 
     async def _drain_messages(self, fetcher: Any) -> None:
         # faust's Consumer._drain_messages, except that a fetch's records of the fed topics go to their Feed in one
@@ -244,9 +242,7 @@ class BulkConsumer(AIOKafkaConsumer):
                 await self._maybe_commit()
             elif await self._advance(tp, message):
                 await self.wait_first(self.callback(message), self.suspend_flow.wait())
-            else:
-                continue
-            self._read_offset[tp] = message.offset
+                self._read_offset[tp] = message.offset  # fed topics keep theirs in `Order` instead
 
         def current() -> bool:
             return self._seeks == seeks  # no seek since this fetch: its records are not fetched again
