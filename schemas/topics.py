@@ -24,9 +24,9 @@ CHILD_DATA_RETENTION_MS = 820 * 24 * 3600 * 1000  # about 27 months
 # The audit trail of who viewed child-level data outlives the data itself (6 years, as for case records).
 AUDIT_RETENTION_MS = 6 * 366 * 24 * 3600 * 1000
 
-EVENTS = TopicSpec(
-    "frontdoor.events.v1", "child_key", "schemas.events.FrontDoorEvent", "delete", CHILD_DATA_RETENTION_MS
-)
+# Keyed by council (v1 was keyed by child): a council's events are totally ordered in one partition, so a merge of
+# two child records, and the council's totals, never span partitions.
+EVENTS = TopicSpec("frontdoor.events.v2", "la_code", "schemas.events.FrontDoorEvent", "delete", CHILD_DATA_RETENTION_MS)
 ALERTS = TopicSpec("frontdoor.alerts.v1", "child_key", "schemas.alerts.AlertMessage", "delete", CHILD_DATA_RETENTION_MS)
 DEADLETTER = TopicSpec(
     "frontdoor.deadletter.v1", "original key", "dead letter envelope", "delete", CHILD_DATA_RETENTION_MS
@@ -36,13 +36,5 @@ ALERT_ACTIONS = TopicSpec(
 )
 AUDIT = TopicSpec("frontdoor.audit.v1", "user", "audit record", "delete", AUDIT_RETENTION_MS)
 
-# Internal: each child's whole aggregate contribution, repartitioned by council for the council table.
-COUNCIL_CONTRIBUTIONS = TopicSpec(
-    "frontdoor.council-contributions.v1",
-    "la_code",
-    "a child's versioned council contribution",
-    "delete",
-    7 * 24 * 3600 * 1000,
-)
 
-ALL_TOPICS: tuple[TopicSpec, ...] = (EVENTS, ALERTS, DEADLETTER, ALERT_ACTIONS, AUDIT, COUNCIL_CONTRIBUTIONS)
+ALL_TOPICS: tuple[TopicSpec, ...] = (EVENTS, ALERTS, DEADLETTER, ALERT_ACTIONS, AUDIT)

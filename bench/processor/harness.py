@@ -59,14 +59,13 @@ class Names:
             events_topic=f"{self.prefix}.events",
             alerts_topic=f"{self.prefix}.alerts",
             deadletter_topic=f"{self.prefix}.deadletter",
-            contributions_topic=f"{self.prefix}.contributions",
             **overrides,
         )
 
     def all_topics(self) -> list[str]:
         processor = self.processor_settings()
         names = [processor.events_topic, processor.alerts_topic, processor.deadletter_topic]
-        return [*names, processor.contributions_topic, processor.handover_topic_name, *changelog_names(processor)]
+        return [*names, *changelog_names(processor)]
 
     def env(self) -> dict[str, str]:
         processor = self.processor_settings()
@@ -75,7 +74,6 @@ class Names:
             "FRONTDOOR_PROCESSOR_EVENTS_TOPIC": processor.events_topic,
             "FRONTDOOR_PROCESSOR_ALERTS_TOPIC": processor.alerts_topic,
             "FRONTDOOR_PROCESSOR_DEADLETTER_TOPIC": processor.deadletter_topic,
-            "FRONTDOOR_PROCESSOR_CONTRIBUTIONS_TOPIC": processor.contributions_topic,
         }
 
 
@@ -169,7 +167,8 @@ async def produce(
 
 
 def keyed(events: Iterable[InboundEvent], encode: Callable[[InboundEvent], bytes]) -> list[tuple[bytes, bytes]]:
-    return [(e.child_key.encode(), encode(e)) for e in events]
+    """(key, value) pairs as every producer sends them: keyed by council."""
+    return [(e.la_code.encode(), encode(e)) for e in events]
 
 
 async def end_offsets(settings: Settings, topic: str) -> dict[int, int]:

@@ -25,10 +25,9 @@ from services.core.aggregates import contribution
 from services.core.calendar import local_date
 from services.core.config import DEFAULT_CONFIG
 from services.core.engine import Engine
-from services.core.state import from_document, to_document
+from services.core.state import dump_json, from_document, to_document
 from services.kafka.clients import faust_broker_url
-from services.processor.batch import Contribution, table_key
-from services.processor.councils import encode_contribution
+from services.processor.tables import table_key
 from services.settings import Settings
 
 
@@ -77,8 +76,9 @@ def make_app(args: argparse.Namespace) -> tuple[Any, dict[str, int]]:
             table[table_key(child)] = to_document(history)
             for message in messages:
                 await (await outputs.send(key=message.child_key.encode(), value=encode(message)))
-            share = Contribution(*child, history.version, contribution(history, DEFAULT_CONFIG))
-            await (await outputs.send(key=event.la_code.encode(), value=encode_contribution(share)))
+            rows = [[*key, n] for key, n in contribution(history, DEFAULT_CONFIG).items()]
+            share = dump_json({"child_key": event.child_key, "version": history.version, "contribution": rows})
+            await (await outputs.send(key=event.la_code.encode(), value=share))
             progress["events"] += 1
 
     app.agent(source, concurrency=1)(count if args.trivial else process)
@@ -96,7 +96,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="bench.processor.naive")
     parser.add_argument("--app-id", required=True)
     parser.add_argument("--events", required=True)
-    parser.add_argument("--outputs", required=True, help="alerts and contributions both go here")
+    parser.add_argument("--outputs", required=True, help="alerts and each child's council contribution both go here")
     parser.add_argument("--status", required=True)
     parser.add_argument("--datadir", required=True)
     parser.add_argument("--trivial", action="store_true")

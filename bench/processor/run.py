@@ -152,7 +152,7 @@ async def latency(settings: Settings, work: Path, rate: float, seconds: float) -
 
         async def send(event: InboundEvent) -> None:
             sent_at[event.event_id] = time.time()
-            await producer.send(processor.events_topic, key=event.child_key.encode(), value=encode(event))
+            await producer.send(processor.events_topic, key=event.la_code.encode(), value=encode(event))
 
         collecting = asyncio.create_task(collect())
         run = await run_live(feed, send, rate)

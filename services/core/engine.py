@@ -24,14 +24,15 @@ class Engine:
     def apply(self, event: InboundEvent) -> tuple[Outcome, list[AlertMessage]]:
         if isinstance(event, ChildRecordsMerged):
             return self._merge(event)
-        history = self._history(self._resolve((event.la_code, event.child_key)))
+        history = self._history(self.resolve((event.la_code, event.child_key)))
         return history.apply(event, self.config)
 
     def apply_all(self, events: Iterable[InboundEvent]) -> Iterator[AlertMessage]:
         for event in events:
             yield from self.apply(event)[1]
 
-    def _resolve(self, child: ChildId) -> ChildId:
+    def resolve(self, child: ChildId) -> ChildId:
+        """The record a child key leads to, through the merges applied so far."""
         la_code, key = child
         while (la_code, key) in self.redirects:
             key = self.redirects[(la_code, key)]
@@ -44,11 +45,11 @@ class Engine:
         return history
 
     def _merge(self, event: ChildRecordsMerged) -> tuple[Outcome, list[AlertMessage]]:
-        into_id = self._resolve((event.la_code, event.child_key))
+        into_id = self.resolve((event.la_code, event.child_key))
         into = self._history(into_id)
         if event.event_id in into.seen:
             return Outcome.DUPLICATE, []
-        source_id = self._resolve((event.la_code, event.merged_child_key))
+        source_id = self.resolve((event.la_code, event.merged_child_key))
         if source_id == into_id:
             into.seen.add(event.event_id)
             return Outcome.DUPLICATE, []

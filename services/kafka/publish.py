@@ -1,4 +1,4 @@
-"""Publishing canonical events with the durable producer, keyed by child so one child's events stay in order."""
+"""Publishing canonical events with the durable producer, keyed by council so a council's events stay in order."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ class EventPublisher:
         """Send a batch; returns when the broker has acknowledged all of it (acks=all), so nothing is lost."""
         pending: list[asyncio.Future[object]] = []
         for event in events:
-            pending.append(await self.producer.send(self.topic, value=encode(event), key=event.child_key.encode()))
+            pending.append(await self.producer.send(self.topic, value=encode(event), key=event.la_code.encode()))
             if len(pending) >= self.max_in_flight:
                 await asyncio.gather(*pending)
                 self.published += len(pending)

@@ -15,20 +15,15 @@ from aiokafka import AIOKafkaConsumer
 
 from schemas.alerts import AlertMessage, AlertRevised, AlertWithdrawn
 from schemas.codec import decode_alert
-from schemas.topics import ALERTS, CHILD_DATA_RETENTION_MS, DEADLETTER, EVENTS, TopicSpec
+from schemas.topics import ALERTS, DEADLETTER, EVENTS
 from services.kafka.clients import consumer_kwargs
 from services.kafka.topics import TopicPlan, changelog_plan, ensure_topics, plan_topic
 from services.processor.settings import ProcessorSettings
 from services.settings import Settings
 
-CONTRIBUTIONS_RETENTION_MS = 7 * 24 * 3600 * 1000  # the councils table holds the state; this is only transit
-# Hand-over messages carry child histories like the events do, and a survivor waits for its hand-over however
-# long a worker is down: kept as long as the events topic keeps child-level data.
-HANDOVER_RETENTION_MS = CHILD_DATA_RETENTION_MS
-
 
 def register(subparsers: Any) -> None:
-    worker = subparsers.add_parser("worker", help="run the live processor (a faust worker) on frontdoor.events.v1")
+    worker = subparsers.add_parser("worker", help=f"run the live processor (a faust worker) on {EVENTS.name}")
     worker.add_argument("--store", help="rocksdb:// (default) or memory://")
     worker.add_argument("--datadir", type=Path, help="where RocksDB keeps the local state")
     worker.add_argument("--instance-id", help="static group membership id, unique per worker (fast restart)")
@@ -48,25 +43,15 @@ def register(subparsers: Any) -> None:
 def topic_plans(settings: Settings, processor: ProcessorSettings) -> list[TopicPlan]:
     """The worker's topics under its configured names, and its changelogs, compact-only and co-partitioned.
 
-    Every topic gets `topic_partitions` partitions: the events topic, the hand-over topic and the children
-    changelog must have the same count, or faust's assignor would not give their partitions to one worker.
+    Every topic gets `topic_partitions` partitions: the events topic and the children changelog must have the
+    same count, or faust's assignor would not give a council's partition and its children to one worker.
     """
     from services.processor.app import changelog_names  # noqa: PLC0415  # faust is imported only to run it
 
-    contributions = TopicSpec(
-        processor.contributions_topic, "la_code", "a child's council contribution", "delete", CONTRIBUTIONS_RETENTION_MS
-    )
-    # Not compacted: every request, history and forwarded event must be read, not only the latest per child.
-    # Co-partitioned with the events topic by having its partition count (faust's assignor pairs them).
-    handover = TopicSpec(
-        processor.handover_topic_name, "child_key", "merge hand-over messages", "delete", HANDOVER_RETENTION_MS
-    )
     specs = [
         dataclasses.replace(EVENTS, name=processor.events_topic),
         dataclasses.replace(ALERTS, name=processor.alerts_topic),
         dataclasses.replace(DEADLETTER, name=processor.deadletter_topic),
-        contributions,
-        handover,
     ]
     return [plan_topic(s, settings) for s in specs] + [changelog_plan(n, settings) for n in changelog_names(processor)]
 

@@ -10,7 +10,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from schemas.topics import ALERTS, DEADLETTER, EVENTS
 
 APP_ID = "frontdoor-processor"
-CONTRIBUTIONS_TOPIC = "frontdoor.council-contributions.v1"
 
 
 class ProcessorSettings(BaseSettings):
@@ -22,12 +21,8 @@ class ProcessorSettings(BaseSettings):
     events_topic: str = EVENTS.name
     alerts_topic: str = ALERTS.name
     deadletter_topic: str = DEADLETTER.name
-    contributions_topic: str = CONTRIBUTIONS_TOPIC
-    # Internal, co-partitioned with the events topic: merges across partitions (handover.py). By default named
-    # after the app id, like faust's changelogs, so each app (and each test's private app) has its own.
-    handover_topic: str | None = None
 
-    # One state write per child per batch: bigger batches amortise faust's per-event cost.
+    # One state write per child per batch: bigger batches amortise the per-event cost.
     max_batch: int = Field(default=1_000, ge=1, le=100_000)
     batch_window_seconds: float = Field(default=0.05, gt=0, le=10)
     # Events dated further ahead of the worker's clock than this are dead-lettered, not applied.
@@ -51,10 +46,6 @@ class ProcessorSettings(BaseSettings):
     # Per-council targets and statistical neighbours for the indicator gauges (TOML, see docs/metrics.md).
     metrics_config: Path | None = None
     # If set, the worker rewrites this JSON file every status_interval_seconds: positions, counts, council
-    # totals. Tests and the demo watch it; nothing reads it back.
+    # totals. Tests and benchmarks watch it; nothing reads it back.
     status_path: Path | None = None
     status_interval_seconds: float = Field(default=0.5, gt=0)
-
-    @property
-    def handover_topic_name(self) -> str:
-        return self.handover_topic or f"{self.app_id}-merge-handover"

@@ -1,78 +1,50 @@
-"""Table access for batches: the partition a key belongs to, faust's per-partition context, direct writes.
-
-faust routes every table read and write to the partition of "the current event", and queues changelog
-records in a buffer drained one at a time. A batch spans partitions and writes many children at once, so
-it names each access's partition (acting_for) and writes through TableWriter.
-"""
+"""The children table: where a council's key lives in Kafka, and the table's keys and values (a child or a redirect)."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import weakref
-from collections.abc import Awaitable, Iterator, Sequence
+import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
+import orjson
 from aiokafka.partitioner import murmur2
-from faust.streams import _current_event  # faust routes table reads and writes by the current event's partition
-from faust.types import TP
+
+from services.core.engine import ChildId
+from services.core.history import ChildHistory
+from services.core.state import dump_json, from_document
+
+_REDIRECT_PREFIX = b'{"redirect":'
 
 
-def partition_for(key: str, partitions: int) -> int:
-    """The partition Kafka's default partitioner (murmur2, as aiokafka and the Java client use) gives a key."""
-    hashed: int = murmur2(key.encode())
+def partition_for(la_code: str, partitions: int) -> int:
+    """The events partition of a council: Kafka's default partitioner (murmur2, as every client uses) on la_code."""
+    hashed: int = murmur2(la_code.encode())
     return (hashed & 0x7FFFFFFF) % partitions
 
 
-@contextlib.contextmanager
-def acting_for(event: Any) -> Iterator[None]:
-    """Make `event` faust's current event, so a table access goes to its partition's store and changelog.
-
-    A batch (bulk.py) spans partitions and is handled outside faust's per-event context, so each
-    child's table access names the partition it belongs to.
-    """
-    token = _current_event.set(weakref.ref(event))
-    try:
-        yield
-    finally:
-        _current_event.reset(token)
+def table_key(child: ChildId) -> bytes:
+    """Children-table key: the council keeps two councils' children apart, and tells the key's partition."""
+    return f"{child[0]}|{child[1]}".encode()
 
 
-@dataclass(slots=True)
-class TableWriter:
-    """Writes a faust table's local store and its changelog directly, then records the changelog offsets.
+def child_of(key: bytes) -> ChildId:
+    la_code, _, child_key = key.decode().partition("|")
+    return (la_code, child_key)
 
-    faust's own path (table[key] = value) queues each changelog message in a buffer that one task drains a
-    message at a time: about 0.3 ms a write, the largest cost in a batch. This sends them concurrently
-    through the same producer and keeps the same bookkeeping (the persisted offset that tells recovery where
-    to resume reading the changelog).
-    """
 
-    app: Any
-    table: Any
-    topic: str = ""
+@dataclass(frozen=True, slots=True)
+class Redirect:
+    """A merged record: its later events belong to the surviving record `into`, in the same council."""
 
-    def __post_init__(self) -> None:
-        self.topic = self.table.changelog_topic.get_topic_name()
+    into: str
+    day: dt.date  # the merge's batch date; the redirect expires with the retention like any fact
 
-    async def write(self, key: bytes, value: bytes | None, context: Any) -> Awaitable[Any]:
-        """Apply to the local store now; returns the changelog send to await before committing."""
-        store = self.table.data
-        with acting_for(context):
-            if value is not None:
-                store[key] = value
-            elif key in store:
-                del store[key]
-        partition = context.message.partition
-        sent: Awaitable[Any] = await self.app.producer.send(self.topic, key, value, partition, None, None)
-        return sent
+    def dump(self) -> bytes:
+        return dump_json({"redirect": self.into, "day": self.day.toordinal()})
 
-    async def confirm(self, sends: Sequence[Awaitable[Any]]) -> None:
-        """Wait for the changelog acknowledgements and record how far each changelog partition is written."""
-        await self.app.producer.flush()
-        latest: dict[int, int] = {}
-        for metadata in await asyncio.gather(*sends):
-            latest[metadata.partition] = max(metadata.offset, latest.get(metadata.partition, -1))
-        for partition, offset in latest.items():
-            self.table.data.set_persisted_offset(TP(self.topic, partition), offset)
+
+def load(raw: bytes) -> ChildHistory | Redirect:
+    """A children-table value: a child document (services.core.state) or a redirect."""
+    if raw.startswith(_REDIRECT_PREFIX):
+        document = orjson.loads(raw)
+        return Redirect(document["redirect"], dt.date.fromordinal(document["day"]))
+    return from_document(raw)

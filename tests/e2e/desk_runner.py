@@ -112,7 +112,7 @@ class DeskThread:
     def produce_events(self, *events: InboundEvent, topic: str) -> None:
         assert self.producer is not None
         for event in events:
-            self.call(self.producer.send_and_wait(topic, encode(event), key=event.child_key.encode()))
+            self.call(self.producer.send_and_wait(topic, encode(event), key=event.la_code.encode()))
 
 
 class Chromium(webdriver.Chrome):

@@ -46,7 +46,7 @@ async def test_durable_producer_round_trips_a_keyed_message_with_acks_all_and_id
     producer = AIOKafkaProducer(**producer_kwargs(kafka_settings))
     await producer.start()
     try:
-        sent = await producer.send_and_wait(plan.name, key=event.child_key.encode(), value=encode(event))
+        sent = await producer.send_and_wait(plan.name, key=event.la_code.encode(), value=encode(event))
         txn_manager = producer._txn_manager  # aiokafka keeps the idempotence state here; None when disabled
         sender_acks = producer._sender._acks
         producer_id = txn_manager.producer_id
@@ -56,7 +56,7 @@ async def test_durable_producer_round_trips_a_keyed_message_with_acks_all_and_id
 
     (record,) = await consume(kafka_settings, plan.name, count=1)
 
-    assert record.key == b"child-round-trip"
+    assert record.key == event.la_code.encode()  # the events topic is keyed by council
     assert decode_event(record.value) == event
     assert (record.partition, record.offset) == (sent.partition, sent.offset)
     assert sender_acks == ACKS_ALL
@@ -86,15 +86,21 @@ async def test_topics_are_created_with_the_planned_partitions_and_cleanup_policy
     assert changelog_on_broker.configs["cleanup.policy"] == "compact"
 
 
-async def test_events_of_one_child_stay_in_order_in_one_partition(kafka_settings: Settings, topics: TestTopics) -> None:
+async def test_events_of_one_council_stay_in_order_in_one_partition(
+    kafka_settings: Settings, topics: TestTopics
+) -> None:
     plan = await topics.create("events", partitions=6)
-    children = [f"child-{n}" for n in range(8)]
-    # Interleaved across children, as a MASH feed is: ordering must hold per child, not per topic.
-    events = [make_referral(f"2024-01-{day:02d}", child_key=child) for day in range(1, 21) for child in children]
+    councils = ["886", "942", "318", "201", "330", "213", "355", "926"]
+    # Interleaved across councils, as a shared deployment's feed is: ordering must hold per council, not per topic.
+    events = [
+        make_referral(f"2024-01-{day:02d}", la_code=la_code, child_key=f"child-{la_code}")
+        for day in range(1, 21)
+        for la_code in councils
+    ]
     producer = AIOKafkaProducer(**producer_kwargs(kafka_settings))
     await producer.start()
     try:
-        futures = [await producer.send(plan.name, key=e.child_key.encode(), value=encode(e)) for e in events]
+        futures = [await producer.send(plan.name, key=e.la_code.encode(), value=encode(e)) for e in events]
         await asyncio.gather(*futures)
     finally:
         await producer.stop()
@@ -102,9 +108,9 @@ async def test_events_of_one_child_stay_in_order_in_one_partition(kafka_settings
     records = await consume(kafka_settings, plan.name, count=len(events))
 
     received = [(r.partition, r.offset, decode_event(r.value)) for r in records]
-    partitions_by_child = {child: {p for p, _, e in received if e.child_key == child} for child in children}
-    assert all(len(partitions) == 1 for partitions in partitions_by_child.values()), partitions_by_child
-    assert len(set().union(*partitions_by_child.values())) > 1, "8 children should spread over partitions"
-    for child in children:
-        in_partition_order = [e for _, _, e in sorted(received, key=lambda r: r[1]) if e.child_key == child]
-        assert in_partition_order == [e for e in events if e.child_key == child]
+    partitions_by_council = {la: {p for p, _, e in received if e.la_code == la} for la in councils}
+    assert all(len(partitions) == 1 for partitions in partitions_by_council.values()), partitions_by_council
+    assert len(set().union(*partitions_by_council.values())) > 1, "8 councils should spread over partitions"
+    for la_code in councils:
+        in_partition_order = [e for _, _, e in sorted(received, key=lambda r: r[1]) if e.la_code == la_code]
+        assert in_partition_order == [e for e in events if e.la_code == la_code]

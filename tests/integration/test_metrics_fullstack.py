@@ -161,8 +161,9 @@ async def test_a_real_worker_fed_twenty_councils_through_kafka_gives_every_panel
                 # Prometheus scrapes from before the first event, so counters start at 0 and increase() sees all.
                 feed_started = time.time()
                 await produce(kafka_settings, processor.events_topic, keyed(feed, encode))
-                for topic in (processor.events_topic, processor.contributions_topic):
-                    await wait_caught_up(kafka_settings, processor.app_id, topic, [worker], CATCH_UP_TIMEOUT_SECONDS)
+                await wait_caught_up(
+                    kafka_settings, processor.app_id, processor.events_topic, [worker], CATCH_UP_TIMEOUT_SECONDS
+                )
                 caught_up = time.time()
                 await asyncio.to_thread(wait_for_data, prometheus, checks, DATA_TIMEOUT_SECONDS)
                 outcomes = await asyncio.to_thread(verify.run_checks, prometheus, checks)

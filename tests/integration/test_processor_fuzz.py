@@ -27,7 +27,7 @@ from bench.processor.harness import (
 from schemas.codec import encode
 from services.processor.app import changelog_names
 from services.processor.deadletter import KNOWN_TYPES
-from services.processor.values import load, table_key
+from services.processor.tables import load, table_key
 from services.settings import Settings
 from tests.builders import make_contact, make_referral
 

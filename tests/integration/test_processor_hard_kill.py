@@ -33,7 +33,7 @@ from bench.processor.harness import (
 )
 from schemas.codec import encode
 from services.processor.app import changelog_names
-from services.processor.values import child_of, load
+from services.processor.tables import child_of, load
 from services.settings import Settings
 
 KILL_AFTER_EVENTS = 2_500
@@ -62,9 +62,7 @@ async def status_when(worker: WorkerProcess, ready: Callable[[dict[str, Any]], b
     "store",
     [
         pytest.param("rocksdb://", id="local-rocksdb-state-reused"),
-        # Restored from the changelog: under faust's own stream delivery, one partition's commit could stop for
-        # good here (3 runs in 29; records dropped from the stream queues when flow resumed after the seek). The
-        # worker's bulk delivery never drops a record after flow resumes (services/processor/bulk.py).
+        # Restored from the changelog by faust's own recovery.
         pytest.param("memory://", id="state-restored-from-the-changelog"),
     ],
 )

@@ -43,7 +43,7 @@ async def test_a_simulated_year_through_a_worker_gives_exactly_the_alerts_replay
         await produce(
             kafka_settings,
             names.processor_settings().events_topic,
-            [(e.child_key.encode(), line) for e, line in zip(feed, lines, strict=True)],
+            [(e.la_code.encode(), line) for e, line in zip(feed, lines, strict=True)],
         )
         worker = WorkerProcess("worker", tmp_path, names.env()).start()
         try:
