@@ -42,8 +42,8 @@ def changelog_plan(name: str, settings: Settings) -> TopicPlan:
     return TopicPlan(name, settings.topic_partitions, replication, configs)
 
 
-def all_plans(settings: Settings, changelogs: tuple[str, ...] = ()) -> list[TopicPlan]:
-    return [plan_topic(s, settings) for s in ALL_TOPICS] + [changelog_plan(n, settings) for n in changelogs]
+def all_plans(settings: Settings) -> list[TopicPlan]:
+    return [plan_topic(s, settings) for s in ALL_TOPICS]
 
 
 async def ensure_topics(settings: Settings, plans: list[TopicPlan]) -> list[str]:

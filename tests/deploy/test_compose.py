@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
@@ -324,3 +325,99 @@ def test_alertmanager_config_is_valid() -> None:
         ("AMTOOL_REQUIRED", "PROMTOOL_REQUIRED"),
         "prometheus-alertmanager",
     )
+
+
+README = ROOT / "README.md"
+DOCKERFILE = ROOT / "deploy" / "Dockerfile"
+REQUIRED_REFERENCE = re.compile(r"\$\{(?P<name>[A-Z_][A-Z0-9_]*):?\?")
+
+
+def required_variables(node: Any) -> set[str]:
+    """Every variable compose refuses to start without (`${VAR:?message}`), anywhere in the file."""
+    if isinstance(node, dict):
+        return set().union(*(required_variables(value) for value in node.values()), set())
+    if isinstance(node, list):
+        return set().union(*(required_variables(value) for value in node), set())
+    return {match["name"] for match in REQUIRED_REFERENCE.finditer(str(node))}
+
+
+def readme_docker_blocks() -> list[list[str]]:
+    """The code blocks of the README's Docker section, as lists of non-empty lines."""
+    section = README.read_text(encoding="utf-8").split("## The Docker path", 1)[1].split("\n## ", 1)[0]
+    blocks = section.split("```")[1::2]
+    return [[line.strip() for line in block.splitlines() if line.strip()] for block in blocks]
+
+
+def assignments_and_command(line: str) -> tuple[set[str], list[str]]:
+    """`export A=1` or `A=1 B=2 cmd args`: the names assigned, and the command that follows (if any)."""
+    words = shlex.split(line)
+    if words and words[0] == "export":
+        return {word.partition("=")[0] for word in words[1:]}, []
+    names: set[str] = set()
+    while words and re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", words[0]):
+        names.add(words.pop(0).partition("=")[0])
+    return names, words
+
+
+def readme_up_block() -> tuple[list[str], set[str]]:
+    """The README block that starts the stack, and the variables it sets for `docker compose up`."""
+    for block in readme_docker_blocks():
+        parsed = [assignments_and_command(line) for line in block]
+        if any(command[:3] == ["docker", "compose", "up"] for _, command in parsed):
+            return block, set().union(*(names for names, _ in parsed))
+    raise AssertionError("the README's Docker section has no `docker compose up` block")
+
+
+def test_the_readme_compose_command_sets_every_variable_compose_requires() -> None:
+    required = required_variables(load_yaml(COMPOSE_FILE))
+    block, assigned = readme_up_block()
+
+    assert {"GF_ADMIN_PASSWORD", "FRONTDOOR_ALERTDESK_SESSION_SECRET"} <= required
+    assert required <= assigned, f"the README's command leaves {sorted(required - assigned)} unset: compose would stop"
+    assert assigned <= required, f"the README sets {sorted(assigned - required)}, which compose does not read"
+    assert [assignments_and_command(line)[1] for line in block][-1] == ["docker", "compose", "up", "--build"]
+
+
+def test_the_compose_file_header_shows_the_readme_command() -> None:
+    block, _ = readme_up_block()
+    header = []
+    for line in COMPOSE_FILE.read_text(encoding="utf-8").splitlines():
+        if not line.startswith("#"):
+            break
+        header.append(line.removeprefix("#").strip())
+
+    assert "\n".join(block) in "\n".join(header), "docker-compose.yml's usage comment differs from the README"
+
+
+def test_the_readme_add_user_command_is_a_frontdoor_command_the_desk_service_can_run() -> None:
+    from services.alertdesk.cli_alertdesk import run_add_user  # noqa: PLC0415
+    from services.cli import build_parser  # noqa: PLC0415
+
+    runs = [
+        shlex.split(line) for block in readme_docker_blocks() for line in block if line.startswith("docker compose run")
+    ]
+    assert runs, "the README does not say how to add the first alert desk user"
+    for words in runs:
+        after_run = words[3:]
+        while after_run[0].startswith("-"):  # compose's own flags (--rm, --no-deps) take no value here
+            after_run.pop(0)
+        service, *frontdoor_args = after_run
+        assert compose_services()[service]["build"]["dockerfile"] == "deploy/Dockerfile", "runs `frontdoor`"
+        assert build_parser().parse_args(frontdoor_args).handler is run_add_user
+
+
+def test_the_desk_users_volume_is_writable_by_the_image_user() -> None:
+    dockerfile = DOCKERFILE.read_text(encoding="utf-8").replace("\\\n", " ")
+    owned = {
+        path
+        for line in dockerfile.splitlines()
+        for command in line.split("&&")
+        if "install --directory --owner frontdoor" in command
+        for path in command.split()
+        if path.startswith("/")
+    }
+    for volume in compose_services()["alertdesk"]["volumes"]:
+        source, _, target = str(volume).partition(":")
+        if not source.startswith((".", "/")):
+            # An empty named volume takes the owner of the image's directory; root's would refuse the users file.
+            assert target in owned, f"{target} must be created in deploy/Dockerfile owned by the frontdoor user"

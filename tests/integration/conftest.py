@@ -7,7 +7,6 @@ in which case they fail: a CI run that silently skipped every broker test would 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import re
 import uuid
@@ -17,9 +16,9 @@ from dataclasses import dataclass, field
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
-from aiokafka.errors import KafkaError
 
 from services.kafka.clients import common_kwargs
+from services.kafka.reachability import broker_answers
 from services.kafka.topics import TopicPlan, ensure_topics
 from services.settings import Settings
 
@@ -32,24 +31,10 @@ def settings_from_env() -> Settings:
     return Settings(profile="dev")
 
 
-async def _broker_answers(settings: Settings) -> bool:
-    admin = AIOKafkaAdminClient(**common_kwargs(settings), request_timeout_ms=int(REACHABILITY_TIMEOUT_SECONDS * 1000))
-    try:
-        async with asyncio.timeout(REACHABILITY_TIMEOUT_SECONDS):
-            await admin.start()
-            await admin.list_topics()
-    except (KafkaError, OSError, TimeoutError):
-        return False
-    finally:
-        with contextlib.suppress(KafkaError, OSError):  # a client that never connected has nothing to free
-            await admin.close()
-    return True
-
-
 def broker_reachable(config: pytest.Config) -> bool:
     """Asked once per session; every later kafka test reuses the answer."""
     if _REACHABLE not in config.stash:
-        config.stash[_REACHABLE] = asyncio.run(_broker_answers(settings_from_env()))
+        config.stash[_REACHABLE] = asyncio.run(broker_answers(settings_from_env(), REACHABILITY_TIMEOUT_SECONDS))
     return config.stash[_REACHABLE]
 
 
