@@ -11,11 +11,12 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from schemas.codec import ALERT_ADAPTER, EVENT_ADAPTER
+from schemas.topics import ALERTS, EVENTS
 
 OUT_DIR = Path(__file__).parent / "jsonschema"
 SCHEMAS: dict[str, TypeAdapter[Any]] = {
-    "frontdoor.events.v1.json": EVENT_ADAPTER,
-    "frontdoor.alerts.v1.json": ALERT_ADAPTER,
+    f"{EVENTS.name}.json": EVENT_ADAPTER,  # the event contract is unchanged from v1; the topic's key changed
+    f"{ALERTS.name}.json": ALERT_ADAPTER,
 }
 
 

@@ -119,7 +119,7 @@ def _write_jsonl(result: IngestResult, out: Path | None) -> None:
 
 
 async def _publish(settings: Settings, result: IngestResult) -> int:
-    """Events to frontdoor.events.v1, and each rejection to the dead-letter topic with its reason.
+    """Events to frontdoor.events.v2 (keyed by council), and each rejection to the dead-letter topic with its reason.
 
     A dead letter from ingest carries where the record was and why it failed, never the record itself: the raw
     row holds the council's own child identifier, which must not reach Kafka unpseudonymised.

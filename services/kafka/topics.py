@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.partitioner import murmur2
 
 from schemas.topics import ALL_TOPICS, TopicSpec
 from services.kafka.clients import common_kwargs
@@ -83,3 +84,9 @@ async def _until_listed(admin: AIOKafkaAdminClient, names: set[str], timeout_sec
         if asyncio.get_running_loop().time() > deadline:
             raise TimeoutError(f"topics not ready after {timeout_seconds:.0f} s: {sorted(names - ready)}")
         await asyncio.sleep(0.1)
+
+
+def partition_for(la_code: str, partitions: int) -> int:
+    """The events partition of a council: Kafka's default partitioner (murmur2, as every client uses) on la_code."""
+    hashed: int = murmur2(la_code.encode())
+    return (hashed & 0x7FFFFFFF) % partitions

@@ -1,1 +1,1 @@
-"""The live processor: a faust worker that feeds frontdoor.events.v1 through the pure core."""
+"""The live processor: a faust worker that feeds frontdoor.events.v2 through the pure core."""

@@ -1,4 +1,4 @@
-"""The children table: where a council's key lives in Kafka, and the table's keys and values (a child or a redirect)."""
+"""The children table's keys and values: a child's history document or a redirect. Pure."""
 
 from __future__ import annotations
 
@@ -6,19 +6,12 @@ import datetime as dt
 from dataclasses import dataclass
 
 import orjson
-from aiokafka.partitioner import murmur2
 
 from services.core.engine import ChildId
 from services.core.history import ChildHistory
 from services.core.state import dump_json, from_document
 
 _REDIRECT_PREFIX = b'{"redirect":'
-
-
-def partition_for(la_code: str, partitions: int) -> int:
-    """The events partition of a council: Kafka's default partitioner (murmur2, as every client uses) on la_code."""
-    hashed: int = murmur2(la_code.encode())
-    return (hashed & 0x7FFFFFFF) % partitions
 
 
 def table_key(child: ChildId) -> bytes:
