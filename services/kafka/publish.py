@@ -28,11 +28,18 @@ class EventPublisher:
     async def send(self, event: InboundEvent) -> None:
         await self.send_batch([event])
 
+    async def enqueue(self, event: InboundEvent) -> asyncio.Future[object]:
+        """Hand one event to the producer, keyed by council; the future completes when the broker acknowledges it."""
+        delivery: asyncio.Future[object] = await self.producer.send(
+            self.topic, value=encode(event), key=event.la_code.encode()
+        )
+        return delivery
+
     async def send_batch(self, events: Iterable[InboundEvent]) -> None:
         """Send a batch; returns when the broker has acknowledged all of it (acks=all), so nothing is lost."""
         pending: list[asyncio.Future[object]] = []
         for event in events:
-            pending.append(await self.producer.send(self.topic, value=encode(event), key=event.la_code.encode()))
+            pending.append(await self.enqueue(event))
             if len(pending) >= self.max_in_flight:
                 await asyncio.gather(*pending)
                 self.published += len(pending)

@@ -114,7 +114,7 @@ async def _to_kafka(
     async with event_publisher(settings) as publisher:
 
         async def send(event: InboundEvent) -> None:
-            delivery = await publisher.producer.send(publisher.topic, value=encode(event), key=event.child_key.encode())
+            delivery = await publisher.enqueue(event)
             progress.update(read=1)
             # Published means acknowledged by the broker (acks=all), not merely queued in the producer.
             delivery.add_done_callback(lambda done: progress.update(published=0 if done.exception() else 1))
