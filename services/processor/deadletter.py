@@ -26,7 +26,7 @@ class ReasonCode(StrEnum):
     SCHEMA_INVALID = "schema_invalid"
     UNKNOWN_TYPE = "unknown_type"
     FUTURE_DATED = "future_dated"
-    MERGE_ACROSS_PARTITIONS = "merge_across_partitions"  # no longer emitted (merges are handed over); kept
+    MERGE_ACROSS_PARTITIONS = "merge_across_partitions"  # no longer emitted (merges are local to a council); kept
 
 
 REASONS: dict[ReasonCode, str] = {
@@ -35,7 +35,7 @@ REASONS: dict[ReasonCode, str] = {
     ReasonCode.UNKNOWN_TYPE: "an event type this version does not know",
     ReasonCode.FUTURE_DATED: "occurred_at is beyond the future tolerance",
     # Older workers parked such merges; the code stays so their dead letters, and dashboards, still read.
-    ReasonCode.MERGE_ACROSS_PARTITIONS: "records merged across partitions: parked by a worker before hand-overs",
+    ReasonCode.MERGE_ACROSS_PARTITIONS: "records merged across partitions: parked by a worker before events were keyed by council",
 }
 
 

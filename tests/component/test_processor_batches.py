@@ -1,20 +1,28 @@
-"""The events agent's batch handling, in-process: real faust tables (memory store), a recording producer."""
+"""The events agent's batch handling, in-process: a real faust children table (memory store), a recording producer."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
 
 from schemas.alerts import RereferralDetected
-from schemas.codes import Rule
-from services.core.aggregates import contribution
+from schemas.codec import encode
+from schemas.codes import ClosureReason, Rule
+from schemas.events import InboundEvent
+from services.core.calendar import local_date
 from services.core.config import DEFAULT_CONFIG
-from services.core.state import from_document
-from services.processor.batch import Redirect, load, table_key
-from tests.builders import make_contact, make_merge, make_referral
-from tests.component.processor_fakes import Worker, keys_in, make_worker
+from services.core.engine import Engine
+from services.core.history import ChildHistory
+from services.core.indicators import rereferral_stats
+from services.core.state import to_document
+from services.kafka.topics import partition_for
+from services.processor.tables import Redirect, table_key
+from tests.builders import make_closure, make_contact, make_merge, make_nfa, make_referral, make_retraction
+from tests.component.processor_fakes import PARTITIONS, Worker, make_worker
 
 
 @pytest.fixture
@@ -22,9 +30,21 @@ def worker(tmp_path: Path) -> Worker:
     return make_worker(tmp_path)
 
 
-def state(worker: Worker, child: str, la_code: str = "886") -> object:
-    raw = worker.children.get(table_key((la_code, child)))
-    return None if raw is None else load(raw)
+def replay(*batches: Iterable[InboundEvent]) -> tuple[list[bytes], Engine]:
+    """`frontdoor replay`: the same events through one Engine, one at a time; its alert messages, as sent."""
+    engine = Engine(DEFAULT_CONFIG)
+    events = [e for batch in batches for e in batch]
+    messages = [encode(m) for m in engine.apply_all(events)]
+    today = max(local_date(e.occurred_at) for e in events)
+    for history in engine.children.values():
+        history.prune(today, DEFAULT_CONFIG)  # as the worker stores it
+    return messages, engine
+
+
+def history(worker: Worker, child: str, la_code: str = "886") -> ChildHistory:
+    stored = worker.state(child, la_code)
+    assert isinstance(stored, ChildHistory)
+    return stored
 
 
 async def test_a_rereferral_sends_one_alert_keyed_by_the_child_and_stores_the_childs_history(worker: Worker) -> None:
@@ -33,21 +53,25 @@ async def test_a_rereferral_sends_one_alert_keyed_by_the_child_and_stores_the_ch
     (alert,) = [a for a in worker.alerts() if isinstance(a, RereferralDetected)]
     assert alert.rule is Rule.REREFERRAL
     assert {s.key for s in worker.producer.on(worker.settings.alerts_topic)} == {b"child-a"}
-    history = state(worker, "child-a")
-    assert [f.event_id for f in history.facts] == ["r1", "r2"]  # type: ignore[attr-defined]
+    assert [f.event_id for f in history(worker, "child-a").facts] == ["r1", "r2"]
+
+
+async def test_a_batchs_table_writes_go_to_its_councils_partition(worker: Worker) -> None:
+    await worker.handle(make_referral("2024-01-10", la_code="202"), make_contact("2024-01-11", la_code="202"))
+
+    assert {s.partition for s in worker.changelog()} == {partition_for("202", PARTITIONS)}
 
 
 async def test_a_redelivered_batch_changes_nothing_and_emits_nothing(worker: Worker) -> None:
     batch = [make_referral("2024-01-10", event_id="r1"), make_referral("2024-06-10", event_id="r2")]
     await worker.handle(*batch)
-    before = worker.children.get(table_key(("886", "child-a")))
-    alerts, contributions = len(worker.alerts()), len(worker.contributions())
+    stored, alerts, totals = worker.stored(), len(worker.alerts()), worker.events.totals.council_totals("886")
 
     await worker.handle(*batch)  # the same events again, as after a crash before the offsets were committed
 
     assert len(worker.alerts()) == alerts
-    assert len(worker.contributions()) == contributions
-    assert worker.children.get(table_key(("886", "child-a"))) == before
+    assert worker.stored() == stored
+    assert worker.events.totals.council_totals("886") == totals
     assert {args[1] for args in worker.metrics.named("events_consumed")[2:]} == {"duplicate"}
 
 
@@ -61,18 +85,17 @@ async def test_several_events_of_one_child_in_one_batch_write_its_state_once(wor
 
     written = Counter(s.key for s in worker.changelog())
     assert written == {table_key(("886", "child-a")): 1, table_key(("886", "child-b")): 1}
-    assert Counter(c.child_key for c in worker.contributions()) == {"child-a": 1, "child-b": 1}
 
 
-async def test_alerts_and_contributions_are_acknowledged_before_any_state_is_written(worker: Worker) -> None:
+async def test_alerts_are_acknowledged_before_any_state_is_written(worker: Worker) -> None:
     await worker.handle(make_referral("2024-01-10", event_id="r1"), make_referral("2024-06-10", event_id="r2"))
 
-    topics = [s.topic for s in worker.producer.sent]
+    log = worker.producer.log
     changelog = worker.children.changelog_topic.get_topic_name()
-    first_write = topics.index(changelog)
-    assert worker.settings.alerts_topic in topics[:first_write]
-    assert worker.settings.contributions_topic in topics[:first_write]
-    assert set(topics[first_write:]) == {changelog}
+    first_write = log.index(("sent", changelog))
+    alerts = worker.settings.alerts_topic
+    assert log.count(("acknowledged", alerts)) == log.count(("sent", alerts)) > 0
+    assert ("acknowledged", alerts) not in log[first_write:]
 
 
 async def test_a_batch_whose_alert_cannot_be_delivered_fails_without_writing_any_state(worker: Worker) -> None:
@@ -82,49 +105,130 @@ async def test_a_batch_whose_alert_cannot_be_delivered_fails_without_writing_any
         await worker.handle(make_referral("2024-01-10", event_id="r1"), make_referral("2024-06-10", event_id="r2"))
 
     # Nothing stored: the redelivered batch will compute and send the alert again.
-    assert worker.children.get(table_key(("886", "child-a"))) is None
+    assert worker.state("child-a") is None
     assert worker.changelog() == []
+    assert worker.events.totals.council_totals("886") == Counter()
 
 
-async def test_records_merged_within_a_partition_join_and_the_merged_records_later_events_follow(
+async def test_records_merged_within_a_council_join_as_replay_joins_them(worker: Worker) -> None:
+    batches = [
+        [make_referral("2024-01-10", child_key="child-b", event_id="b1")],
+        [make_merge(into="child-a", merged="child-b", date="2024-02-01", event_id="merge")],
+        [make_referral("2024-06-10", child_key="child-b", event_id="b2")],  # filed under the merged record's key
+    ]
+    for batch in batches:
+        await worker.handle(*batch)
+
+    messages, engine = replay(*batches)
+    assert [s.value for s in worker.producer.on(worker.settings.alerts_topic)] == messages
+    assert any(isinstance(a, RereferralDetected) and a.child_key == "child-a" for a in worker.alerts())
+    assert [f.event_id for f in history(worker, "child-a").facts] == ["b1", "b2"]
+    assert to_document(history(worker, "child-a")) == to_document(engine.children[("886", "child-a")])
+    redirect = worker.state("child-b")
+    assert isinstance(redirect, Redirect) and redirect.into == "child-a"
+
+
+async def test_a_chain_of_merges_in_one_batch_and_across_batches_gives_replays_alerts_and_histories(
     worker: Worker,
 ) -> None:
-    survivor, merged = keys_in(same=True)
-    await worker.handle(make_referral("2024-01-10", child_key=merged, event_id="m1"))
-    await worker.handle(make_merge(into=survivor, merged=merged, date="2024-02-01", event_id="merge"))
-    await worker.handle(make_referral("2024-06-10", child_key=merged, event_id="m2"))  # filed under the old key
+    batches = [
+        [make_referral("2024-01-10", child_key="child-c", event_id="c1"), make_contact("2024-01-15", child_key="c")],
+        [
+            make_referral("2024-03-01", child_key="child-b", event_id="b1"),
+            make_merge(into="child-b", merged="child-c", date="2024-03-02", event_id="merge-c"),
+            make_merge(into="child-a", merged="child-b", date="2024-03-03", event_id="merge-b"),
+        ],
+        [
+            make_referral("2024-05-01", child_key="child-c", event_id="c2"),  # two redirects away from child-a
+            make_merge(into="child-b", merged="child-c", date="2024-03-02", event_id="merge-c"),  # redelivered
+        ],
+    ]
+    for batch in batches:
+        await worker.handle(*batch)
 
-    assert state(worker, merged) == Redirect(survivor, state(worker, merged).day)  # type: ignore[attr-defined]
-    joined = state(worker, survivor)
-    assert [f.event_id for f in joined.facts] == ["m1", "m2"]  # type: ignore[attr-defined]
-    assert any(isinstance(a, RereferralDetected) and a.child_key == survivor for a in worker.alerts())
-    # The merged record's contribution is withdrawn (an empty one) and the survivor's carries both referrals.
-    merged_last = [c for c in worker.contributions() if c.child_key == merged][-1]
-    assert merged_last.counts == Counter()
+    messages, engine = replay(*batches)
+    assert [s.value for s in worker.producer.on(worker.settings.alerts_topic)] == messages
+    assert to_document(history(worker, "child-a")) == to_document(engine.children[("886", "child-a")])
+    assert to_document(history(worker, "c")) == to_document(engine.children[("886", "c")])
+    assert {child: worker.state(child).into for child in ("child-b", "child-c")} == {  # type: ignore[union-attr]
+        "child-b": "child-a",
+        "child-c": "child-b",
+    }
+    assert engine.resolve(("886", "child-c")) == ("886", "child-a")
 
 
-async def test_a_child_with_nothing_left_inside_the_retention_expires_and_leaves_the_aggregates(
+async def test_a_child_with_nothing_left_inside_the_retention_expires_at_the_sweep_and_leaves_the_council_totals(
     worker: Worker,
 ) -> None:
     await worker.handle(make_contact("2021-01-04", event_id="old", child_key="child-old"))
-    worker.events.last_sweep = float("-inf")  # the next batch sweeps
+    assert worker.events.totals.council_totals("886")[("2021-01", "contacts", "schools")] == 1
+    worker.events.sweeps.clear()  # the sweep interval has passed
 
     await worker.handle(make_contact("2024-06-03", event_id="new", child_key="child-new"))
 
-    assert state(worker, "child-old") is None
-    assert state(worker, "child-new") is not None
-    (last_old,) = [c for c in worker.contributions() if c.child_key == "child-old"][-1:]
-    assert last_old.counts == Counter()
+    assert worker.state("child-old") is None
+    assert worker.state("child-new") is not None
+    totals = worker.events.totals.council_totals("886")
+    assert ("2021-01", "contacts", "schools") not in totals
+    assert totals == worker.summed_contributions("886")
 
 
-async def test_each_changed_child_publishes_its_whole_contribution_keyed_by_council(worker: Worker) -> None:
-    await worker.handle(make_referral("2024-01-10", event_id="r1"), make_referral("2024-06-10", event_id="r2"))
+async def test_no_child_expires_before_the_sweep_interval_has_passed(worker: Worker) -> None:
+    await worker.handle(make_contact("2021-01-04", event_id="old", child_key="child-old"))
 
-    (sent,) = worker.producer.on(worker.settings.contributions_topic)
-    (published,) = worker.contributions()
-    history = from_document(worker.children.get(table_key(("886", "child-a"))))
-    assert sent.key == b"886"
-    assert (published.version, published.counts) == (history.version, contribution(history, DEFAULT_CONFIG))
+    await worker.handle(make_contact("2024-06-03", event_id="new", child_key="child-new"))
+
+    assert worker.state("child-old") is not None  # the first batch swept; the next sweep is an hour away
+
+
+def many_batches() -> list[list[InboundEvent]]:
+    """Two councils in different partitions; duplicates, NFA, closure, retraction, merge, a late referral."""
+    early = make_referral("2024-01-10", child_key="child-a", event_id="a1")
+    other = make_referral("2024-02-10", la_code="202", child_key="child-a", event_id="x1")
+    return [
+        [early, make_contact("2024-01-08", child_key="child-a"), make_referral("2024-01-20", child_key="child-b")],
+        [other, make_referral("2024-04-10", la_code="202", child_key="child-a", event_id="x2")],
+        [make_nfa(early, "2024-01-12"), make_referral("2024-05-01", child_key="child-a", event_id="a2"), early],
+        [
+            make_retraction(other, "2024-06-01"),
+            make_closure(other, "2024-06-02", ClosureReason.CLOSED_AFTER_ASSESSMENT_NFA),
+        ],
+        [make_merge(into="child-a", merged="child-b", date="2024-06-03"), make_contact("2024-06-04", child_key="b")],
+        [make_referral("2023-12-01", child_key="child-b", event_id="late")],  # late and filed under a merged key
+    ]
+
+
+async def test_the_council_totals_equal_the_sum_of_the_childrens_contributions_after_any_batches(
+    worker: Worker,
+) -> None:
+    assert partition_for("886", PARTITIONS) != partition_for("202", PARTITIONS)
+    for batch in many_batches():
+        await worker.handle(*batch)
+
+        for la_code in ("886", "202"):
+            assert worker.events.totals.council_totals(la_code) == worker.summed_contributions(la_code)
+    assert worker.events.totals.councils() == ["202", "886"]
+
+
+async def test_totals_rebuilt_from_the_table_equal_the_totals_kept_batch_by_batch(worker: Worker) -> None:
+    for batch in many_batches():
+        await worker.handle(*batch)
+    kept = {la: worker.events.totals.council_totals(la) for la in ("886", "202")}
+
+    worker.events.rebuild_totals(set(range(PARTITIONS)))
+
+    assert {la: worker.events.totals.council_totals(la) for la in ("886", "202")} == kept
+
+
+async def test_rebuilt_totals_hold_only_the_councils_of_the_partitions_this_worker_holds(worker: Worker) -> None:
+    for batch in many_batches():
+        await worker.handle(*batch)
+
+    worker.events.rebuild_totals({partition_for("202", PARTITIONS)})
+
+    assert worker.events.totals.councils() == ["202"]
+    assert worker.events.totals.council_totals("202") == worker.summed_contributions("202")
+    assert worker.events.totals.council_totals("886") == Counter()
 
 
 async def test_metrics_hooks_see_outcomes_alerts_and_the_batch(worker: Worker) -> None:
@@ -150,12 +254,27 @@ async def test_applied_contacts_and_referrals_are_counted_by_council_and_source_
     assert worker.metrics.named("referral_opened") == [("886", "police", False), ("886", "police", True)]
 
 
-async def test_state_size_and_consumer_lag_are_reported_from_the_table_and_the_partitions_held(worker: Worker) -> None:
+async def test_the_rereferral_flag_is_the_cores_definition_over_the_childs_history_after_the_batch(
+    worker: Worker,
+) -> None:
+    # The later referral arrives first: the earlier one makes it a re-referral, though it raised no alert itself.
+    await worker.handle(make_referral("2024-06-10", event_id="r2"), make_referral("2024-01-10", event_id="r1"))
+
+    flags = [flag for _, _, flag in worker.metrics.named("referral_opened")]
+    assert flags == [True, False]
+    stats = rereferral_stats([history(worker, "child-a")], dt.date(2024, 1, 1), dt.date(2024, 12, 31), DEFAULT_CONFIG)
+    assert sum(flags) == stats.rereferrals
+
+
+async def test_state_size_and_consumer_lag_are_reported_from_the_table_and_the_partitions_held(
+    worker: Worker,
+) -> None:
+    held = next(tp for tp in worker.consumer.assigned if tp.partition == partition_for("886", PARTITIONS))
+    worker.consumer.assigned = {held}
+    worker.consumer.highwaters = {held: 10}
     await worker.handle(make_contact("2024-01-02", event_id="c1"), make_contact("2024-01-02", child_key="child-b"))
 
     worker.events.observe_state()
 
     assert worker.metrics.named("state_size") == [(2,)]
-    # Every partition's highwater is 10 here; the two partitions with events have handled offset 0.
-    handled = set(worker.events.counts.positions)
-    assert worker.metrics.named("consumer_lag") == [(9 * len(handled),)]
+    assert worker.metrics.named("consumer_lag") == [(8,)]  # offsets 0 and 1 handled; 2..9 still to come

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from schemas.codec import encode
-from services.processor.batch import table_key
+from services.kafka.topics import partition_for
 from services.processor.deadletter import ORIGINAL_MAX_BYTES, ReasonCode, Rejection, admit, envelope
 from tests.builders import make_referral
-from tests.component.processor_fakes import NOW, Worker, make_worker
+from tests.component.processor_fakes import NOW, PARTITIONS, Worker, make_worker
 
 
 @pytest.fixture
@@ -45,19 +45,52 @@ BAD = {
 async def test_a_bad_message_is_dead_lettered_with_its_reason_where_it_was_and_its_original_bytes(
     worker: Worker, name: str
 ) -> None:
-    bad = worker.record(BAD[name], b"child-secret-42", partition=3)
-    after = worker.record(encode(make_referral("2024-02-10", child_key="child-b", event_id="b1")), b"child-b")
+    partition = partition_for("886", PARTITIONS)
+    bad = worker.record(BAD[name], b"886")
+    after = worker.record(encode(make_referral("2024-02-10", child_key="child-b", event_id="b1")), b"886")
 
     await worker.events.handle([bad, after])
 
     (letter,) = worker.dead_letters()
     assert letter["reason_code"] == name.split(" ", maxsplit=1)[0]
-    assert (letter["topic"], letter["partition"], letter["offset"]) == (worker.settings.events_topic, 3, 0)
+    assert (letter["topic"], letter["partition"], letter["offset"]) == (worker.settings.events_topic, partition, 0)
     assert base64.b64decode(letter["original_value_b64"]) == BAD[name]
-    assert base64.b64decode(letter["original_key_b64"]) == b"child-secret-42"
+    assert base64.b64decode(letter["original_key_b64"]) == b"886"
     assert "secret" not in letter["detail"]  # the detail names fields and problems, never the payload's values
     assert worker.metrics.named("dead_letter") == [(letter["reason_code"],)]
-    assert worker.children.get(table_key(("886", "child-b"))) is not None  # processing went on
+    assert worker.metrics.named("events_consumed")[0] == ("unknown", "dead_letter")
+    assert worker.state("child-b") is not None  # processing went on
+
+
+async def test_a_dead_letter_is_acknowledged_before_any_state_is_written(worker: Worker) -> None:
+    bad = worker.record(BAD["undecodable"], b"886")
+    after = worker.record(encode(make_referral("2024-02-10", child_key="child-b", event_id="b1")), b"886")
+
+    await worker.events.handle([bad, after])
+
+    log = worker.producer.log
+    first_write = log.index(("sent", worker.children.changelog_topic.get_topic_name()))
+    assert ("acknowledged", worker.settings.deadletter_topic) in log[:first_write]
+
+
+async def test_a_batch_whose_dead_letter_cannot_be_delivered_fails_without_writing_any_state(worker: Worker) -> None:
+    worker.producer.fail_topic = worker.settings.deadletter_topic
+    bad = worker.record(BAD["undecodable"], b"886")
+    after = worker.record(encode(make_referral("2024-02-10", child_key="child-b", event_id="b1")), b"886")
+
+    with pytest.raises(RuntimeError, match="broker refused"):
+        await worker.events.handle([bad, after])
+
+    assert worker.state("child-b") is None
+    assert worker.changelog() == []
+
+
+async def test_a_batch_of_only_bad_messages_sends_its_dead_letters_and_writes_nothing(worker: Worker) -> None:
+    await worker.events.handle([worker.record(BAD["unknown_type"], b"886"), worker.record(b"[]", b"886")])
+
+    assert [letter["reason_code"] for letter in worker.dead_letters()] == ["unknown_type", "schema_invalid"]
+    assert worker.changelog() == []
+    assert worker.events.counts.dead_letters == 2
 
 
 def test_an_event_exactly_at_the_future_tolerance_is_accepted_and_one_second_beyond_is_not() -> None:
