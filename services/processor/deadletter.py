@@ -35,7 +35,7 @@ REASONS: dict[ReasonCode, str] = {
     ReasonCode.UNKNOWN_TYPE: "an event type this version does not know",
     ReasonCode.FUTURE_DATED: "occurred_at is beyond the future tolerance",
     # Older workers parked such merges; the code stays so their dead letters, and dashboards, still read.
-    ReasonCode.MERGE_ACROSS_PARTITIONS: "records merged across partitions: parked by a worker before events were keyed by council",
+    ReasonCode.MERGE_ACROSS_PARTITIONS: "records merged across partitions: parked by a worker keyed by child",
 }
 
 
