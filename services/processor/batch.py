@@ -56,9 +56,13 @@ def apply_batch(events: Sequence[InboundEvent], read: Reader, config: RuleConfig
             read_in.bring(engine, (event.la_code, event.merged_child_key), read)
     read_in.redirects = dict(engine.redirects)
     for event in events:
+        known = len(engine.redirects)
         outcome, messages = engine.apply(event)
         result.outcomes.append((event, outcome))
         result.messages.extend(messages)
+        if len(engine.redirects) != known:  # a merge: the redirect it left carries the merge's date
+            for child in engine.redirects.keys() - read_in.merged_on.keys() - read_in.redirects.keys():
+                read_in.merged_on[child] = local_date(event.occurred_at)
     today = max(local_date(event.occurred_at) for event in events)
     _write_back(engine, read_in, today, result)
     result.rereferrals = _rereferrals(engine, events, result.outcomes)
@@ -72,6 +76,7 @@ class ReadIn:
     stored: dict[ChildId, bytes] = field(default_factory=dict)
     before: dict[ChildId, Counter[AggregateKey]] = field(default_factory=dict)
     redirects: dict[ChildId, str] = field(default_factory=dict)
+    merged_on: dict[ChildId, dt.date] = field(default_factory=dict)  # redirects this batch made, by merge date
 
     def bring(self, engine: Engine, child: ChildId, read: Reader) -> None:
         """Read a child once per batch into the Engine, following redirects; remember what it contributed."""
@@ -107,9 +112,8 @@ def _write_back(engine: Engine, read_in: ReadIn, today: dt.date, result: BatchRe
             continue
         result.writes[table_key(child)] = to_document(history)
         after[child] = contribution(history, config)
-    for child, into in engine.redirects.items():
-        if child not in read_in.redirects:  # merged in this batch: its history now lives in `into`
-            result.writes[table_key(child)] = Redirect(into, today).dump()
+    for child, day in read_in.merged_on.items():  # merged in this batch: its history now lives in the survivor
+        result.writes[table_key(child)] = Redirect(engine.redirects[child], day).dump()
     for child in before.keys() | after.keys():
         change = result.changes.setdefault(child[0], Counter())
         change.update(after.get(child, {}))

@@ -29,7 +29,7 @@ class Redirect:
     """A merged record: its later events belong to the surviving record `into`, in the same council."""
 
     into: str
-    day: dt.date  # the merge's batch date; the redirect expires with the retention like any fact
+    day: dt.date  # the merge's date; the redirect expires with the retention like any fact
 
     def dump(self) -> bytes:
         return dump_json({"redirect": self.into, "day": self.day.toordinal()})
