@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from schemas.alerts import AlertWithdrawn, RepeatedContactsDetected, RereferralDetected
-from schemas.codes import Rule, Severity
+from schemas.codes import ClosureReason, Rule, Severity
 from services.core.config import ALWAYS, CouncilRules, RuleConfig
 from services.core.engine import Engine
-from tests.builders import at, day, make_contact, make_nfa, make_referral
+from tests.builders import at, day, make_closure, make_contact, make_nfa, make_referral
 
 WHOLE_HISTORY = RuleConfig(retention_months=None)
 
@@ -105,3 +108,41 @@ def test_retention_follows_the_councils_latest_definition() -> None:
     engine.apply(make_referral("2024-06-03"))
     outcome, _ = engine.apply(make_referral("2023-05-01", referral_id="old"))
     assert outcome.value == "too_old"
+
+
+SEPARATE_SAME_DAY = council_rules(la886=RuleConfig(same_day_referrals="count_after_closure", retention_months=None))
+
+
+@st.composite
+def same_day_referrals_and_endings(draw: st.DrawFn) -> list[Any]:
+    """Referrals of one child on a few days, several a day at different hours, some closed or NFA that day."""
+    events: list[Any] = []
+    for date in draw(st.lists(st.sampled_from(["2024-01-10", "2024-03-01", "2024-03-02"]), min_size=1, max_size=3)):
+        for hour in draw(st.lists(st.integers(8, 18), min_size=1, max_size=3, unique=True)):
+            referral = make_referral(date, referral_id=f"r-{date}-{hour}", occurred_at=at(date, hour))
+            events.append(referral)
+            ending = draw(st.sampled_from(["open", "nfa", "closed"]))
+            closing = at(date, draw(st.integers(hour, 19)))
+            if ending == "nfa":
+                events.append(make_nfa(referral, occurred_at=closing))
+            elif ending == "closed":
+                events.append(
+                    make_closure(referral, date, ClosureReason.CLOSED_AFTER_ASSESSMENT_NFA, occurred_at=closing)
+                )
+    return list({e.event_id: e for e in events}.values())
+
+
+def standing(events: list[Any]) -> dict[str, str]:
+    engine = Engine(SEPARATE_SAME_DAY)
+    for event in events:
+        engine.apply(event)
+    return {aid: s.fingerprint for h in engine.children.values() for aid, s in h.standing.items()}
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(events=same_day_referrals_and_endings(), data=st.data())
+def test_under_count_after_closure_the_arrival_order_changes_no_final_flag(
+    events: list[Any], data: st.DataObject
+) -> None:
+    shuffled = data.draw(st.permutations(events))
+    assert standing(shuffled) == standing(sorted(events, key=lambda e: (e.occurred_at, e.event_id)))
