@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import secrets
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from schemas.codec import encode
-from services.core.config import RuleConfig
+from services.core.config import RuleConfig, Rules
 from services.core.engine import Engine
 from services.core.indicators import rereferral_stats, snapshot
 from services.ingest.identity import Pseudonymiser
@@ -25,7 +26,7 @@ def register(subparsers: Any) -> None:
     report.add_argument("--period-start", type=dt.date.fromisoformat, required=True, metavar="YYYY-MM-DD")
     report.add_argument("--period-end", type=dt.date.fromisoformat, required=True, metavar="YYYY-MM-DD")
     report.add_argument("--format", choices=("table", "json"), default="table")
-    report.add_argument("--window", choices=("12m", "365d"), default="12m", help="re-referral look-back")
+    _add_rules_options(report)
     report.add_argument(
         "--no-pseudonymise", action="store_true", help="keep raw child ids in memory (local reconciliation)"
     )
@@ -34,8 +35,49 @@ def register(subparsers: Any) -> None:
     replay = subparsers.add_parser("replay", help="run canonical events (JSONL) through the core offline")
     replay.add_argument("--events", type=Path, required=True, metavar="FILE.jsonl")
     replay.add_argument("--out-dir", type=Path, default=Path(), help="where alerts.jsonl and indicators.json go")
-    replay.add_argument("--window", choices=("12m", "365d"), default="12m")
+    _add_rules_options(replay)
     replay.set_defaults(handler=run_replay)
+
+
+def _add_rules_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--rules",
+        type=Path,
+        default=None,
+        metavar="FILE.toml",
+        help="per-council rule definitions (default: FRONTDOOR_RULES_CONFIG; none: DfE defaults for every council)",
+    )
+    parser.add_argument(
+        "--window",
+        choices=("12m", "365d"),
+        default=None,
+        help="re-referral look-back for EVERY council and every dated definition, overriding the rules file",
+    )
+
+
+def _rules(args: argparse.Namespace, settings: Settings) -> Rules:
+    """The rules for an offline run: the rules file (keeping all history), with --window applied to all."""
+    from services.rules_config import RulesConfigError, load_council_rules  # noqa: PLC0415  # TOML only here
+
+    whole_history = RuleConfig(retention_months=None)
+    path = args.rules or settings.rules_config
+    try:
+        rules: Rules = load_council_rules(path, base=whole_history) if path else whole_history
+    except RulesConfigError as error:
+        raise SystemExit(f"frontdoor {args.command}: {error}") from None
+    window = args.window
+    if window is None:
+        return rules
+    if isinstance(rules, RuleConfig):
+        return dataclasses.replace(rules, rereferral_window=window)
+    return rules.replaced(lambda config: dataclasses.replace(config, rereferral_window=window))
+
+
+def _windows(rules: Rules) -> str:
+    """The look-back(s) in use, for the report's heading."""
+    configs = [rules] if isinstance(rules, RuleConfig) else list(rules.definitions())
+    windows = sorted({config.rereferral_window for config in configs})
+    return " or ".join(windows) + " look-back" + (", by council" if len(windows) > 1 else "")
 
 
 def run_report(args: argparse.Namespace) -> int:
@@ -43,29 +85,31 @@ def run_report(args: argparse.Namespace) -> int:
     from services.ingest.result import IngestResult  # noqa: PLC0415
 
     settings = Settings()
+    rules = _rules(args, settings)
     if args.no_pseudonymise:
         pseudonymiser = Pseudonymiser(None)
     else:
         # The report prints aggregates only, so a per-run random key is as good as the council's and leaks nothing.
         key = settings.pseudonym_key.get_secret_value().encode() if settings.pseudonym_key else secrets.token_bytes(32)
         pseudonymiser = Pseudonymiser(key)
-    config = RuleConfig(rereferral_window=args.window, retention_months=None)
-    engine = Engine(config)
+    engine = Engine(rules)
     result = IngestResult()
     # Streamed in file order: the engine gives the same figures for any arrival order, so nothing is sorted.
     for event in iter_cin_census(args.cin_census, pseudonymiser, result):
         engine.apply(event)
-    stats = rereferral_stats(engine.children.values(), args.period_start, args.period_end, config)
+    stats = rereferral_stats(engine.children.values(), args.period_start, args.period_end, rules)
     figures: dict[str, Any] = stats.as_dict() | {"rejected": len(result.rejected)}
     if args.format == "json":
         print(json.dumps(figures | {"period_start": str(args.period_start), "period_end": str(args.period_end)}))
     else:
-        _print_table(figures, args, result.rejected, result.notes)
+        _print_table(figures, args, _windows(rules), result.rejected, result.notes)
     return 0
 
 
-def _print_table(figures: dict[str, Any], args: argparse.Namespace, rejected: list[Any], notes: list[str]) -> None:
-    print(f"Re-referrals, {args.period_start} to {args.period_end} ({args.window} look-back)")
+def _print_table(
+    figures: dict[str, Any], args: argparse.Namespace, windows: str, rejected: list[Any], notes: list[str]
+) -> None:
+    print(f"Re-referrals, {args.period_start} to {args.period_end} ({windows})")
     for name, value in figures.items():
         shown = f"{value:.1%}" if name.endswith("rate") else f"{value:,}"
         print(f"  {name.replace('_', ' '):<28}{shown:>12}")
@@ -79,8 +123,8 @@ def run_replay(args: argparse.Namespace) -> int:
     from services.ingest.result import Rejected  # noqa: PLC0415
     from services.ingest.tabular import iter_jsonl  # noqa: PLC0415
 
-    config = RuleConfig(rereferral_window=args.window, retention_months=None)
-    engine = Engine(config)
+    rules = _rules(args, Settings())
+    engine = Engine(rules)
     outcomes: Counter[str] = Counter()
     alerts: Counter[str] = Counter()
     rejected: list[Rejected] = []
@@ -96,7 +140,7 @@ def run_replay(args: argparse.Namespace) -> int:
                 alerts[message.type] += 1
                 out.write(encode(message) + b"\n")
     days = [h.last_day for h in engine.children.values() if h.last_day is not None]
-    indicators = snapshot(engine.children.values(), max(days), config) if days else {}
+    indicators = snapshot(engine.children.values(), max(days), rules) if days else {}
     (args.out_dir / "indicators.json").write_text(json.dumps(indicators, indent=2, sort_keys=True) + "\n")
     print(
         f"replayed {sum(outcomes.values()) + len(rejected)} lines: {dict(outcomes)}; rejected {len(rejected)}; "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
@@ -38,6 +39,9 @@ class Settings(BaseSettings):
 
     # Pseudonymisation of child identifiers at ingest (keyed HMAC-SHA256).
     pseudonym_key: SecretStr | None = None
+
+    # Per-council rule definitions (deploy/rules.example.toml); None: the DfE defaults for every council.
+    rules_config: Path | None = None
 
     @model_validator(mode="after")
     def _sasl_needs_credentials(self) -> Settings:

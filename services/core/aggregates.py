@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterable
 
 from schemas.codes import ReferralSource, source_group
-from services.core.calendar import minus_months, rereferral_window_start
-from services.core.config import RuleConfig
+from services.core.config import Rules
+from services.core.definitions import (
+    is_subsequent_plan,
+    is_subsequent_plan_within_two_years,
+    is_two_referrals_in_six_months,
+    referrals,
+)
 from services.core.facts import Fact, Kind
 from services.core.history import ChildHistory
 from services.core.indicators import reporting_year_start
@@ -76,22 +80,25 @@ def _group(code: str | None) -> str:
     return group
 
 
-def contribution(history: ChildHistory, config: RuleConfig) -> Counter[AggregateKey]:
-    """Everything this child adds to its council's monthly aggregates, from its history in event time."""
-    facts = history.facts
+def contribution(history: ChildHistory, rules: Rules) -> Counter[AggregateKey]:
+    """Everything this child adds to its council's monthly aggregates, from its history in event time.
+
+    Referrals and re-referrals are the core's (definitions.referrals), each under the council's definition in
+    force on its date; `rules` may be a CouncilRules (the live worker passes `engine.rules`) or one RuleConfig.
+    """
+    facts, la_code = history.facts, history.la_code
     counts: Counter[AggregateKey] = Counter()
-    referral_days = _referral_firsts(facts)
+    found = referrals(facts, rules, la_code)
     ended = {f.ref for f in facts if f.kind in (Kind.EPISODE_CLOSED, Kind.REFERRAL_NFA)}
     nfa = {f.ref for f in facts if f.kind is Kind.REFERRAL_NFA}
-    days = sorted(referral_days)
-    rereferred: set[dt.date] = set()
-    for day in days:
-        first, refs = referral_days[day]
+    two_in_six: list[bool] = []
+    for referral in found:
+        day, first, refs = referral.day, referral.first, referral.refs
+        two_in_six.append(is_two_referrals_in_six_months(day, referral.previous_day, rules.at(la_code, day)))
         month, group, need = _month(day), _group(first.code), first.need or "unknown"
         counts[(month, "referrals", group)] += 1
         counts[(month, "referrals_by_need", need)] += 1
-        if any(rereferral_window_start(day, config) <= d < day for d in days):
-            rereferred.add(day)
+        if referral.rereferral:
             counts[(month, "rereferrals", group)] += 1
             counts[(month, "rereferrals_by_need", need)] += 1
         if refs & nfa:
@@ -100,51 +107,44 @@ def contribution(history: ChildHistory, config: RuleConfig) -> Counter[Aggregate
             counts[(month, "referrals_open", "")] += 1
     _add_contacts(facts, counts)
     _add_assessments(facts, counts)
-    _add_plans(facts, counts, config)
-    # The child-level windows depend only on the referral days and which were re-referrals: children share a
-    # few thousand such patterns, so they are worked out once each. Their keys are theirs alone: dict.update.
-    dict.update(counts, _child_windows(tuple(days), tuple(d in rereferred for d in days), config))
+    _add_plans(facts, counts, rules, la_code)
+    # The child-level windows depend only on the referral days and which were re-referrals or second referrals
+    # in six months: children share a few thousand such patterns, so they are worked out once each. Their keys
+    # are theirs alone: dict.update.
+    days = tuple(r.day for r in found)
+    flags = tuple(r.rereferral for r in found)
+    dict.update(counts, _child_windows(days, flags, tuple(two_in_six)))
     return counts
 
 
-_WINDOWS: dict[tuple[tuple[dt.date, ...], tuple[bool, ...], int], dict[AggregateKey, int]] = {}
+_WINDOWS: dict[tuple[tuple[dt.date, ...], tuple[bool, ...], tuple[bool, ...]], dict[AggregateKey, int]] = {}
 _WINDOWS_LIMIT = 2_000  # about 15 MB when full (7 kB an entry); cleared, not evicted
 
 
-def _child_windows(days: tuple[dt.date, ...], flags: tuple[bool, ...], config: RuleConfig) -> dict[AggregateKey, int]:
-    key = (days, flags, config.two_referrals_window_months)
+def _child_windows(
+    days: tuple[dt.date, ...], flags: tuple[bool, ...], two_in_six: tuple[bool, ...]
+) -> dict[AggregateKey, int]:
+    key = (days, flags, two_in_six)
     windows = _WINDOWS.get(key)
     if windows is None:
         if len(_WINDOWS) >= _WINDOWS_LIMIT:
             _WINDOWS.clear()
         counts: Counter[AggregateKey] = Counter()
         _add_children(list(days), {d for d, flag in zip(days, flags, strict=True) if flag}, counts)
-        _add_two_in_six(list(days), counts, config)
+        _add_two_in_six(days, two_in_six, counts)
         windows = _WINDOWS[key] = dict(counts)
     return windows
 
 
-def _add_two_in_six(days: list[dt.date], counts: Counter[AggregateKey], config: RuleConfig) -> None:
+def _add_two_in_six(days: tuple[dt.date, ...], two_in_six: tuple[bool, ...], counts: Counter[AggregateKey]) -> None:
     """Children on the weekly review list: once per month whose trailing six months hold such a referral."""
     months: set[int] = set()
-    for i, day in enumerate(days):
-        if i and days[i - 1] >= minus_months(day, config.two_referrals_window_months):
+    for day, flagged in zip(days, two_in_six, strict=True):
+        if flagged:
             first = _month_index(day)
             months.update(range(first, first + 6))
     for month in sorted(months):
         counts[(_month_name(month), "children_two_referrals_r6", "")] = 1
-
-
-def _referral_firsts(facts: Iterable[Fact]) -> dict[dt.date, tuple[Fact, set[str]]]:
-    """Each referral date's first record (its source and need count) and all its record ids."""
-    firsts: dict[dt.date, tuple[Fact, set[str]]] = {}
-    for f in facts:
-        if f.kind is Kind.REFERRAL:
-            if f.day in firsts:
-                firsts[f.day][1].add(f.ref)
-            else:
-                firsts[f.day] = (f, {f.ref})
-    return firsts
 
 
 def _add_contacts(facts: list[Fact], counts: Counter[AggregateKey]) -> None:
@@ -173,17 +173,17 @@ def _add_assessments(facts: list[Fact], counts: Counter[AggregateKey]) -> None:
                 counts[(_month(f.day), "assessments_not_in_need", "")] += 1
 
 
-def _add_plans(facts: list[Fact], counts: Counter[AggregateKey], config: RuleConfig) -> None:
+def _add_plans(facts: list[Fact], counts: Counter[AggregateKey], rules: Rules, la_code: str) -> None:
     started: set[str] = set()
     for f in facts:
         if f.kind is not Kind.CPP_STARTED or f.ref in started:
             continue
         month = _month(f.day)
         counts[(month, "cpp_starts", "")] += 1
-        if started or (f.number or 0) > 0:
+        if is_subsequent_plan(f.number, len(started)):
             counts[(month, "cpp_repeat_ever", "")] += 1
-        window = minus_months(f.day, config.repeat_cpp_window_months)
-        if any(g.kind is Kind.CPP_ENDED and window <= g.day <= f.day for g in facts):
+        ends = (g.day for g in facts if g.kind is Kind.CPP_ENDED)
+        if is_subsequent_plan_within_two_years(f.day, ends, rules.at(la_code, f.day)):
             counts[(month, "cpp_repeat_within_two_years", "")] += 1
         started.add(f.ref)
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from schemas.alerts import AlertMessage
 from schemas.events import ChildRecordsMerged, InboundEvent
-from services.core.config import DEFAULT_CONFIG, RuleConfig
+from services.core.config import DEFAULT_CONFIG, Rules
 from services.core.history import ChildHistory, Outcome, merge_into
 
 ChildId = tuple[str, str]  # (la_code, child_key): a child is known to one council under one key
@@ -15,9 +15,12 @@ ChildId = tuple[str, str]  # (la_code, child_key): a child is known to one counc
 
 @dataclass(slots=True)
 class Engine:
-    """The offline and live processors both drive this one class, so their results cannot differ."""
+    """The offline and live processors both drive this one class, so their results cannot differ.
 
-    config: RuleConfig = DEFAULT_CONFIG
+    `rules` are the definitions it applies: a CouncilRules (per council, dated) or one RuleConfig for all.
+    """
+
+    rules: Rules = DEFAULT_CONFIG
     children: dict[ChildId, ChildHistory] = field(default_factory=dict)
     redirects: dict[ChildId, str] = field(default_factory=dict)  # merged record -> surviving key
 
@@ -25,7 +28,7 @@ class Engine:
         if isinstance(event, ChildRecordsMerged):
             return self._merge(event)
         history = self._history(self.resolve((event.la_code, event.child_key)))
-        return history.apply(event, self.config)
+        return history.apply(event, self.rules)
 
     def apply_all(self, events: Iterable[InboundEvent]) -> Iterator[AlertMessage]:
         for event in events:
@@ -55,7 +58,7 @@ class Engine:
             return Outcome.DUPLICATE, []
         self.redirects[source_id] = into_id[1]
         source = self.children.pop(source_id, None) or ChildHistory(la_code=source_id[0], child_key=source_id[1])
-        return Outcome.MERGED, merge_into(into, source, event, self.config)
+        return Outcome.MERGED, merge_into(into, source, event, self.rules)
 
     def standing_alert_ids(self) -> set[str]:
         """Every alert currently standing, across all children: the 'final flags'."""

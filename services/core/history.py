@@ -11,7 +11,7 @@ from enum import StrEnum
 from schemas.alerts import AlertMessage, AlertRevised, AlertWithdrawn, RaisedAlert
 from schemas.events import ChildRecordsMerged, EventRetracted, InboundEvent
 from services.core.calendar import minus_months
-from services.core.config import RuleConfig
+from services.core.config import Rules
 from services.core.facts import Fact, Kind, SortKey, fact_of
 from services.core.rules import alerts_at
 
@@ -51,23 +51,26 @@ class ChildHistory:
     standing: dict[str, Standing] = field(default_factory=dict)
     version: int = 0  # bumped whenever the facts change; orders this child's published aggregate contributions
 
-    def apply(self, event: InboundEvent, config: RuleConfig) -> tuple[Outcome, list[AlertMessage]]:
-        """Take one event in any arrival order; return what happened and the alert messages it causes."""
+    def apply(self, event: InboundEvent, rules: Rules) -> tuple[Outcome, list[AlertMessage]]:
+        """Take one event in any arrival order; return what happened and the alert messages it causes.
+
+        `rules` are every council's dated definitions (or one RuleConfig for all); this child's council's apply.
+        """
         if event.event_id in self.seen:
             return Outcome.DUPLICATE, []
         self.seen.add(event.event_id)
         if isinstance(event, EventRetracted):
-            return Outcome.RETRACTED, self._retract(event.retracted_event_id, event.occurred_at.date(), config)
+            return Outcome.RETRACTED, self._retract(event.retracted_event_id, event.occurred_at.date(), rules)
         if isinstance(event, ChildRecordsMerged):
             raise ValueError("merges join two histories: use Engine.apply or merge_into")
         fact = fact_of(event)
         if fact is None:  # pragma: no cover - every non-control event type has a fact
             raise TypeError(f"no fact for {type(event).__name__}")
-        if self._before_retention(fact, config):
+        if self._before_retention(fact, rules):
             return Outcome.TOO_OLD, []
-        return Outcome.APPLIED, self.insert(fact, config)
+        return Outcome.APPLIED, self.insert(fact, rules)
 
-    def insert(self, fact: Fact, config: RuleConfig) -> list[AlertMessage]:
+    def insert(self, fact: Fact, rules: Rules) -> list[AlertMessage]:
         """Insert a fact in event-time order and re-evaluate the anchors at or after it."""
         if fact.event_id in self.retracted:
             return []  # the retraction arrived before the event it retracts
@@ -77,23 +80,23 @@ class ChildHistory:
             position = bisect.bisect([f.sort_key for f in self.facts], fact.sort_key)
         self.facts.insert(position, fact)
         self.version += 1
-        return self._reevaluate_from(position, fact.sort_key, config)
+        return self._reevaluate_from(position, fact.sort_key, rules)
 
-    def _retract(self, target: str, day: dt.date, config: RuleConfig) -> list[AlertMessage]:
+    def _retract(self, target: str, day: dt.date, rules: Rules) -> list[AlertMessage]:
         self.retracted[target] = day
         self.seen.add(target)
         for position, fact in enumerate(self.facts):
             if fact.event_id == target:
                 del self.facts[position]
                 self.version += 1
-                return self._reevaluate_from(position, fact.sort_key, config)
+                return self._reevaluate_from(position, fact.sort_key, rules)
         return []
 
-    def _reevaluate_from(self, position: int, start: SortKey, config: RuleConfig) -> list[AlertMessage]:
+    def _reevaluate_from(self, position: int, start: SortKey, rules: Rules) -> list[AlertMessage]:
         """Recompute alerts anchored at facts[position:] (keys >= start) and diff them with those standing."""
         fresh: dict[str, tuple[SortKey, RaisedAlert]] = {}
         for i in range(position, len(self.facts)):
-            for alert in alerts_at(self.facts, i, self.la_code, self.child_key, config):
+            for alert in alerts_at(self.facts, i, self.la_code, self.child_key, rules):
                 fresh[alert.alert_id] = (self.facts[i].sort_key, alert)
         affected = {aid: s for aid, s in self.standing.items() if s.anchor >= start or aid in fresh}
         return self._diff(affected, fresh, reason="later data no longer supports this alert")
@@ -131,17 +134,19 @@ class ChildHistory:
         self.standing.clear()
         return messages
 
-    def _before_retention(self, fact: Fact, config: RuleConfig) -> bool:
-        if config.retention_months is None or not self.facts:
+    def _before_retention(self, fact: Fact, rules: Rules) -> bool:
+        retention_months = rules.for_council(self.la_code).retention_months
+        if retention_months is None or not self.facts:
             return False
-        return fact.day < minus_months(self.facts[-1].day, config.retention_months)
+        return fact.day < minus_months(self.facts[-1].day, retention_months)
 
-    def prune(self, today: dt.date, config: RuleConfig) -> None:
+    def prune(self, today: dt.date, rules: Rules) -> None:
         """Drop facts older than the longest rule needs; alerts anchored there are final and forgotten.
 
         CP plan starts are kept whatever their age: "second or subsequent plan, ever" needs them, and a
-        child has few.
+        child has few. Retention and the cap follow the council's latest definition.
         """
+        config = rules.for_council(self.la_code)
         if config.retention_months is None:
             return
         cutoff = minus_months(today, config.retention_months)
@@ -162,9 +167,7 @@ class ChildHistory:
         return self.facts[-1].day if self.facts else None
 
 
-def merge_into(
-    into: ChildHistory, source: ChildHistory, event: ChildRecordsMerged, config: RuleConfig
-) -> list[AlertMessage]:
+def merge_into(into: ChildHistory, source: ChildHistory, event: ChildRecordsMerged, rules: Rules) -> list[AlertMessage]:
     """Move every fact of the merged record into the surviving one, withdraw the old record's alerts."""
     messages = source.withdraw_all(reason="child records merged")
     into.seen.add(event.event_id)
@@ -176,4 +179,4 @@ def merge_into(
     into.facts = sorted([*into.facts, *source.facts], key=lambda f: f.sort_key)
     first = min(f.sort_key for f in source.facts)
     position = next(i for i, f in enumerate(into.facts) if f.sort_key == first)
-    return messages + into._reevaluate_from(position, first, config)
+    return messages + into._reevaluate_from(position, first, rules)

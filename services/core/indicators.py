@@ -6,33 +6,34 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
-from services.core.calendar import minus_months, rereferral_window_start
-from services.core.config import RuleConfig
+from services.core.calendar import minus_months
+from services.core.config import Rules
+from services.core.definitions import referrals
 from services.core.facts import Kind
 from services.core.history import ChildHistory
 
 
 @dataclass(frozen=True, slots=True)
 class Referral:
-    """One referral in DfE terms: one (council, child, referral date), however many records it has."""
+    """One referral in DfE terms: one (council, child, referral date), however many records it has.
+
+    `rereferral` is the core's one decision (definitions.is_rereferral), under the definition in force on `day`.
+    """
 
     la_code: str
     child_key: str
     day: dt.date
     nfa: bool
-    records: int  # distinct referral records that day: >1 when same-day duplicates were collapsed
+    records: int  # distinct referral records collapsed into it: >1 when same-day duplicates were collapsed
+    rereferral: bool
 
 
-def referrals_of(history: ChildHistory) -> list[Referral]:
-    """A child's referrals by date; a date is NFA if any of that day's referral records was marked NFA."""
+def referrals_of(history: ChildHistory, rules: Rules) -> list[Referral]:
+    """A child's referrals in date order; one is NFA if any of its records was marked NFA."""
     nfa_refs = {f.ref for f in history.facts if f.kind is Kind.REFERRAL_NFA}
-    by_day: dict[dt.date, list[str]] = {}
-    for f in history.facts:
-        if f.kind is Kind.REFERRAL:
-            by_day.setdefault(f.day, []).append(f.ref)
     return [
-        Referral(history.la_code, history.child_key, day, any(r in nfa_refs for r in refs), len(set(refs)))
-        for day, refs in sorted(by_day.items())
+        Referral(history.la_code, history.child_key, r.day, not r.refs.isdisjoint(nfa_refs), len(r.refs), r.rereferral)
+        for r in referrals(history.facts, rules, history.la_code)
     ]
 
 
@@ -57,27 +58,23 @@ def _rate(part: int, whole: int) -> float:
     return round(part / whole, 6) if whole else 0.0
 
 
-def rereferral_stats(
-    histories: Iterable[ChildHistory], start: dt.date, end: dt.date, config: RuleConfig
-) -> RereferralStats:
+def rereferral_stats(histories: Iterable[ChildHistory], start: dt.date, end: dt.date, rules: Rules) -> RereferralStats:
     """Referrals dated in [start, end]; each is a re-referral if the same child had one in the window before.
 
     Previous referrals are looked up across the whole history, so a look-back crosses the period start,
     and NFA referrals count both as current and as previous referrals (CIN census guidance).
     """
-    return _stats([referrals_of(h) for h in histories], start, end, config)
+    return _stats([referrals_of(h, rules) for h in histories], start, end)
 
 
-def _stats(
-    children_referrals: Iterable[list[Referral]], start: dt.date, end: dt.date, config: RuleConfig
-) -> RereferralStats:
+def _stats(children_referrals: Iterable[list[Referral]], start: dt.date, end: dt.date) -> RereferralStats:
     referrals = rereferrals = children = children_re = nfa = collapsed = 0
     for days in children_referrals:
         in_period = [r for r in days if start <= r.day <= end]
         if not in_period:
             continue
         children += 1
-        flagged = [r for r in in_period if _has_previous_within_window(days, r, config)]
+        flagged = [r for r in in_period if r.rereferral]
         referrals += len(in_period)
         rereferrals += len(flagged)
         children_re += 1 if flagged else 0
@@ -95,28 +92,23 @@ def _stats(
     )
 
 
-def _has_previous_within_window(days: list[Referral], current: Referral, config: RuleConfig) -> bool:
-    window_start = rereferral_window_start(current.day, config)
-    return any(window_start <= r.day < current.day for r in days)
-
-
 def reporting_year_start(day: dt.date) -> dt.date:
     """1 April of the DfE reporting year (April to March) that contains `day`."""
     return dt.date(day.year if day.month >= 4 else day.year - 1, 4, 1)
 
 
-def snapshot(histories: Iterable[ChildHistory], as_of: dt.date, config: RuleConfig) -> dict[str, dict[str, object]]:
+def snapshot(histories: Iterable[ChildHistory], as_of: dt.date, rules: Rules) -> dict[str, dict[str, object]]:
     """Per council: the rolling 12 months to `as_of` and the reporting year to date, in event time."""
     # Each child's referrals are worked out once and shared by both periods.
     by_council: dict[str, list[list[Referral]]] = {}
     for history in histories:
-        by_council.setdefault(history.la_code, []).append(referrals_of(history))
+        by_council.setdefault(history.la_code, []).append(referrals_of(history, rules))
     rolling_start = minus_months(as_of, 12) + dt.timedelta(days=1)
     return {
         la_code: {
             "as_of": as_of.isoformat(),
-            "rolling_12_months": _stats(children, rolling_start, as_of, config).as_dict(),
-            "reporting_year_to_date": _stats(children, reporting_year_start(as_of), as_of, config).as_dict(),
+            "rolling_12_months": _stats(children, rolling_start, as_of).as_dict(),
+            "reporting_year_to_date": _stats(children, reporting_year_start(as_of), as_of).as_dict(),
         }
         for la_code, children in sorted(by_council.items())
     }

@@ -19,8 +19,16 @@ from schemas.alerts import (
     alert_id,
 )
 from schemas.codes import ClosureReason, ReferralSource, Rule, Severity, SourceGroup, source_group
-from services.core.calendar import minus_months, rereferral_window_start
-from services.core.config import RuleConfig
+from services.core.calendar import rereferral_window_start
+from services.core.config import RuleConfig, Rules
+from services.core.definitions import (
+    ReferralRecords,
+    is_subsequent_plan,
+    is_subsequent_plan_within_two_years,
+    is_two_referrals_in_six_months,
+    referrals,
+    repeated_contacts,
+)
 from services.core.facts import Fact, Kind
 
 CLOSED_WITHOUT_SERVICE = {
@@ -29,15 +37,18 @@ CLOSED_WITHOUT_SERVICE = {
 }
 
 
-def alerts_at(facts: Sequence[Fact], i: int, la_code: str, child_key: str, config: RuleConfig) -> list[RaisedAlert]:
-    """Every alert anchored at facts[i], computed from facts[:i] and facts[i] only."""
+def alerts_at(facts: Sequence[Fact], i: int, la_code: str, child_key: str, rules: Rules) -> list[RaisedAlert]:
+    """Every alert anchored at facts[i], computed from facts[:i] and facts[i] only.
+
+    The definition used is the council's in force on facts[i]'s date.
+    """
     fact = facts[i]
     if fact.kind is Kind.REFERRAL:
-        return _referral_alerts(facts, i, la_code, child_key, config)
+        return _referral_alerts(facts, i, la_code, child_key, rules)
     if fact.kind is Kind.CONTACT:
-        return _contact_alerts(facts, i, la_code, child_key, config)
+        return _contact_alerts(facts, i, la_code, child_key, rules)
     if fact.kind is Kind.CPP_STARTED:
-        return _plan_alerts(facts, i, la_code, child_key, config)
+        return _plan_alerts(facts, i, la_code, child_key, rules)
     return []
 
 
@@ -46,30 +57,26 @@ def _group(fact: Fact) -> SourceGroup | None:
     return source_group(ReferralSource(fact.code)) if fact.code else None
 
 
-def _earlier_referral_days(facts: Sequence[Fact], i: int) -> list[dt.date]:
-    """Distinct referral dates before facts[i]'s date; same-day referrals are one referral (collapsed)."""
+def _referrals_before(facts: Sequence[Fact], i: int, la_code: str, rules: Rules) -> list[ReferralRecords]:
+    """The referrals dated before facts[i]'s date, for the context of a contact or plan alert."""
     day = facts[i].day
-    return sorted({f.day for f in facts[:i] if f.kind is Kind.REFERRAL and f.day < day})
+    return [r for r in referrals(facts[:i], rules, la_code) if r.day < day]
 
 
-def _is_same_day_duplicate(facts: Sequence[Fact], i: int) -> bool:
-    return any(f.kind is Kind.REFERRAL and f.day == facts[i].day for f in facts[:i])
-
-
-def _referral_alerts(
-    facts: Sequence[Fact], i: int, la_code: str, child_key: str, config: RuleConfig
-) -> list[RaisedAlert]:
-    if _is_same_day_duplicate(facts, i):
-        return []  # the first referral of the day carries the alerts for (council, child, date)
+def _referral_alerts(facts: Sequence[Fact], i: int, la_code: str, child_key: str, rules: Rules) -> list[RaisedAlert]:
     fact = facts[i]
-    earlier = _earlier_referral_days(facts, i)
+    config = rules.at(la_code, fact.day)
+    *earlier, current = referrals(facts[: i + 1], rules, la_code)
+    if current.first is not fact:
+        return []  # a record collapsed into an earlier referral: that referral's first record carries the alerts
     if not earlier:
         return []
-    previous_day = earlier[-1]
-    enrichment = enrich(facts, i, config)
+    previous = earlier[-1].first
+    previous_day = previous.day
+    enrichment = enrich(facts, i, config, earlier)
     alerts: list[RaisedAlert] = []
-    anchor = fact.day.isoformat()
-    previous = _first_referral_on(facts, i, previous_day)
+    # A separate referral on the day of an earlier one (count_after_closure) needs its own anchor.
+    anchor = fact.day.isoformat() if previous_day < fact.day else f"{fact.day.isoformat()}/{fact.ref}"
     # What both referral alerts say about this referral; each adds its own rule, id and severity.
     common = {
         "la_code": la_code,
@@ -83,20 +90,20 @@ def _referral_alerts(
         "referral_date": fact.day,
         "previous_referral_date": previous_day,
     }
-    if previous_day >= rereferral_window_start(fact.day, config):
+    if current.rereferral:  # decided once, by definitions.is_rereferral
         alerts.append(
             RereferralDetected.model_validate(
                 common
                 | {
                     "alert_id": alert_id(Rule.REREFERRAL, la_code, child_key, anchor),
                     "rule": Rule.REREFERRAL,
-                    "severity": _rereferral_severity(enrichment, fact.day, previous_day),
+                    "severity": _rereferral_severity(enrichment, fact.day, previous_day, config),
                     "previous_referral_id": previous.ref,
                     "primary_need": fact.need,
                 }
             )
         )
-    if previous_day >= minus_months(fact.day, config.two_referrals_window_months):
+    if is_two_referrals_in_six_months(fact.day, previous_day, config):
         alerts.append(
             TwoReferralsInSixMonths.model_validate(
                 common
@@ -110,65 +117,51 @@ def _referral_alerts(
     return alerts
 
 
-def _first_referral_on(facts: Sequence[Fact], i: int, day: dt.date) -> Fact:
-    return next(f for f in facts[:i] if f.kind is Kind.REFERRAL and f.day == day)
-
-
-def _rereferral_severity(enrichment: Enrichment, day: dt.date, previous_day: dt.date) -> Severity:
-    """High for a third referral in a year or a child who has had a CP plan; medium within six months."""
-    if enrichment.referrals_in_12_months >= 3 or enrichment.previous_cp_plan:
+def _rereferral_severity(enrichment: Enrichment, day: dt.date, previous_day: dt.date, config: RuleConfig) -> Severity:
+    """High for a third referral in the window or a child who has had a CP plan; medium within six months."""
+    if enrichment.referrals_in_12_months >= config.rereferral_high_referrals or enrichment.previous_cp_plan:
         return Severity.HIGH
-    if (day - previous_day).days <= 183:
+    if (day - previous_day).days <= config.rereferral_medium_within_days:
         return Severity.MEDIUM
     return Severity.LOW
 
 
-def enrich(facts: Sequence[Fact], i: int, config: RuleConfig) -> Enrichment:
-    """The context a duty manager needs, from the history before facts[i]."""
+def enrich(facts: Sequence[Fact], i: int, config: RuleConfig, earlier: Sequence[ReferralRecords]) -> Enrichment:
+    """The context a duty manager needs, from the history before facts[i] and the referrals before it."""
     fact = facts[i]
-    earlier = _earlier_referral_days(facts, i)
     window_start = rereferral_window_start(fact.day, config)
     closure = next((f for f in reversed(facts[:i]) if f.kind is Kind.EPISODE_CLOSED), None)
-    previous = _first_referral_on(facts, i, earlier[-1]) if earlier else None
+    previous = earlier[-1].first if earlier else None
     same_need = None
     if previous is not None and previous.need is not None and fact.need is not None:
         same_need = previous.need == fact.need
     return Enrichment(
-        days_since_previous_referral=(fact.day - earlier[-1]).days if earlier else None,
-        referrals_in_12_months=1 + sum(1 for d in earlier if d >= window_start),
-        previous_referral_date=earlier[-1] if earlier else None,
+        days_since_previous_referral=(fact.day - previous.day).days if previous else None,
+        referrals_in_12_months=1 + sum(1 for r in earlier if r.day >= window_start),
+        previous_referral_date=previous.day if previous else None,
         previous_closure_date=closure.day if closure else None,
         previous_closure_reason=closure.code if closure else None,
         previous_closing_team=closure.team if closure else None,
         same_primary_need_as_previous=same_need,
         previous_cp_plan=any(f.kind is Kind.CPP_STARTED or (f.number or 0) > 0 for f in facts[:i]),
-        contacts_in_90_days=_contacts_within(facts, i, config.repeated_contacts_window_days),
+        contacts_in_90_days=repeated_contacts(facts[: i + 1], fact.day, config).contacts,
     )
 
 
-def _contacts_within(facts: Sequence[Fact], i: int, days: int) -> int:
-    """Distinct contacts received in the `days` days ending on facts[i]'s date, including it if a contact."""
-    first = facts[i].day - dt.timedelta(days=days - 1)
-    return len({f.ref for f in facts[: i + 1] if f.kind is Kind.CONTACT and first <= f.day})
-
-
-def _open_referral_at(facts: Sequence[Fact], i: int) -> bool:
-    """Whether any referral before facts[i] is still open: not closed and not marked NFA before it."""
+def _open_referral_at(facts: Sequence[Fact], i: int, earlier: Sequence[ReferralRecords]) -> bool:
+    """Whether any referral before facts[i] is still open: none of its records closed or marked NFA before it."""
     ended = {f.ref for f in facts[:i] if f.kind in (Kind.EPISODE_CLOSED, Kind.REFERRAL_NFA)}
-    referral_days = {f.day for f in facts[:i] if f.kind is Kind.REFERRAL}
-    # Same-day referrals are one referral: it has ended if any of its records ended.
-    ended_days = {f.day for f in facts[:i] if f.kind is Kind.REFERRAL and f.ref in ended}
-    return bool(referral_days - ended_days)
+    return any(not referral.refs & ended for referral in earlier)
 
 
-def _contact_alerts(
-    facts: Sequence[Fact], i: int, la_code: str, child_key: str, config: RuleConfig
-) -> list[RaisedAlert]:
+def _contact_alerts(facts: Sequence[Fact], i: int, la_code: str, child_key: str, rules: Rules) -> list[RaisedAlert]:
     fact = facts[i]
+    config = rules.at(la_code, fact.day)
     if any(f.kind is Kind.CONTACT and f.ref == fact.ref for f in facts[:i]):
         return []  # the same contact recorded twice is one contact
     alerts: list[RaisedAlert] = []
-    count = _contacts_within(facts, i, config.repeated_contacts_window_days)
+    earlier = _referrals_before(facts, i, la_code, rules)
+    count, reached = repeated_contacts(facts[: i + 1], fact.day, config)
     common = {
         "la_code": la_code,
         "child_key": child_key,
@@ -178,15 +171,15 @@ def _contact_alerts(
         "contact_date": fact.day,
         "source_group": _group(fact),
     }
-    if count >= config.repeated_contacts_min and not _open_referral_at(facts, i):
+    if reached and not _open_referral_at(facts, i, earlier):
         alerts.append(
             RepeatedContactsDetected.model_validate(
                 common
                 | {
                     "alert_id": alert_id(Rule.REPEATED_CONTACTS, la_code, child_key, fact.ref),
                     "rule": Rule.REPEATED_CONTACTS,
-                    "severity": Severity.HIGH if count >= config.repeated_contacts_min + 2 else Severity.MEDIUM,
-                    "enrichment": enrich(facts, i, config),
+                    "severity": _contacts_severity(count, config),
+                    "enrichment": enrich(facts, i, config, earlier),
                     "contact_count": count,
                     "window_days": config.repeated_contacts_window_days,
                 }
@@ -201,13 +194,18 @@ def _contact_alerts(
                     "alert_id": alert_id(Rule.CONTACT_AFTER_CLOSURE, la_code, child_key, fact.ref),
                     "rule": Rule.CONTACT_AFTER_CLOSURE,
                     "severity": Severity.HIGH,
-                    "enrichment": enrich(facts, i, config),
+                    "enrichment": enrich(facts, i, config, earlier),
                     "contact_count": count,
                     "window_days": config.contact_after_closure_days,
                 }
             )
         )
     return alerts
+
+
+def _contacts_severity(count: int, config: RuleConfig) -> Severity:
+    high = config.repeated_contacts_min + config.repeated_contacts_high_margin
+    return Severity.HIGH if count >= high else Severity.MEDIUM
 
 
 def _recent_closure(facts: Sequence[Fact], i: int, days: int) -> Fact | None:
@@ -221,16 +219,17 @@ def _recent_closure(facts: Sequence[Fact], i: int, days: int) -> Fact | None:
     return None
 
 
-def _plan_alerts(facts: Sequence[Fact], i: int, la_code: str, child_key: str, config: RuleConfig) -> list[RaisedAlert]:
+def _plan_alerts(facts: Sequence[Fact], i: int, la_code: str, child_key: str, rules: Rules) -> list[RaisedAlert]:
     fact = facts[i]
+    config = rules.at(la_code, fact.day)
     earlier_plans = {f.ref for f in facts[:i] if f.kind is Kind.CPP_STARTED and f.ref != fact.ref}
     if fact.ref in {f.ref for f in facts[:i] if f.kind is Kind.CPP_STARTED}:
         return []  # the same plan recorded twice
-    previous = max(fact.number or 0, len(earlier_plans))
-    if previous == 0:
+    if not is_subsequent_plan(fact.number, len(earlier_plans)):
         return []
-    window_start = minus_months(fact.day, config.repeat_cpp_window_months)
-    within = any(f.kind is Kind.CPP_ENDED and window_start <= f.day <= fact.day for f in facts[:i])
+    within = is_subsequent_plan_within_two_years(
+        fact.day, (f.day for f in facts[:i] if f.kind is Kind.CPP_ENDED), config
+    )
     return [
         RepeatChildProtectionPlan(
             alert_id=alert_id(Rule.REPEAT_CHILD_PROTECTION_PLAN, la_code, child_key, fact.ref),
@@ -240,10 +239,10 @@ def _plan_alerts(facts: Sequence[Fact], i: int, la_code: str, child_key: str, co
             child_key=child_key,
             occurred_at=fact.occurred_at,
             trigger_event_id=fact.event_id,
-            enrichment=enrich(facts, i, config),
+            enrichment=enrich(facts, i, config, _referrals_before(facts, i, la_code, rules)),
             plan_id=fact.ref,
             start_date=fact.day,
-            previous_plans=previous,
+            previous_plans=max(fact.number or 0, len(earlier_plans)),
             within_two_years=within,
         )
     ]

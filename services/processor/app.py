@@ -17,7 +17,7 @@ from typing import Any
 import faust
 
 from services.core.aggregates import AggregateKey
-from services.core.config import DEFAULT_CONFIG, RuleConfig
+from services.core.config import DEFAULT_CONFIG, Rules
 from services.kafka.clients import faust_broker_url, faust_credentials
 from services.processor.handlers import Clock, EventsHandler
 from services.processor.observe import NoMetrics, ProcessorMetrics
@@ -105,7 +105,7 @@ def make_app(
     settings: Settings,
     processor: ProcessorSettings,
     *,
-    config: RuleConfig = DEFAULT_CONFIG,
+    rules: Rules = DEFAULT_CONFIG,
     metrics: ProcessorMetrics | None = None,
     clock: Clock = utc_now,
 ) -> ProcessorApp:
@@ -123,7 +123,7 @@ def make_app(
     events_topic = app.topic(
         processor.events_topic, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
     )
-    handler = EventsHandler(app, children, processor, config, metrics or NoMetrics(), clock, partitions)
+    handler = EventsHandler(app, children, processor, rules, metrics or NoMetrics(), clock, partitions)
     built = ProcessorApp(app, children, handler)
 
     # A batch spans partitions; it is handled a partition at a time (a council's events in arrival order), each

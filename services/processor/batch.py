@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from schemas.alerts import AlertMessage
 from schemas.events import ChildRecordsMerged, InboundEvent, ReferralOpened
 from services.core.aggregates import AggregateKey, contribution
-from services.core.calendar import local_date, minus_months, rereferral_window_start
-from services.core.config import RuleConfig
+from services.core.calendar import local_date, minus_months
+from services.core.config import Rules
+from services.core.definitions import referrals
 from services.core.engine import ChildId, Engine
 from services.core.history import ChildHistory, Outcome
-from services.core.indicators import Referral, referrals_of
 from services.core.state import to_document
 from services.processor.tables import Redirect, load, table_key
 
@@ -43,12 +43,12 @@ def expired(history: ChildHistory) -> bool:
     return not (history.facts or history.retracted or history.standing or history.seen)
 
 
-def apply_batch(events: Sequence[InboundEvent], read: Reader, config: RuleConfig) -> BatchResult:
+def apply_batch(events: Sequence[InboundEvent], read: Reader, rules: Rules) -> BatchResult:
     """Apply `events` in arrival order exactly as Engine.apply does one at a time, then prune and write back."""
     result = BatchResult()
     if not events:
         return result
-    engine = Engine(config)
+    engine = Engine(rules)
     read_in = ReadIn()
     for event in events:
         read_in.bring(engine, (event.la_code, event.child_key), read)
@@ -60,12 +60,13 @@ def apply_batch(events: Sequence[InboundEvent], read: Reader, config: RuleConfig
         outcome, messages = engine.apply(event)
         result.outcomes.append((event, outcome))
         result.messages.extend(messages)
+        if outcome is Outcome.APPLIED and isinstance(event, ReferralOpened) and _rereferral(engine, event):
+            result.rereferrals.add(event.event_id)
         if len(engine.redirects) != known:  # a merge: the redirect it left carries the merge's date
             for child in engine.redirects.keys() - read_in.merged_on.keys() - read_in.redirects.keys():
                 read_in.merged_on[child] = local_date(event.occurred_at)
     today = max(local_date(event.occurred_at) for event in events)
     _write_back(engine, read_in, today, result)
-    result.rereferrals = _rereferrals(engine, events, result.outcomes)
     return result
 
 
@@ -91,7 +92,7 @@ class ReadIn:
                 child = (child[0], value.into)
                 continue
             engine.children[child] = value
-            self.before[child] = contribution(value, engine.config)
+            self.before[child] = contribution(value, engine.rules)
             return
 
 
@@ -102,16 +103,16 @@ def _write_back(engine: Engine, read_in: ReadIn, today: dt.date, result: BatchRe
     local write and the changelog flush had not committed those events, so they come again and this rewrite
     sends what the changelog missed.
     """
-    config, before = engine.config, read_in.before
+    rules, before = engine.rules, read_in.before
     after: dict[ChildId, Counter[AggregateKey]] = {}
     for child, history in engine.children.items():
-        history.prune(today, config)
+        history.prune(today, rules)
         if expired(history):
             if child in read_in.stored:
                 result.writes[table_key(child)] = None
             continue
         result.writes[table_key(child)] = to_document(history)
-        after[child] = contribution(history, config)
+        after[child] = contribution(history, rules)
     for child, day in read_in.merged_on.items():  # merged in this batch: its history now lives in the survivor
         result.writes[table_key(child)] = Redirect(engine.redirects[child], day).dump()
     for child in before.keys() | after.keys():
@@ -120,38 +121,21 @@ def _write_back(engine: Engine, read_in: ReadIn, today: dt.date, result: BatchRe
         change.subtract(before.get(child, {}))
 
 
-def _rereferrals(
-    engine: Engine, events: Iterable[InboundEvent], outcomes: Iterable[tuple[InboundEvent, Outcome]]
-) -> set[str]:
-    """The applied referrals the core's one re-referral definition flags, in each child's history after the batch."""
-    flagged: set[str] = set()
-    flags: dict[ChildId, dict[dt.date, bool]] = {}
-    for event, outcome in outcomes:
-        if outcome is not Outcome.APPLIED or not isinstance(event, ReferralOpened):
-            continue
-        child = engine.resolve((event.la_code, event.child_key))
-        history = engine.children.get(child)
-        if history is None:
-            continue
-        if child not in flags:
-            flags[child] = rereferral_flags(history, engine.config)
-        if flags[child].get(event.referral_date):
-            flagged.add(event.event_id)
-    return flagged
+def _rereferral(engine: Engine, event: ReferralOpened) -> bool:
+    """Whether the core's one re-referral definition counts this referral, as its child's history stands once it is
+    applied: the same answer `replay` gives at that event, wherever the batches split."""
+    history = engine.children[engine.resolve((event.la_code, event.child_key))]
+    found = referrals(history.facts, engine.rules, event.la_code)
+    return any(event.referral_id in r.refs and r.rereferral for r in found)
 
 
-def expiry(raw: bytes, today: dt.date, config: RuleConfig) -> tuple[bool, Counter[AggregateKey]]:
-    """Whether an untouched table value has expired by `today`, and the contribution its removal takes away."""
+def expiry(la_code: str, raw: bytes, today: dt.date, rules: Rules) -> tuple[bool, Counter[AggregateKey]]:
+    """Whether an untouched table value of a council has expired by `today`, and the contribution its removal
+    takes away."""
     value = load(raw)
     if isinstance(value, Redirect):
-        gone = config.retention_months is not None and value.day < minus_months(today, config.retention_months)
-        return gone, Counter()
-    was = contribution(value, config)
-    value.prune(today, config)
+        retention = rules.for_council(la_code).retention_months
+        return retention is not None and value.day < minus_months(today, retention), Counter()
+    was = contribution(value, rules)
+    value.prune(today, rules)
     return expired(value), was
-
-
-def rereferral_flags(history: ChildHistory, config: RuleConfig) -> dict[dt.date, bool]:
-    """TEMPORARY until core/definitions.py lands."""
-    days: list[Referral] = referrals_of(history)
-    return {r.day: any(rereferral_window_start(r.day, config) <= o.day < r.day for o in days) for r in days}

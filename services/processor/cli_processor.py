@@ -16,9 +16,11 @@ from aiokafka import AIOKafkaConsumer
 from schemas.alerts import AlertMessage, AlertRevised, AlertWithdrawn
 from schemas.codec import decode_alert
 from schemas.topics import ALERTS, DEADLETTER, EVENTS
+from services.core.config import DEFAULT_CONFIG, Rules
 from services.kafka.clients import consumer_kwargs
 from services.kafka.topics import TopicPlan, changelog_plan, ensure_topics, plan_topic
 from services.processor.settings import ProcessorSettings
+from services.rules_config import RulesConfigError, load_council_rules
 from services.settings import Settings
 
 
@@ -56,6 +58,16 @@ def topic_plans(settings: Settings, processor: ProcessorSettings) -> list[TopicP
     return [plan_topic(s, settings) for s in specs] + [changelog_plan(n, settings) for n in changelog_names(processor)]
 
 
+def worker_rules(settings: Settings) -> Rules:
+    """The council rules file (FRONTDOOR_RULES_CONFIG), read once, on the worker's retention; the defaults without one.
+
+    `replay` and `report` read the same file, so a council's live and offline figures use one definition.
+    """
+    if settings.rules_config is None:
+        return DEFAULT_CONFIG
+    return load_council_rules(settings.rules_config, base=DEFAULT_CONFIG)
+
+
 def run_worker_command(args: argparse.Namespace) -> int:
     overrides = {
         "store": args.store,
@@ -66,6 +78,11 @@ def run_worker_command(args: argparse.Namespace) -> int:
     }
     settings = Settings()
     processor = ProcessorSettings(**{k: v for k, v in overrides.items() if v is not None})
+    try:
+        rules = worker_rules(settings)
+    except RulesConfigError as error:
+        print(f"frontdoor worker: {error}", file=sys.stderr)
+        return 2
     processor.datadir.mkdir(parents=True, exist_ok=True)  # faust creates only the last path component
     created = asyncio.run(ensure_topics(settings, topic_plans(settings, processor)))
     print(f"frontdoor worker: created topics {created or 'none (all present)'}", file=sys.stderr)
@@ -75,7 +92,7 @@ def run_worker_command(args: argparse.Namespace) -> int:
     metrics, built = None, None
     if processor.metrics_port is not None:
         metrics = _serve_metrics(processor, processor.metrics_port, lambda: built.totals.totals if built else {})
-    built = make_app(settings, processor, metrics=metrics)
+    built = make_app(settings, processor, rules=rules, metrics=metrics)
     run_worker(built, loglevel=args.loglevel)
     return 0
 

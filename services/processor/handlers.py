@@ -22,7 +22,7 @@ from schemas.codes import source_group
 from schemas.events import ContactReceived, InboundEvent, ReferralOpened
 from services.core.aggregates import AggregateKey, contribution
 from services.core.calendar import local_date
-from services.core.config import RuleConfig
+from services.core.config import Rules
 from services.core.history import ChildHistory, Outcome
 from services.kafka.topics import partition_for
 from services.processor.batch import BatchResult, apply_batch, expiry
@@ -66,7 +66,7 @@ class EventsHandler:
     app: Any
     children: Any  # faust Table: table_key -> child document or redirect (bytes)
     settings: ProcessorSettings
-    config: RuleConfig
+    rules: Rules
     metrics: ProcessorMetrics
     clock: Clock
     partitions: int
@@ -91,7 +91,7 @@ class EventsHandler:
                 events.append(admitted)
         context = batch[-1]
         with writing_for(context):
-            result = apply_batch(events, self.children.get, self.config)
+            result = apply_batch(events, self.children.get, self.rules)
         for message in result.messages:
             sends.append(await self._send(self.settings.alerts_topic, message.child_key.encode(), encode(message)))
         await self._acknowledged(sends)
@@ -177,7 +177,7 @@ class EventsHandler:
                 if partition_for(la_code, self.partitions) in partitions:
                     value = load(raw)
                     if isinstance(value, ChildHistory):
-                        yield la_code, contribution(value, self.config)
+                        yield la_code, contribution(value, self.rules)
 
         self.totals.rebuild(contributions())
 
@@ -201,7 +201,7 @@ class EventsHandler:
                 raw = self.children.get(key)
                 if raw is None:
                     continue
-                gone, was = expiry(raw, today, self.config)
+                gone, was = expiry(child_of(key)[0], raw, today, self.rules)
                 if gone:
                     del self.children[key]
                     changes.setdefault(child_of(key)[0], Counter()).subtract(was)

@@ -33,7 +33,9 @@ class ProcessorMetrics(Protocol):
         """One ContactReceived applied; source_group is an Annex A group value or "unknown"."""
 
     def referral_opened(self, la_code: str, source_group: str, rereferral: bool) -> None:
-        """One ReferralOpened applied, and whether it raised a re-referral alert."""
+        """One ReferralOpened applied, and whether the core counts it as a re-referral as the child's history stands
+        when it is applied (the same answer replay gives at that event). A referral that arrives late and makes an
+        earlier-applied one a re-referral revises the indicators (the council totals), not this counter."""
 
 
 class NoMetrics:

@@ -254,16 +254,24 @@ async def test_applied_contacts_and_referrals_are_counted_by_council_and_source_
     assert worker.metrics.named("referral_opened") == [("886", "police", False), ("886", "police", True)]
 
 
-async def test_the_rereferral_flag_is_the_cores_definition_over_the_childs_history_after_the_batch(
-    worker: Worker,
+async def test_the_rereferral_flag_is_the_cores_decision_when_the_referral_is_applied_wherever_batches_split(
+    tmp_path: Path,
 ) -> None:
-    # The later referral arrives first: the earlier one makes it a re-referral, though it raised no alert itself.
-    await worker.handle(make_referral("2024-06-10", event_id="r2"), make_referral("2024-01-10", event_id="r1"))
+    # The later referral arrives first: when it is applied the child has no earlier referral, so the counter does
+    # not count it, in one batch or two. The late one revises the indicator (the council totals), not the counter.
+    referrals = [make_referral("2024-06-10", event_id="r2"), make_referral("2024-01-10", event_id="r1")]
+    together, apart = make_worker(tmp_path / "one"), make_worker(tmp_path / "two")
+    await together.handle(*referrals)
+    for referral in referrals:
+        await apart.handle(referral)
 
-    flags = [flag for _, _, flag in worker.metrics.named("referral_opened")]
-    assert flags == [True, False]
-    stats = rereferral_stats([history(worker, "child-a")], dt.date(2024, 1, 1), dt.date(2024, 12, 31), DEFAULT_CONFIG)
-    assert sum(flags) == stats.rereferrals
+    flags = [flag for _, _, flag in together.metrics.named("referral_opened")]
+    assert flags == [flag for _, _, flag in apart.metrics.named("referral_opened")] == [False, False]
+    in_order = make_worker(tmp_path / "in-order")
+    await in_order.handle(*reversed(referrals))
+    assert [flag for _, _, flag in in_order.metrics.named("referral_opened")] == [False, True]
+    stats = rereferral_stats([history(together, "child-a")], dt.date(2024, 1, 1), dt.date(2024, 12, 31), DEFAULT_CONFIG)
+    assert stats.rereferrals == 1  # the indicator counts r2, as replay's does
 
 
 async def test_state_size_and_consumer_lag_are_reported_from_the_table_and_the_partitions_held(

@@ -204,16 +204,16 @@ def test_a_child_with_nothing_left_inside_the_retention_expires_and_takes_its_co
     raw = stored[table_key(("886", "child-a"))]
     assert raw is not None
 
-    assert expiry(raw, dt.date(2023, 4, 3), CONFIG) == (False, contribution(load(raw), CONFIG))  # type: ignore[arg-type]
-    gone, was = expiry(raw, dt.date(2024, 6, 3), CONFIG)
+    assert expiry("886", raw, dt.date(2023, 4, 3), CONFIG) == (False, contribution(load(raw), CONFIG))  # type: ignore[arg-type]
+    gone, was = expiry("886", raw, dt.date(2024, 6, 3), CONFIG)
     assert gone and was == contribution(load(raw), CONFIG)  # type: ignore[arg-type]
 
 
 def test_a_redirect_expires_with_the_retention_and_contributes_nothing() -> None:
     raw = Redirect("child-a", dt.date(2021, 1, 4)).dump()
 
-    assert expiry(raw, dt.date(2023, 4, 4), CONFIG) == (False, Counter())
-    assert expiry(raw, dt.date(2023, 4, 5), CONFIG) == (True, Counter())
+    assert expiry("886", raw, dt.date(2023, 4, 4), CONFIG) == (False, Counter())
+    assert expiry("886", raw, dt.date(2023, 4, 5), CONFIG) == (True, Counter())
 
 
 @pytest.mark.xfail(
