@@ -77,7 +77,7 @@ def make_app(args: argparse.Namespace) -> tuple[Any, dict[str, int]]:
             for message in messages:
                 await (await outputs.send(key=message.child_key.encode(), value=encode(message)))
             rows = [[*key, n] for key, n in contribution(history, DEFAULT_CONFIG).items()]
-            share = dump_json({"child_key": event.child_key, "version": history.version, "contribution": rows})
+            share = dump_json({"child_key": event.child_key, "contribution": rows})
             await (await outputs.send(key=event.la_code.encode(), value=share))
             progress["events"] += 1
 

@@ -1,8 +1,7 @@
 """Council-level aggregates as each child's contribution: additive, so council totals are sums over children.
 
-A worker publishes a child's whole contribution with a version number (not a delta), keyed by council. The
-aggregator keeps the latest version per child and sums, so redelivery, a crash between the state write and the
-send, or two workers overlapping during a rebalance cannot double-count.
+A council's totals are the sum of its children's contributions: the live worker adds what a changed child
+contributes now and takes away what it contributed before, and `report` sums them over the histories.
 """
 
 from __future__ import annotations

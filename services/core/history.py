@@ -49,7 +49,6 @@ class ChildHistory:
     seen: set[str] = field(default_factory=set)  # event ids accepted or retracted: redelivery is a no-op
     retracted: dict[str, dt.date] = field(default_factory=dict)  # tombstone -> date of the retraction
     standing: dict[str, Standing] = field(default_factory=dict)
-    version: int = 0  # bumped whenever the facts change; orders this child's published aggregate contributions
 
     def apply(self, event: InboundEvent, rules: Rules) -> tuple[Outcome, list[AlertMessage]]:
         """Take one event in any arrival order; return what happened and the alert messages it causes.
@@ -79,16 +78,15 @@ class ChildHistory:
         else:
             position = bisect.bisect([f.sort_key for f in self.facts], fact.sort_key)
         self.facts.insert(position, fact)
-        self.version += 1
         return self._reevaluate_from(position, fact.sort_key, rules)
 
     def _retract(self, target: str, day: dt.date, rules: Rules) -> list[AlertMessage]:
-        self.retracted[target] = day
+        # The latest retraction date wins whatever the arrival order: a redelivered retraction cannot move it back.
+        self.retracted[target] = max(day, self.retracted.get(target, day))
         self.seen.add(target)
         for position, fact in enumerate(self.facts):
             if fact.event_id == target:
                 del self.facts[position]
-                self.version += 1
                 return self._reevaluate_from(position, fact.sort_key, rules)
         return []
 
@@ -154,8 +152,6 @@ class ChildHistory:
         if len(kept) > config.max_facts_per_child:
             # A pathological record (thousands of contacts) must not outgrow a changelog message: oldest first.
             kept = kept[len(kept) - config.max_facts_per_child :]
-        if len(kept) != len(self.facts):
-            self.version += 1
         self.facts = kept
         self.retracted = {e: d for e, d in self.retracted.items() if d >= cutoff}
         # Older event ids can go: a redelivered event from before the cutoff is too old to apply anyway.
@@ -173,7 +169,6 @@ def merge_into(into: ChildHistory, source: ChildHistory, event: ChildRecordsMerg
     into.seen.add(event.event_id)
     into.seen |= source.seen
     into.retracted |= source.retracted
-    into.version += 1
     if not source.facts:
         return messages
     into.facts = sorted([*into.facts, *source.facts], key=lambda f: f.sort_key)

@@ -10,7 +10,8 @@ import orjson
 from services.core.facts import Fact, Kind
 from services.core.history import ChildHistory, Standing
 
-DOCUMENT_VERSION = 1
+DOCUMENT_VERSION = 2  # 2 dropped the version counter, which only ordered the old contributions topic
+READABLE_VERSIONS = (1, 2)  # a version 1 document's counter is ignored
 _KINDS = {int(k): k for k in Kind}  # a dict lookup, not Kind(n): the enum call costs more than the rest of a row
 
 
@@ -64,7 +65,6 @@ def to_document(history: ChildHistory) -> bytes:
         "v": DOCUMENT_VERSION,
         "la": history.la_code,
         "key": history.child_key,
-        "version": history.version,
         "facts": [_fact_row(f) for f in history.facts],
         "seen": sorted(history.seen),
         "retracted": {e: d.toordinal() for e, d in history.retracted.items()},
@@ -75,7 +75,7 @@ def to_document(history: ChildHistory) -> bytes:
 
 def from_document(raw: bytes) -> ChildHistory:
     document = orjson.loads(raw)
-    if document.get("v") != DOCUMENT_VERSION:
+    if document.get("v") not in READABLE_VERSIONS:
         raise ValueError(f"unknown child state document version {document.get('v')!r}")
     standing = {
         aid: Standing((dt.date.fromordinal(a[0]), a[1], dt.datetime.fromisoformat(a[2]), a[3]), fingerprint, rule)
@@ -88,5 +88,4 @@ def from_document(raw: bytes) -> ChildHistory:
         seen=set(document["seen"]),
         retracted={e: dt.date.fromordinal(d) for e, d in document["retracted"].items()},
         standing=standing,
-        version=document["version"],
     )

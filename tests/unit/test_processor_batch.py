@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import orjson
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -80,11 +79,8 @@ def replay(events: Sequence[InboundEvent], config: RuleConfig = CONFIG) -> tuple
 
 
 def facts_of(raw: bytes) -> dict[str, object]:
-    """A stored child without its version counter and its tombstones' dates: both depend on where batches end
-    (the two xfail tests below); the facts, event ids, tombstones and standing alerts do not."""
+    """A stored child as a document: its facts, event ids, tombstones with their dates, and standing alerts."""
     document: dict[str, object] = orjson.loads(raw)
-    document.pop("version")
-    document["retracted"] = sorted(document["retracted"])  # type: ignore[call-overload]
     return document
 
 
@@ -216,12 +212,9 @@ def test_a_redirect_expires_with_the_retention_and_contributes_nothing() -> None
     assert expiry("886", raw, dt.date(2023, 4, 5), CONFIG) == (True, Counter())
 
 
-@pytest.mark.xfail(
-    strict=True, reason="ChildHistory.version restarts when a record with no facts expires at a batch end"
-)
-def test_a_childs_stored_version_does_not_depend_on_where_the_batches_split() -> None:
+def test_a_survivor_stored_after_a_merge_does_not_depend_on_where_the_batches_split() -> None:
     # A merge of two records without facts leaves the survivor nothing to keep after the batch, so it is not
-    # stored; its first referral in the next batch starts a new record at version 1, where one batch says 2.
+    # stored; its first referral in the next batch starts a new record, which must equal one batch's.
     events = [
         make_merge(into="child-b", merged="child-a", date="2024-01-01", event_id="merge"),
         make_referral("2024-01-01", child_key="child-b", event_id="b1"),
@@ -232,8 +225,8 @@ def test_a_childs_stored_version_does_not_depend_on_where_the_batches_split() ->
     assert split.table == whole.table
 
 
-@pytest.mark.xfail(strict=True, reason="prune forgets a retraction's own event id, so its redelivery is applied again")
 def test_a_tombstones_date_does_not_depend_on_where_the_batches_split() -> None:
+    # Pruning forgets a retraction's own event id, so a redelivered one is applied again: the latest date wins.
     referral = make_referral("2024-01-01", event_id="r1")
     first = make_retraction(referral, "2024-01-01", event_id="x1")
     events = [referral, first, make_retraction(referral, "2024-01-02", event_id="x2"), first]  # x1 delivered again
