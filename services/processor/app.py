@@ -9,16 +9,19 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import Counter
-from collections.abc import Sequence, Set
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence, Set
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import faust
+from aiokafka.admin import AIOKafkaAdminClient
+from faust.types import TP
 
 from services.core.aggregates import AggregateKey
 from services.core.config import DEFAULT_CONFIG, Rules
-from services.kafka.clients import faust_broker_url, faust_credentials
+from services.kafka.clients import common_kwargs, faust_broker_url, faust_credentials
+from services.processor.faust_workarounds import InOrder
 from services.processor.handlers import Clock, EventsHandler
 from services.processor.observe import NoMetrics, ProcessorMetrics
 from services.processor.settings import ProcessorSettings
@@ -126,13 +129,19 @@ def make_app(
     handler = EventsHandler(app, children, processor, rules, metrics or NoMetrics(), clock, partitions)
     built = ProcessorApp(app, children, handler)
 
-    # A batch spans partitions; it is handled a partition at a time (a council's events in arrival order), each
-    # part's table writes going to its partition. Events of a partition revoked since they were fetched are left
-    # unacknowledged for its new owner. A failed part crashes the worker unacknowledged; its events come again.
+    in_order = InOrder(CommittedOffsets(app, settings, processor.app_id).get, earliest_offset(app), seek(app))
+
+    # A batch spans partitions; it is handled a partition at a time (a council's events in offset order), each
+    # part's table writes going to its partition. Events of a partition revoked since they were fetched, or held
+    # back to keep offset order, are left unacknowledged and come again. A failed part crashes the worker
+    # unacknowledged; its events come again after the restart.
     @app.agent(events_topic)  # type: ignore[untyped-decorator]  # faust is untyped
     async def process_events(stream: Any) -> None:
         async for batch in stream.noack_take(processor.max_batch, within=processor.batch_window_seconds):
-            for part in by_partition(batch, app.consumer.assignment()):
+            for fetched in by_partition(batch, app.consumer.assignment()):
+                part = await in_order.admit(fetched, app.consumer_generation_id)
+                if not part:
+                    continue
                 try:
                     await handler.handle(part)
                 except Exception as error:
@@ -169,6 +178,44 @@ def make_app(
 
         app.timer(interval=processor.status_interval_seconds)(write_status)
     return built
+
+
+@dataclass(slots=True)
+class CommittedOffsets:
+    """The group's committed offsets, asked of the broker once per rebalance (aiokafka's admin client)."""
+
+    app: Any
+    settings: Settings
+    group: str
+    cached: dict[Any, int] = field(default_factory=dict)
+    generation: int | None = None
+
+    async def get(self, tp: Any) -> int | None:
+        if self.generation != self.app.consumer_generation_id:
+            self.generation = self.app.consumer_generation_id
+            admin = AIOKafkaAdminClient(**common_kwargs(self.settings))
+            await admin.start()
+            try:
+                offsets = await admin.list_consumer_group_offsets(self.group)
+            finally:
+                await admin.close()
+            self.cached = {TP(t.topic, t.partition): m.offset for t, m in offsets.items() if m.offset >= 0}
+        return self.cached.get(tp)
+
+
+def earliest_offset(app: Any) -> Callable[[Any], Awaitable[int]]:
+    async def earliest(tp: Any) -> int:
+        offsets = await app.consumer.earliest_offsets(tp)
+        return int(offsets[tp])
+
+    return earliest
+
+
+def seek(app: Any) -> Callable[[Any, int], Awaitable[None]]:
+    async def seek_back(tp: Any, offset: int) -> None:
+        await app.consumer.seek_wait({tp: offset})  # on the consumer's thread
+
+    return seek_back
 
 
 def by_partition(batch: Sequence[Any], assigned: Set[Any]) -> list[list[Any]]:

@@ -27,10 +27,10 @@ from services.core.history import ChildHistory, Outcome
 from services.kafka.topics import partition_for
 from services.processor.batch import BatchResult, apply_batch, expiry
 from services.processor.deadletter import Rejection, admit, envelope
+from services.processor.faust_workarounds import writing_for
 from services.processor.observe import ProcessorMetrics
 from services.processor.settings import ProcessorSettings
 from services.processor.tables import child_of, load
-from services.processor.take_tables import writing_for
 from services.processor.totals import CouncilTotals
 
 Clock = Callable[[], dt.datetime]

@@ -30,5 +30,5 @@ def test_faust_streaming_and_aiokafka_are_pinned_to_exact_versions() -> None:
 def test_the_installed_version_is_the_pinned_one(package: str) -> None:
     assert version(package) == pinned()[package], (
         f"{package} {version(package)} is installed but {pinned()[package]} is pinned: re-run the processor's broker "
-        "tests and tests/component/test_take_tables.py against the new version before changing the pin"
+        "tests and tests/component/test_faust_workarounds.py against the new version before changing the pin"
     )
