@@ -14,6 +14,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from pydantic import ValidationError
 
 from schemas.codec import decode_alert, encode
+from schemas.pseudonyms import is_pseudonym
 from services.alertdesk.actions import ActionMessage, decode_action
 from services.alertdesk.audit import ChildLevelDataViewed
 from services.alertdesk.desk import Desk
@@ -52,16 +53,26 @@ def fold_record(desk: Desk, desk_settings: AlertDeskSettings, message: ConsumerR
     is_alert = message.topic == desk_settings.alerts_topic
     try:
         if is_alert:
-            desk.fold_alert(decode_alert(message.value or b""))
+            alert = decode_alert(message.value or b"")
+            if not is_pseudonym(alert.child_key):  # e.g. a raw child id sent as the key: never shown or exported
+                desk.metrics.rejected_messages.labels(topic=kind_of(is_alert)).inc()
+                log.warning("skipped an alert whose child_key is not a pseudonym at %s[%d]@%d", message.topic,
+                            message.partition, message.offset)  # fmt: skip
+                return
+            desk.fold_alert(alert)
         else:
             desk.fold_action(decode_action(message.value or b""))
     except ValidationError as error:
-        kind = "alerts" if is_alert else "actions"
+        kind = kind_of(is_alert)
         desk.metrics.rejected_messages.labels(topic=kind).inc()
         # Only where it is and which fields failed: the value may hold child-level data.
         fields = sorted({".".join(str(p) for p in err["loc"]) for err in error.errors()})[:5]
         log.warning("skipped a bad %s message at %s[%d]@%d: %s", kind, message.topic, message.partition,
                     message.offset, fields)  # fmt: skip
+
+
+def kind_of(is_alert: bool) -> str:
+    return "alerts" if is_alert else "actions"
 
 
 async def consume(desk: Desk, settings: Settings, desk_settings: AlertDeskSettings, stop: asyncio.Event) -> None:
