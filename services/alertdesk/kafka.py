@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from schemas.codec import decode_alert, encode
 from schemas.pseudonyms import is_pseudonym
 from services.alertdesk.actions import ActionMessage, decode_action
-from services.alertdesk.audit import ChildLevelDataViewed
+from services.alertdesk.audit import AuditRecord
 from services.alertdesk.desk import Desk
 from services.alertdesk.settings import AlertDeskSettings
 from services.kafka.clients import consumer_kwargs, producer_kwargs
@@ -37,7 +37,7 @@ class DeskPublisher:
     async def publish_action(self, action: ActionMessage) -> None:
         await self.producer.send_and_wait(self.actions_topic, encode(action), key=action.alert_id.encode())
 
-    async def record(self, entry: ChildLevelDataViewed) -> None:
+    async def record(self, entry: AuditRecord) -> None:
         """AuditSink: keyed by user, so one person's trail stays in order."""
         await self.producer.send_and_wait(self.audit_topic, encode(entry), key=entry.user.encode())
 

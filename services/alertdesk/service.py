@@ -24,6 +24,7 @@ from services.alertdesk.notify import Notifier
 from services.alertdesk.oidc import OidcClient, OidcConfig
 from services.alertdesk.sessions import SessionStore
 from services.alertdesk.settings import AlertDeskSettings
+from services.alertdesk.signin import SignIn, ThrottlePolicy
 from services.kafka.topics import ensure_topics, plan_topic
 from services.settings import Settings
 
@@ -61,6 +62,20 @@ def session_store(desk_settings: AlertDeskSettings) -> SessionStore:
     )
 
 
+def sign_in_defences(desk_settings: AlertDeskSettings) -> SignIn:
+    s = desk_settings
+    return SignIn.build(
+        user_policy=ThrottlePolicy(
+            s.signin_user_free_failures, s.signin_user_lockout_failures, s.signin_lockout_seconds
+        ),
+        address_policy=ThrottlePolicy(
+            s.signin_address_free_failures, s.signin_address_lockout_failures, s.signin_lockout_seconds
+        ),
+        max_concurrent_hashes=s.max_concurrent_password_hashes,
+        max_waiting_hashes=s.max_waiting_password_hashes,
+    )
+
+
 @contextlib.asynccontextmanager
 async def run_desk(
     settings: Settings,
@@ -95,6 +110,7 @@ async def run_desk(
         publish_action=publisher.publish_action,
         registry=registry,
         oidc=oidc_client(desk_settings),
+        signin=sign_in_defences(desk_settings),
     )
     app = create_app(context)
 
@@ -116,3 +132,4 @@ async def run_desk(
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait_for(task, timeout=10)
         await publisher.producer.stop()
+        context.signin.checker.close()
