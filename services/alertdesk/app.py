@@ -19,7 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from services.alertdesk import feed, review
 from services.alertdesk.audit import SignInRefused
 from services.alertdesk.auth import FIRST_RUN_HELP, User, replace_hash
-from services.alertdesk.context import CONTEXT, SESSION, DeskContext, context_of, session_of
+from services.alertdesk.context import CONTEXT, SESSION, DeskContext, context_of, read_form, session_of
 from services.alertdesk.oidc import OidcError
 from services.alertdesk.pages import e, login_page, shell
 from services.alertdesk.passwords import PasswordCheckBusy, hash_password
@@ -104,7 +104,7 @@ async def _authenticate(request: web.Request, handler: Handler) -> web.StreamRes
     if request.method not in SAFE_METHODS:
         given = request.headers.get("X-CSRF-Token")
         if given is None and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-            value = (await request.post()).get("csrf_token")
+            value = (await read_form(request)).get("csrf_token")
             given = value if isinstance(value, str) else None
         if not _same_origin(request) or not tokens_match(session.csrf_token, given):
             context.desk.metrics.access_denied.labels(reason="csrf").inc()
@@ -157,7 +157,7 @@ async def login_form(request: web.Request) -> web.StreamResponse:
 
 async def login_submit(request: web.Request) -> web.StreamResponse:
     context = context_of(request)
-    form = await request.post()
+    form = await read_form(request)
     nonce = unsign(context.sessions.secret, request.cookies.get(LOGIN_COOKIE))
     given = form.get("csrf_token")
     fresh = nonce is not None and tokens_match(nonce, given if isinstance(given, str) else None)
@@ -230,8 +230,10 @@ async def _rehash(context: DeskContext, username: str, password: str) -> None:
         log.warning("could not upgrade the stored password hash for %r: %s", username[:64], error)
 
 
-def _signed_in(context: DeskContext, user: User, response: web.StreamResponse) -> web.StreamResponse:
-    _session, cookie = context.sessions.create(user, context.clock())
+def _signed_in(
+    context: DeskContext, user: User, response: web.StreamResponse, method: str = "local"
+) -> web.StreamResponse:
+    _session, cookie = context.sessions.create(user, context.clock(), method=method)
     _set_cookie(response, context, SESSION_COOKIE, cookie, max_age=context.settings.session_max_age_seconds)
     response.del_cookie(LOGIN_COOKIE, path="/")
     response.del_cookie(OIDC_COOKIE, path="/")
@@ -279,7 +281,7 @@ async def oidc_callback(request: web.Request) -> web.StreamResponse:
     # A same-site page hop: a Strict session cookie set during a cross-site redirect would not be sent yet.
     page = shell("Signed in", '<p>Signed in. <a href="/">Continue to the alert desk</a>.</p>')
     page = page.replace("<head>", '<head><meta http-equiv="refresh" content="0;url=/">', 1)
-    return _signed_in(context, user, web.Response(text=page, content_type="text/html"))
+    return _signed_in(context, user, web.Response(text=page, content_type="text/html"), method="oidc")
 
 
 async def index(request: web.Request) -> web.StreamResponse:

@@ -14,6 +14,7 @@ from typing import Any
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
+from services import log_budget
 from services.alertdesk.auth import FIRST_RUN_HELP, ROLES, UsersFileError, add_user, load_users, make_user
 from services.alertdesk.passwords import MIN_PASSWORD_CHARACTERS, password_problem
 from services.alertdesk.settings import AlertDeskSettings
@@ -77,6 +78,7 @@ def run_serve(args: argparse.Namespace) -> int:
         print(FIRST_RUN_HELP.format(path=desk_settings.users_file), file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log_budget.install()  # an error loop or a flood of refused sign-ins cannot fill the disk
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
     try:
         return asyncio.run(_serve(settings, desk_settings, args.host, args.port, users))

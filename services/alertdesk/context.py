@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import secrets
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from aiohttp import web
+from multidict import MultiDictProxy
 from prometheus_client import CollectorRegistry
 
 from services.alertdesk.actions import ActionMessage, utc_now
@@ -46,6 +49,7 @@ class DeskContext:
     clock: Callable[[], dt.datetime] = utc_now
     signin: SignIn = field(default_factory=SignIn.build)
     audit_health: AuditHealth = field(default_factory=AuditHealth)
+    live_streams: Counter[str] = field(default_factory=Counter)  # open feed streams per session id
     # Feed event ids are "<epoch>-<seq>": a client resuming across a restart of the desk gets a full snapshot.
     epoch: str = field(default_factory=lambda: secrets.token_hex(4))
 
@@ -82,3 +86,12 @@ def context_of(request: web.Request) -> DeskContext:
 
 def session_of(request: web.Request) -> Session:
     return request[SESSION]
+
+
+async def read_form(request: web.Request) -> MultiDictProxy[str | bytes | bytearray | web.FileField]:
+    """The posted form, or 408 when its body does not arrive within the body timeout (a slow client)."""
+    try:
+        async with asyncio.timeout(context_of(request).settings.body_timeout_seconds):
+            return await request.post()
+    except TimeoutError:
+        raise web.HTTPRequestTimeout(text="the request body was too slow", content_type="text/plain") from None

@@ -7,10 +7,12 @@ committed offsets) and folds them into the same state the live feed then keeps u
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
 from schemas.codec import decode_alert, encode
@@ -26,26 +28,72 @@ log = logging.getLogger(__name__)
 POLL_TIMEOUT_MS = 200
 
 
-@dataclass(slots=True)
-class DeskPublisher:
-    """The durable producer (acks=all, idempotent): an action or audit record counts only once the broker has it."""
+ProducerFactory = Callable[[], Awaitable[AIOKafkaProducer]]
 
-    producer: AIOKafkaProducer
-    actions_topic: str
-    audit_topic: str
+
+class DeskPublisher:
+    """The durable producer (acks=all, idempotent): an action or audit record counts only once the broker has it.
+
+    After a producer error the producer is replaced and the send tried once more on the new one: an idempotent
+    producer whose batch failed is left with a broken sequence (every later send fails), so it is not reused.
+    """
+
+    def __init__(self, start_producer: ProducerFactory, actions_topic: str, audit_topic: str) -> None:
+        self._start_producer = start_producer
+        self._producer: AIOKafkaProducer | None = None
+        self._lock = asyncio.Lock()
+        self.actions_topic, self.audit_topic = actions_topic, audit_topic
+        self.replaced_total = 0
 
     async def publish_action(self, action: ActionMessage) -> None:
-        await self.producer.send_and_wait(self.actions_topic, encode(action), key=action.alert_id.encode())
+        await self._send(self.actions_topic, encode(action), action.alert_id.encode())
 
     async def record(self, entry: AuditRecord) -> None:
         """AuditSink: keyed by user, so one person's trail stays in order."""
-        await self.producer.send_and_wait(self.audit_topic, encode(entry), key=entry.user.encode())
+        await self._send(self.audit_topic, encode(entry), entry.user.encode())
+
+    async def start(self) -> None:
+        await self._current()
+
+    async def stop(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+
+    async def _send(self, topic: str, value: bytes, key: bytes) -> None:
+        producer = await self._current()
+        try:
+            await producer.send_and_wait(topic, value, key=key)
+        except KafkaError as error:
+            log.warning("producer failed on %s (%s): starting a new producer", topic, type(error).__name__)
+            await self._replace(producer)
+            await (await self._current()).send_and_wait(topic, value, key=key)
+
+    async def _current(self) -> AIOKafkaProducer:
+        async with self._lock:
+            if self._producer is None:
+                self._producer = await self._start_producer()
+            return self._producer
+
+    async def _replace(self, failed: AIOKafkaProducer) -> None:
+        stop_failed = failed.stop
+        async with self._lock:
+            if self._producer is not failed:
+                return  # another send already replaced it
+            self._producer, self.replaced_total = None, self.replaced_total + 1
+        with contextlib.suppress(Exception):  # a broken producer may fail to stop cleanly; it is dropped anyway
+            await stop_failed()
 
 
 async def start_publisher(settings: Settings, desk_settings: AlertDeskSettings) -> DeskPublisher:
-    producer = AIOKafkaProducer(**producer_kwargs(settings))
-    await producer.start()
-    return DeskPublisher(producer, desk_settings.actions_topic, desk_settings.audit_topic)
+    async def start_producer() -> AIOKafkaProducer:
+        producer = AIOKafkaProducer(**producer_kwargs(settings))
+        await producer.start()
+        return producer
+
+    publisher = DeskPublisher(start_producer, desk_settings.actions_topic, desk_settings.audit_topic)
+    await publisher.start()
+    return publisher
 
 
 def fold_record(desk: Desk, desk_settings: AlertDeskSettings, message: ConsumerRecord[bytes, bytes]) -> None:

@@ -43,6 +43,17 @@ class AlertDeskSettings(BaseSettings):
     # Upgrade a stored scrypt (or outdated argon2) hash to argon2id at the user's next successful sign-in.
     rehash_on_sign_in: bool = True
 
+    # Slow and many clients (docs/security.md has the reverse-proxy setup that goes in front).
+    header_timeout_seconds: float = Field(default=10.0, gt=0)  # a request's headers must arrive within this
+    body_timeout_seconds: float = Field(default=10.0, gt=0)  # and a form's body within this
+    keepalive_timeout_seconds: float = Field(default=15.0, gt=0)  # an idle connection is closed after this
+    max_connections_per_address: int = Field(default=32, ge=1)
+    max_connections: int = Field(default=200, ge=1)
+    max_streams_per_session: int = Field(default=3, ge=1)  # live feed (SSE) connections one session may hold
+
+    # Alerts per feed page (and per first stream snapshot): a page is what one audit record set covers.
+    feed_page_size: int = Field(default=200, ge=10, le=500)
+
     # OIDC in production (authorisation code flow with PKCE).
     oidc_issuer: str | None = None
     oidc_client_id: str | None = None
