@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import math
+import re
+from collections import Counter
 from pathlib import Path
 from typing import Literal
 
@@ -11,10 +16,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 SecurityProtocol = Literal["PLAINTEXT", "SASL_SSL"]
 SaslMechanism = Literal["SCRAM-SHA-512"]
 Profile = Literal["dev", "production"]
+# What ingest does with a worker's name (`closing_worker`): dropped unless the council's configuration asks for it.
+WorkerNames = Literal["drop", "pseudonymise", "keep"]
 
 # The one key a developer may use without configuring anything. It is only accepted in the dev profile,
 # so a production deployment cannot pseudonymise with a key that is printed in the source code.
 DEV_PSEUDONYM_KEY = "frontdoor-dev-profile-key-not-for-real-data"
+MIN_PSEUDONYM_KEY_BYTES = 32
+MIN_PSEUDONYM_KEY_BITS = 128  # estimated entropy, so a long key of few repeated characters is still refused
+KEY_HELP = 'make one with: python -c "import secrets; print(secrets.token_hex(32))"'
 
 
 class Settings(BaseSettings):
@@ -39,6 +49,8 @@ class Settings(BaseSettings):
 
     # Pseudonymisation of child identifiers at ingest (keyed HMAC-SHA256).
     pseudonym_key: SecretStr | None = None
+    # Workers' names in council extracts: "drop" (default), "pseudonymise" (keyed HMAC) or "keep".
+    worker_names: WorkerNames = "drop"
 
     # Per-council rule definitions (deploy/rules.example.toml); None: the DfE defaults for every council.
     rules_config: Path | None = None
@@ -52,16 +64,75 @@ class Settings(BaseSettings):
         return self
 
     def pseudonym_key_bytes(self) -> bytes:
-        """The HMAC key; outside the dev profile there is no default and a missing key is an error."""
+        """The HMAC key; outside the dev profile there is no default, and a missing or weak key is an error."""
         if self.pseudonym_key is not None and self.pseudonym_key.get_secret_value():
-            return self.pseudonym_key.get_secret_value().encode()
+            text = self.pseudonym_key.get_secret_value()
+            weakness = pseudonym_key_weakness(text) if self.profile != "dev" else None
+            if weakness is not None:
+                raise WeakPseudonymKeyError(f"FRONTDOOR_PSEUDONYM_KEY is too weak: {weakness}; {KEY_HELP}")
+            return text.encode()  # the text's bytes, as always, so pseudonyms made before stay the same
         if self.profile == "dev":
             return DEV_PSEUDONYM_KEY.encode()
         raise MissingPseudonymKeyError(
             "No pseudonymisation key: set FRONTDOOR_PSEUDONYM_KEY (a long random secret), "
-            "or FRONTDOOR_PROFILE=dev for local synthetic data only."
+            f"or FRONTDOOR_PROFILE=dev for local synthetic data only; {KEY_HELP}"
         )
+
+    def pseudonym_key_for_council_files(self) -> bytes:
+        """The key for a council's real files: as above, but never the built-in dev key, in any profile.
+
+        The dev key is printed in this file, so anything pseudonymised with it can be reversed by anyone;
+        it serves `simulate` and `demo` (synthetic children) only.
+        """
+        key = self.pseudonym_key_bytes()
+        if key == DEV_PSEUDONYM_KEY.encode():
+            raise DevPseudonymKeyError(
+                "refusing to pseudonymise council files with the built-in dev key (it is public, in "
+                f"services/settings.py): set FRONTDOOR_PSEUDONYM_KEY to the council's own secret; {KEY_HELP}"
+            )
+        return key
+
+
+def pseudonym_key_weakness(text: str) -> str | None:
+    """Why a configured key is too weak to pseudonymise real children with, or None when it is strong enough.
+
+    A key is read as hex or base64 when it is one (as `secrets.token_hex`/`token_urlsafe` print them), else as
+    its UTF-8 bytes; either way it needs 32 bytes, and an entropy estimate that a repeated pattern cannot reach.
+    """
+    if text == DEV_PSEUDONYM_KEY:
+        return "it is the built-in dev key, which is public"
+    decoded = _decoded_bytes(text)
+    if decoded < MIN_PSEUDONYM_KEY_BYTES:
+        return f"{decoded} bytes after decoding, fewer than {MIN_PSEUDONYM_KEY_BYTES}"
+    if (text + text).find(text, 1) < len(text):
+        return "it repeats a shorter pattern"
+    counts = Counter(text)
+    bits = len(text) * -sum(n / len(text) * math.log2(n / len(text)) for n in counts.values())
+    if len(counts) < 8 or bits < MIN_PSEUDONYM_KEY_BITS:
+        return f"too few different characters (about {bits:.0f} bits of entropy, {MIN_PSEUDONYM_KEY_BITS} needed)"
+    return None
+
+
+def _decoded_bytes(text: str) -> int:
+    if re.fullmatch(r"(?:[0-9a-fA-F]{2})+", text):
+        return len(text) // 2
+    # Base64 only when it looks like a token (mixed case and digits, or padded), not a dashed passphrase.
+    token_like = text.endswith("=") or all(re.search(c, text) for c in ("[a-z]", "[A-Z]", "[0-9]"))
+    if token_like and re.fullmatch(r"[A-Za-z0-9_\-+/]+={0,2}", text):
+        try:
+            return len(base64.urlsafe_b64decode(text.replace("+", "-").replace("/", "_") + "=" * (-len(text) % 4)))
+        except (binascii.Error, ValueError):
+            pass
+    return len(text.encode())
 
 
 class MissingPseudonymKeyError(RuntimeError):
     """Raised when child identifiers would be pseudonymised without a configured key."""
+
+
+class WeakPseudonymKeyError(MissingPseudonymKeyError):
+    """Raised outside the dev profile when the configured key is short or low in entropy."""
+
+
+class DevPseudonymKeyError(MissingPseudonymKeyError):
+    """Raised when a council's real files would be pseudonymised with the public dev key."""

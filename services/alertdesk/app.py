@@ -6,9 +6,10 @@ Nothing here does I/O at import; `create_app` only wires routes to handlers over
 from __future__ import annotations
 
 import logging
-import secrets
-from collections.abc import Awaitable, Callable
+import math
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -16,15 +17,19 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from services.alertdesk import feed, review
-from services.alertdesk.auth import FIRST_RUN_HELP, User
-from services.alertdesk.context import CONTEXT, SESSION, DeskContext, context_of, session_of
+from services.alertdesk.audit import SignInRefused
+from services.alertdesk.auth import FIRST_RUN_HELP, User, replace_hash
+from services.alertdesk.context import CONTEXT, SESSION, DeskContext, context_of, read_form, session_of
 from services.alertdesk.oidc import OidcError
 from services.alertdesk.pages import e, login_page, shell
+from services.alertdesk.passwords import PasswordCheckBusy, hash_password
 from services.alertdesk.sessions import LOGIN_COOKIE, OIDC_COOKIE, SESSION_COOKIE, sign, tokens_match, unsign
+from services.alertdesk.signin import Lockout, Refusal
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
 PUBLIC_PATHS = frozenset({"/login", "/login/oidc", "/login/oidc/callback", "/healthz", "/metrics", "/favicon.ico"})
+WrongPassword = Literal["wrong_password"]
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 CSP = (
@@ -99,7 +104,7 @@ async def _authenticate(request: web.Request, handler: Handler) -> web.StreamRes
     if request.method not in SAFE_METHODS:
         given = request.headers.get("X-CSRF-Token")
         if given is None and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-            value = (await request.post()).get("csrf_token")
+            value = (await read_form(request)).get("csrf_token")
             given = value if isinstance(value, str) else None
         if not _same_origin(request) or not tokens_match(session.csrf_token, given):
             context.desk.metrics.access_denied.labels(reason="csrf").inc()
@@ -123,8 +128,17 @@ def _set_cookie(response: web.StreamResponse, context: DeskContext, name: str, v
     response.set_cookie(name, value, **options)  # type: ignore[arg-type]  # aiohttp's keyword types
 
 
-def _login_response(context: DeskContext, *, error: str = "", status: int = 200) -> web.Response:
-    nonce = secrets.token_urlsafe(24)
+def client_address(request: web.Request) -> str:
+    """The client's address: from the reverse proxy's header when one is configured, else the peer's."""
+    header = context_of(request).settings.client_address_header
+    given = request.headers.get(header, "") if header else ""
+    return (given.split(",")[-1].strip() or request.remote or "unknown")[:100]
+
+
+def _login_response(
+    context: DeskContext, *, error: str = "", status: int = 200, retry_after: float | None = None
+) -> web.Response:
+    nonce = context.signin.nonces.issue()
     no_users = context.users.empty and context.oidc is None
     first_run = FIRST_RUN_HELP.format(path=context.settings.users_file) if no_users else ""
     page = login_page(
@@ -132,6 +146,8 @@ def _login_response(context: DeskContext, *, error: str = "", status: int = 200)
     )
     response = web.Response(text=page, content_type="text/html", status=status)
     _set_cookie(response, context, LOGIN_COOKIE, sign(context.sessions.secret, nonce), max_age=600)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(math.ceil(retry_after))
     return response
 
 
@@ -141,23 +157,83 @@ async def login_form(request: web.Request) -> web.StreamResponse:
 
 async def login_submit(request: web.Request) -> web.StreamResponse:
     context = context_of(request)
-    form = await request.post()
+    form = await read_form(request)
     nonce = unsign(context.sessions.secret, request.cookies.get(LOGIN_COOKIE))
     given = form.get("csrf_token")
-    if nonce is None or not _same_origin(request) or not tokens_match(nonce, given if isinstance(given, str) else None):
+    fresh = nonce is not None and tokens_match(nonce, given if isinstance(given, str) else None)
+    # Single use: a nonce is spent by the first post that presents it, whatever the outcome.
+    if not (fresh and _same_origin(request) and context.signin.nonces.consume(nonce)):
         context.desk.metrics.access_denied.labels(reason="csrf").inc()
         return _login_response(context, error="The sign-in form expired. Please try again.", status=403)
-    username, password = str(form.get("username", "")), str(form.get("password", ""))
-    user = context.users.authenticate(username, password)
+    username, password = str(form.get("username", ""))[:200], str(form.get("password", ""))
+    address = client_address(request)
+    refusal = context.signin.guard.refusal(username, address)
+    if refusal is not None:  # refused before any hashing: guessing costs the desk nothing more
+        reason, wait = refusal
+        lockouts = context.signin.guard.failed(username, address)
+        await _refused(context, username, address, reason, lockouts)
+        minutes = max(1, math.ceil(wait / 60))
+        message = f"Too many sign-in attempts. Try again in {minutes} minute{'s' if minutes > 1 else ''}."
+        return _login_response(context, error=message, status=429, retry_after=wait)
+    try:
+        user, stale_hash = await context.signin.checker.run(lambda: context.users.check(username, password))
+    except PasswordCheckBusy:
+        context.desk.metrics.logins.labels(method="local", outcome="busy").inc()
+        return _login_response(context, error="The desk is busy. Please try again in a moment.", status=503)
     if user is None:
-        context.desk.metrics.logins.labels(method="local", outcome="failure").inc()
+        await _refused(context, username, address, "wrong_password", context.signin.guard.failed(username, address))
         return _login_response(context, error="Wrong username or password.", status=401)
+    context.signin.guard.succeeded(username)
     context.desk.metrics.logins.labels(method="local", outcome="success").inc()
+    if stale_hash and context.settings.rehash_on_sign_in:
+        await _rehash(context, username, password)
     return _signed_in(context, user, redirect("/"))
 
 
-def _signed_in(context: DeskContext, user: User, response: web.StreamResponse) -> web.StreamResponse:
-    _session, cookie = context.sessions.create(user, context.clock())
+async def _refused(
+    context: DeskContext, username: str, address: str, reason: Refusal | WrongPassword, lockouts: Sequence[Lockout]
+) -> None:
+    """Count, log and audit a refused sign-in: the typed name (as repr, so it cannot forge log lines), no password."""
+    outcome = "failure" if reason == "wrong_password" else "throttled"
+    context.desk.metrics.logins.labels(method="local", outcome=outcome).inc()
+    log.warning("sign-in refused (%s) for user %r from %s", reason, username[:64], address)
+    reasons: list[Lockout | WrongPassword] = ["wrong_password"] if reason == "wrong_password" else []
+    reasons += lockouts
+    for each in reasons:
+        if each in ("account_locked", "address_locked"):
+            log.warning("sign-in lockout (%s) for user %r from %s", each, username[:64], address)
+        entry = SignInRefused(
+            occurred_at=context.clock(),
+            user=username or "(empty)",
+            address=address,
+            reason=each,
+        )
+        try:
+            await context.audit.record(entry)
+        except Exception:  # the refusal stands even if the trail cannot be written; /healthz reports it
+            context.audit_health.failed()
+            log.exception("could not audit a refused sign-in")
+        else:
+            context.audit_health.succeeded()
+
+
+async def _rehash(context: DeskContext, username: str, password: str) -> None:
+    """Upgrade a scrypt or outdated hash in the users file, off the event loop; a read-only file only warns."""
+    source = context.users.source
+    entry = context.users.users.get(username)
+    if source is None or entry is None:
+        return
+    try:
+        new_hash = await context.signin.checker.run(lambda: hash_password(password))
+        replace_hash(source, username, entry.password_hash, new_hash)
+    except (OSError, PasswordCheckBusy) as error:
+        log.warning("could not upgrade the stored password hash for %r: %s", username[:64], error)
+
+
+def _signed_in(
+    context: DeskContext, user: User, response: web.StreamResponse, method: str = "local"
+) -> web.StreamResponse:
+    _session, cookie = context.sessions.create(user, context.clock(), method=method)
     _set_cookie(response, context, SESSION_COOKIE, cookie, max_age=context.settings.session_max_age_seconds)
     response.del_cookie(LOGIN_COOKIE, path="/")
     response.del_cookie(OIDC_COOKIE, path="/")
@@ -205,7 +281,7 @@ async def oidc_callback(request: web.Request) -> web.StreamResponse:
     # A same-site page hop: a Strict session cookie set during a cross-site redirect would not be sent yet.
     page = shell("Signed in", '<p>Signed in. <a href="/">Continue to the alert desk</a>.</p>')
     page = page.replace("<head>", '<head><meta http-equiv="refresh" content="0;url=/">', 1)
-    return _signed_in(context, user, web.Response(text=page, content_type="text/html"))
+    return _signed_in(context, user, web.Response(text=page, content_type="text/html"), method="oidc")
 
 
 async def index(request: web.Request) -> web.StreamResponse:
@@ -214,8 +290,17 @@ async def index(request: web.Request) -> web.StreamResponse:
 
 
 async def healthz(request: web.Request) -> web.StreamResponse:
-    desk = context_of(request).desk
-    return web.json_response({"status": "ok", "caught_up": desk.caught_up, "alerts": len(desk.state.records)})
+    """503 while audit writes fail: a desk that cannot keep its audit trail must not look healthy.
+
+    "status" is "ok" only while the last audit write succeeded; when it is not, "audit" says how many failed.
+    """
+    context = context_of(request)
+    desk, health = context.desk, context.audit_health
+    body: dict[str, object] = {"status": "ok" if health.ok else "failing"}
+    if not health.ok:
+        body["audit"] = {"status": "failing", "consecutive_failures": health.consecutive_failures}
+    body |= {"caught_up": desk.caught_up, "alerts": len(desk.state.records)}
+    return web.json_response(body, status=200 if health.ok else 503)
 
 
 async def no_icon(_request: web.Request) -> web.StreamResponse:

@@ -28,24 +28,71 @@ class ChildLevelDataViewed(BaseModel):
     la_code: LaCode
     route: str
     purpose: str
-    alert_ids: tuple[AlertId, ...]
+    alert_ids: tuple[AlertId, ...] = Field(max_length=500)
+    # One view of many alerts is split into several records; `part` of `parts` (1 of 1 for most views).
+    part: int = Field(default=1, ge=1)
+    parts: int = Field(default=1, ge=1)
     schema_version: Literal[1] = 1
+
+
+class SignInRefused(BaseModel):
+    """A refused local sign-in: a wrong password, or an attempt that started a lockout. Never the password.
+
+    `user` is the name that was typed, which may be no one's; `address` is the client's, as the desk saw it.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["SignInRefused"] = "SignInRefused"
+    audit_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    occurred_at: AwareDatetime
+    user: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    address: Annotated[str, StringConstraints(max_length=100)]
+    reason: Literal["wrong_password", "account_locked", "address_locked"]  # a Lockout, or a wrong password
+    schema_version: Literal[1] = 1
+
+
+AuditRecord = ChildLevelDataViewed | SignInRefused
+# Ids per record: 500 ids of 32 hex digits keep a record near 20 KB, far below Kafka's 1 MiB message limit.
+MAX_ALERT_IDS_PER_RECORD = 500
+
+
+@dataclass(slots=True)
+class AuditHealth:
+    """Whether the last audit write succeeded; /healthz fails while it did not."""
+
+    consecutive_failures: int = 0
+    failures_total: int = 0
+
+    def failed(self) -> None:
+        self.consecutive_failures += 1
+        self.failures_total += 1
+
+    def succeeded(self) -> None:
+        self.consecutive_failures = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.consecutive_failures == 0
 
 
 class AuditSink(Protocol):
     """Somewhere durable for audit records. `record` returns only once the record is safely kept."""
 
-    async def record(self, entry: ChildLevelDataViewed) -> None: ...
+    async def record(self, entry: AuditRecord) -> None: ...
 
 
 @dataclass(slots=True)
 class MemoryAuditSink:
     """Keeps records in a list: for tests, and for reading back what a test did."""
 
-    records: list[ChildLevelDataViewed] = field(default_factory=list)
+    records: list[AuditRecord] = field(default_factory=list)
 
-    async def record(self, entry: ChildLevelDataViewed) -> None:
+    async def record(self, entry: AuditRecord) -> None:
         self.records.append(entry)
 
     def for_route(self, route: str) -> list[ChildLevelDataViewed]:
-        return [r for r in self.records if r.route == route]
+        return [r for r in self.records if isinstance(r, ChildLevelDataViewed) and r.route == route]
+
+    def sign_ins(self) -> list[SignInRefused]:
+        return [r for r in self.records if isinstance(r, SignInRefused)]

@@ -1,27 +1,25 @@
-"""Who may use the desk: roles, local users with scrypt-hashed passwords in a TOML or JSON file. No default user."""
+"""Who may use the desk: roles, local users with argon2id-hashed passwords in a TOML or JSON file. No default user."""
 
 from __future__ import annotations
 
-import base64
 import functools
-import hashlib
-import hmac
 import json
 import os
 import secrets
+import tempfile
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args
 
 from schemas.codes import SourceGroup
+from services.alertdesk.passwords import MAX_PASSWORD_CHARACTERS, hash_password, needs_rehash, verify_password
 
 Role = Literal["duty_manager", "team_manager", "performance", "partner"]
 ROLES: tuple[Role, ...] = get_args(Role)
 CHILD_LEVEL_ROLES: frozenset[Role] = frozenset({"duty_manager", "team_manager"})
 
-# scrypt at n=2**14, r=8, p=1 costs ~16 MiB and tens of milliseconds: slow for a guesser, fine for a login.
-_SCRYPT_N, _SCRYPT_R, _SCRYPT_P, _KEY_BYTES = 2**14, 8, 1, 32
+__all__ = ["hash_password", "verify_password"]  # re-exported: callers and older tests import them from here
 
 # A partner agency is one of the Annex A source groups, the same values alerts carry in `source_group`.
 AGENCIES = tuple(g.value for g in SourceGroup)
@@ -51,28 +49,6 @@ class UsersFileError(ValueError):
     """The users file is missing, unreadable or has an invalid entry."""
 
 
-def hash_password(password: str, *, salt: bytes | None = None) -> str:
-    """`scrypt$n$r$p$salt$key`, with a fresh random salt per user."""
-    salt = salt if salt is not None else os.urandom(16)
-    key = hashlib.scrypt(password.encode(), salt=salt, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P, dklen=_KEY_BYTES)
-    return "$".join(("scrypt", str(_SCRYPT_N), str(_SCRYPT_R), str(_SCRYPT_P), _b64(salt), _b64(key)))
-
-
-def verify_password(password: str, encoded: str) -> bool:
-    """Constant-time comparison of the derived key; a malformed hash never matches."""
-    try:
-        scheme, n, r, p, salt, key = encoded.split("$")
-        if scheme != "scrypt":
-            return False
-        expected = _unb64(key)
-        derived = hashlib.scrypt(
-            password.encode(), salt=_unb64(salt), n=int(n), r=int(r), p=int(p), dklen=len(expected)
-        )
-    except ValueError:
-        return False
-    return hmac.compare_digest(derived, expected)
-
-
 @functools.cache
 def _dummy_hash() -> str:
     """Checked when the username is unknown, so a wrong username takes as long as a wrong password."""
@@ -81,14 +57,23 @@ def _dummy_hash() -> str:
 
 @dataclass(frozen=True, slots=True)
 class UserDirectory:
-    """The local users, read once from the file."""
+    """The local users, read from the file (`source`), or built in memory by a test."""
 
     users: dict[str, LocalUser]
+    source: Path | None = None
 
     def authenticate(self, username: str, password: str) -> User | None:
+        return self.check(username, password)[0]
+
+    def check(self, username: str, password: str) -> tuple[User | None, bool]:
+        """The user when the password is right, and whether their stored hash should be replaced. Blocking."""
+        if len(password) > MAX_PASSWORD_CHARACTERS:
+            return None, False
         entry = self.users.get(username)
         ok = verify_password(password, entry.password_hash if entry else _dummy_hash())
-        return entry.user if entry is not None and ok else None
+        if entry is None or not ok:
+            return None, False
+        return entry.user, needs_rehash(entry.password_hash)
 
     @property
     def empty(self) -> bool:
@@ -108,7 +93,7 @@ def load_users(path: Path) -> UserDirectory:
     for index, entry in enumerate(data.get("users", []) if isinstance(data, dict) else []):
         local = _parse_entry(entry, index)
         users[local.user.username] = local
-    return UserDirectory(users)
+    return UserDirectory(users, source=path)
 
 
 def _parse_entry(entry: Any, index: int) -> LocalUser:
@@ -138,6 +123,21 @@ def add_user(path: Path, user: User, password: str) -> None:
     """Add or replace one user in the file (TOML, or JSON by suffix), written with owner-only permissions."""
     existing = load_users(path).users
     existing[user.username] = LocalUser(user, hash_password(password))
+    _write_users(path, existing)
+
+
+def replace_hash(path: Path, username: str, old_hash: str, new_hash: str) -> bool:
+    """Upgrade one stored hash, if the entry still holds `old_hash` (an administrator may have changed it)."""
+    existing = load_users(path).users
+    entry = existing.get(username)
+    if entry is None or entry.password_hash != old_hash:
+        return False
+    existing[username] = LocalUser(entry.user, new_hash)
+    _write_users(path, existing)
+    return True
+
+
+def _write_users(path: Path, existing: dict[str, LocalUser]) -> None:
     entries = [
         {"username": u.user.username, "password_hash": u.password_hash, "role": u.user.role, "la_code": u.user.la_code}
         | ({"agency": u.user.agency} if u.user.agency else {})
@@ -145,9 +145,11 @@ def add_user(path: Path, user: User, password: str) -> None:
     ]
     text = json.dumps({"users": entries}, indent=2) if path.suffix == ".json" else _toml(entries)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    # Written beside and renamed over, so a desk reloading the file never reads half of it.
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mkstemp makes it 0600
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
+    Path(temporary).replace(path)
 
 
 def _toml(entries: list[dict[str, str]]) -> str:
@@ -158,14 +160,6 @@ def _toml(entries: list[dict[str, str]]) -> str:
         + "\n\n".join(blocks)
         + "\n"
     )
-
-
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 FIRST_RUN_HELP = """\

@@ -14,11 +14,11 @@ from typing import Any
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
+from services import log_budget
 from services.alertdesk.auth import FIRST_RUN_HELP, ROLES, UsersFileError, add_user, load_users, make_user
+from services.alertdesk.passwords import MIN_PASSWORD_CHARACTERS, password_problem
 from services.alertdesk.settings import AlertDeskSettings
 from services.settings import Settings
-
-MIN_PASSWORD_LENGTH = 12
 
 
 def register(subparsers: Any) -> None:
@@ -34,7 +34,11 @@ def register(subparsers: Any) -> None:
     user.add_argument("--role", required=True, choices=ROLES)
     user.add_argument("--la-code", required=True, help="three-digit DfE council code, e.g. 886")
     user.add_argument("--agency", help="partner role only: the agency (Annex A source group, e.g. police)")
-    user.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    user.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help=f"read the password from standard input (at least {MIN_PASSWORD_CHARACTERS} characters)",
+    )
     user.set_defaults(handler=run_add_user)
 
 
@@ -52,8 +56,9 @@ def run_add_user(args: argparse.Namespace) -> int:
     try:
         user = make_user(args.username, args.role, args.la_code, args.agency)
         password = _read_password(args.password_stdin)
-        if len(password) < MIN_PASSWORD_LENGTH:
-            raise UsersFileError(f"use a password of at least {MIN_PASSWORD_LENGTH} characters")
+        problem = password_problem(password, user.username)
+        if problem is not None:
+            raise UsersFileError(problem)
         add_user(path, user, password)
     except UsersFileError as error:
         print(f"frontdoor alertdesk add-user: {error}", file=sys.stderr)
@@ -73,6 +78,7 @@ def run_serve(args: argparse.Namespace) -> int:
         print(FIRST_RUN_HELP.format(path=desk_settings.users_file), file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log_budget.install()  # an error loop or a flood of refused sign-ins cannot fill the disk
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
     try:
         return asyncio.run(_serve(settings, desk_settings, args.host, args.port, users))

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import secrets
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from aiohttp import web
+from multidict import MultiDictProxy
 from prometheus_client import CollectorRegistry
 
 from services.alertdesk.actions import ActionMessage, utc_now
-from services.alertdesk.audit import AuditSink, ChildLevelDataViewed
+from services.alertdesk.audit import MAX_ALERT_IDS_PER_RECORD, AuditHealth, AuditSink, ChildLevelDataViewed
 from services.alertdesk.auth import User, UserDirectory
 from services.alertdesk.desk import Desk
 from services.alertdesk.oidc import OidcClient
 from services.alertdesk.sessions import Session, SessionStore
 from services.alertdesk.settings import AlertDeskSettings
+from services.alertdesk.signin import SignIn
 from services.alertdesk.state import AlertRecord
 
 ActionPublisher = Callable[[ActionMessage], Awaitable[None]]
@@ -43,23 +47,33 @@ class DeskContext:
     registry: CollectorRegistry
     oidc: OidcClient | None = None
     clock: Callable[[], dt.datetime] = utc_now
+    signin: SignIn = field(default_factory=SignIn.build)
+    audit_health: AuditHealth = field(default_factory=AuditHealth)
+    live_streams: Counter[str] = field(default_factory=Counter)  # open feed streams per session id
     # Feed event ids are "<epoch>-<seq>": a client resuming across a restart of the desk gets a full snapshot.
     epoch: str = field(default_factory=lambda: secrets.token_hex(4))
 
     async def audit_view(self, user: User, route: str, records: list[AlertRecord]) -> None:
-        """Write the audit record before the response leaves; if it cannot be written, nothing is sent."""
-        await self.audit.record(
-            ChildLevelDataViewed(
-                occurred_at=self.clock(),
-                user=user.username,
-                role=user.role,
-                la_code=user.la_code,
-                route=route,
-                purpose=PURPOSES[route],
-                alert_ids=tuple(r.alert_id for r in records),
-            )
-        )
-        self.desk.metrics.audit_records.labels(route=route).inc()
+        """Write the audit records before the response leaves; if they cannot be written, nothing is sent.
+
+        A view of many alerts is split into records of at most MAX_ALERT_IDS_PER_RECORD ids, so no record can
+        outgrow the broker's message limit however large the council's feed.
+        """
+        ids = [r.alert_id for r in records]
+        chunks = [ids[i : i + MAX_ALERT_IDS_PER_RECORD] for i in range(0, len(ids), MAX_ALERT_IDS_PER_RECORD)] or [[]]
+        now = self.clock()
+        for part, chunk in enumerate(chunks, start=1):
+            entry = ChildLevelDataViewed(
+                occurred_at=now, user=user.username, role=user.role, la_code=user.la_code, route=route,
+                purpose=PURPOSES[route], alert_ids=tuple(chunk), part=part, parts=len(chunks),
+            )  # fmt: skip
+            try:
+                await self.audit.record(entry)
+            except Exception:
+                self.audit_health.failed()
+                raise
+            self.audit_health.succeeded()
+            self.desk.metrics.audit_records.labels(route=route).inc()
 
 
 CONTEXT = web.AppKey("desk_context", DeskContext)
@@ -72,3 +86,12 @@ def context_of(request: web.Request) -> DeskContext:
 
 def session_of(request: web.Request) -> Session:
     return request[SESSION]
+
+
+async def read_form(request: web.Request) -> MultiDictProxy[str | bytes | bytearray | web.FileField]:
+    """The posted form, or 408 when its body does not arrive within the body timeout (a slow client)."""
+    try:
+        async with asyncio.timeout(context_of(request).settings.body_timeout_seconds):
+            return await request.post()
+    except TimeoutError:
+        raise web.HTTPRequestTimeout(text="the request body was too slow", content_type="text/plain") from None

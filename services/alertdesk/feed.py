@@ -18,7 +18,7 @@ from services.alertdesk.actions import (
     AlertClosed,
     AlertNoteAdded,
 )
-from services.alertdesk.context import DeskContext, context_of, session_of
+from services.alertdesk.context import DeskContext, context_of, read_form, session_of
 from services.alertdesk.pages import RULE_LABELS, card, e, shell
 from services.alertdesk.sessions import Session
 from services.alertdesk.state import AlertRecord, FeedFilter
@@ -95,7 +95,9 @@ async def feed_page(request: web.Request) -> web.StreamResponse:
     context, user = context_of(request), session.user
     chosen = feed_filter(request)
     state = context.desk.state
-    seq, records = state.seq, state.select(user.la_code, chosen)
+    seq, matching = state.seq, state.select(user.la_code, chosen)
+    page, size = _page_number(request), context.settings.feed_page_size
+    records = matching[(page - 1) * size : page * size]  # only one page is shown, and so only one page is audited
     cards = "".join(_card(context, session, r) for r in records)
     stream_url = f"/feed/stream?{_filter_query(chosen)}&after={context.epoch}-{seq}".replace("?&", "?")
     body = (
@@ -105,10 +107,26 @@ async def feed_page(request: web.Request) -> web.StreamResponse:
         f"{_filters_form(context, user.la_code, chosen)}"
         f'<div id="feed" class="cards" data-stream="{e(stream_url)}" aria-live="off">{cards}</div>'
         + ("" if records else '<p class="empty" id="empty">No alerts match. New alerts appear here live.</p>')
+        + _pager(chosen, page, len(matching), size)
     )
     await context.audit_view(user, "feed", records)
     return web.Response(text=shell("Live alerts", body, user=user, csrf=session.csrf_token, nav="feed"),
                         content_type="text/html")  # fmt: skip
+
+
+def _page_number(request: web.Request) -> int:
+    text = request.query.get("page", "1")
+    return min(int(text), 100_000) if text.isdigit() and int(text) >= 1 else 1
+
+
+def _pager(chosen: FeedFilter, page: int, total: int, size: int) -> str:
+    if total <= size:
+        return ""
+    query = _filter_query(chosen)
+    links = [f'<a href="/feed?{query}&page={p}">{label}</a>'.replace("?&", "?")
+             for p, label in ((page - 1, "Newer alerts"), (page + 1, "Older alerts"))
+             if 1 <= p <= -(-total // size)]  # fmt: skip
+    return f'<nav class="pager" aria-label="Pages">Page {page} of {-(-total // size)} {" ".join(links)}</nav>'
 
 
 def _card(context: DeskContext, session: Session, record: AlertRecord) -> str:
@@ -135,13 +153,18 @@ async def feed_stream(request: web.Request) -> web.StreamResponse:
     context, user = context_of(request), session.user
     chosen, desk = feed_filter(request), context.desk
     after = parse_event_id(request.headers.get("Last-Event-ID") or request.query.get("after"), context.epoch)
+    if context.live_streams[session.session_id] >= context.settings.max_streams_per_session:
+        raise web.HTTPTooManyRequests(text="too many live feeds open in this session", content_type="text/plain")
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "X-Accel-Buffering": "no"})
     await response.prepare(request)
     desk.metrics.feed_clients.inc()
+    context.live_streams[session.session_id] += 1
     try:
         await response.write(f"retry: {RETRY_MILLISECONDS}\n\n".encode())
         if after is None:  # first connection without a page, or the desk restarted since: send everything
-            after, snapshot = desk.state.seq, desk.state.select(user.la_code, chosen)[::-1]
+            # The first page only, as the page itself shows: a stream never sends (or audits) the whole feed at once.
+            first_page = desk.state.select(user.la_code, chosen)[: context.settings.feed_page_size]
+            after, snapshot = desk.state.seq, first_page[::-1]
             await response.write(_sse("reset", {}))
             await _send(context=context, session=session, response=response, chosen=chosen, records=snapshot)
         while not desk.hub.closing and context.sessions.alive(session, context.clock()):
@@ -158,6 +181,9 @@ async def feed_stream(request: web.Request) -> web.StreamResponse:
         pass  # the browser went away; it resumes with Last-Event-ID when it comes back
     finally:
         desk.metrics.feed_clients.dec()
+        context.live_streams[session.session_id] -= 1
+        if context.live_streams[session.session_id] <= 0:
+            del context.live_streams[session.session_id]
     return response
 
 
@@ -234,7 +260,7 @@ async def act(request: web.Request) -> web.StreamResponse:
         raise web.HTTPConflict(text="this alert is already closed or withdrawn", content_type="text/plain")
     base = {"alert_id": record.alert_id, "la_code": record.la_code, "actor": user.username, "at": context.clock()}
     try:
-        action = _action(request.match_info["action"], base, await request.post())
+        action = _action(request.match_info["action"], base, await read_form(request))
     except ValidationError as error:
         fields = ", ".join(sorted({str(err["loc"][-1]) for err in error.errors()}))
         raise web.HTTPBadRequest(text=f"check these fields: {fields}", content_type="text/plain") from None

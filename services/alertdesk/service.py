@@ -16,14 +16,17 @@ from prometheus_client import CollectorRegistry
 from schemas.topics import ALERT_ACTIONS, ALERTS, AUDIT
 from services.alertdesk.app import create_app
 from services.alertdesk.auth import UserDirectory, load_users
+from services.alertdesk.connections import ConnectionLimits, guarded
 from services.alertdesk.context import DeskContext
 from services.alertdesk.desk import Desk
 from services.alertdesk.kafka import consume, start_publisher
 from services.alertdesk.metrics import desk_metrics
 from services.alertdesk.notify import Notifier
 from services.alertdesk.oidc import OidcClient, OidcConfig
+from services.alertdesk.revocation import UsersWatcher
 from services.alertdesk.sessions import SessionStore
 from services.alertdesk.settings import AlertDeskSettings
+from services.alertdesk.signin import SignIn, ThrottlePolicy
 from services.kafka.topics import ensure_topics, plan_topic
 from services.settings import Settings
 
@@ -61,6 +64,20 @@ def session_store(desk_settings: AlertDeskSettings) -> SessionStore:
     )
 
 
+def sign_in_defences(desk_settings: AlertDeskSettings) -> SignIn:
+    s = desk_settings
+    return SignIn.build(
+        user_policy=ThrottlePolicy(
+            s.signin_user_free_failures, s.signin_user_lockout_failures, s.signin_lockout_seconds
+        ),
+        address_policy=ThrottlePolicy(
+            s.signin_address_free_failures, s.signin_address_lockout_failures, s.signin_lockout_seconds
+        ),
+        max_concurrent_hashes=s.max_concurrent_password_hashes,
+        max_waiting_hashes=s.max_waiting_password_hashes,
+    )
+
+
 @contextlib.asynccontextmanager
 async def run_desk(
     settings: Settings,
@@ -95,24 +112,47 @@ async def run_desk(
         publish_action=publisher.publish_action,
         registry=registry,
         oidc=oidc_client(desk_settings),
+        signin=sign_in_defences(desk_settings),
     )
+    watcher = UsersWatcher(context, desk_settings.users_file)
+    tasks.append(asyncio.create_task(watcher.run(stop), name="alertdesk-users-watcher"))
     app = create_app(context)
 
     async def _close_feeds(_app: web.Application) -> None:
         desk.hub.close()
 
     app.on_shutdown.append(_close_feeds)
-    runner = web.AppRunner(app, shutdown_timeout=SHUTDOWN_SECONDS, access_log=None)
-    await runner.setup()
     try:
-        site = web.TCPSite(runner, host, port)
-        await site.start()
-        bound_port = runner.addresses[0][1] if port == 0 else port
-        yield RunningDesk(f"http://{host}:{bound_port}", desk, context, tuple(tasks))
+        async with serve_app(app, desk_settings, host, port) as bound_port:
+            yield RunningDesk(f"http://{host}:{bound_port}", desk, context, tuple(tasks))
     finally:
         stop.set()
-        await runner.cleanup()
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait_for(task, timeout=10)
-        await publisher.producer.stop()
+        await publisher.stop()
+        context.signin.checker.close()
+
+
+@contextlib.asynccontextmanager
+async def serve_app(app: web.Application, desk_settings: AlertDeskSettings, host: str, port: int) -> AsyncIterator[int]:
+    """Serve `app` behind the connection limits; yields the bound port, and stops the server on exit."""
+    runner = web.AppRunner(
+        app,
+        shutdown_timeout=SHUTDOWN_SECONDS,
+        access_log=None,
+        keepalive_timeout=desk_settings.keepalive_timeout_seconds,
+    )
+    await runner.setup()
+    assert runner.server is not None  # set by setup()
+    limits = ConnectionLimits(
+        per_address=desk_settings.max_connections_per_address,
+        total=desk_settings.max_connections,
+        header_timeout_seconds=desk_settings.header_timeout_seconds,
+    )
+    server = await asyncio.get_running_loop().create_server(guarded(runner.server, limits), host, port)
+    try:
+        yield int(server.sockets[0].getsockname()[1])
+    finally:
+        server.close()
+        await runner.cleanup()

@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from services.alertdesk.auth import User
@@ -40,6 +41,7 @@ class Session:
     csrf_token: str
     created_at: dt.datetime
     last_seen: dt.datetime
+    method: str = "local"  # "local" (the users file decides whether it may continue) or "oidc"
 
 
 @dataclass(slots=True)
@@ -55,10 +57,10 @@ class SessionStore:
     idle: dt.timedelta
     _sessions: dict[str, Session] = field(default_factory=dict)
 
-    def create(self, user: User, now: dt.datetime) -> tuple[Session, str]:
+    def create(self, user: User, now: dt.datetime, *, method: str = "local") -> tuple[Session, str]:
         """A new session and its signed cookie value."""
         self._sweep(now)
-        session = Session(secrets.token_urlsafe(32), user, secrets.token_urlsafe(32), now, now)
+        session = Session(secrets.token_urlsafe(32), user, secrets.token_urlsafe(32), now, now, method)
         self._sessions[session.session_id] = session
         return session, sign(self.secret, session.session_id)
 
@@ -86,6 +88,13 @@ class SessionStore:
         session_id = unsign(self.secret, cookie)
         if session_id:
             self._sessions.pop(session_id, None)
+
+    def end_where(self, condition: Callable[[Session], bool]) -> int:
+        """End every session for which `condition` holds (a removed or changed user); how many ended."""
+        ended = [s.session_id for s in self._sessions.values() if condition(s)]
+        for session_id in ended:
+            del self._sessions[session_id]
+        return len(ended)
 
     def _sweep(self, now: dt.datetime) -> None:
         for session in [s for s in self._sessions.values() if not self.alive(s, now)]:

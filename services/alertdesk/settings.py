@@ -29,6 +29,31 @@ class AlertDeskSettings(BaseSettings):
     # Where people log in, for notifications (counts and this link only).
     public_url: str = "http://127.0.0.1:8080"
 
+    # Behind a reverse proxy every client has the proxy's address: name the header it sets (e.g. X-Real-IP) so
+    # sign-in throttling and connection caps see the real client. Leave unset when clients connect directly.
+    client_address_header: str | None = None
+    # Sign-in throttling: per user name and per client address, in a sliding window (docs/security.md).
+    signin_user_free_failures: int = Field(default=3, ge=1)
+    signin_user_lockout_failures: int = Field(default=10, ge=2)
+    signin_address_free_failures: int = Field(default=20, ge=1)
+    signin_address_lockout_failures: int = Field(default=100, ge=2)
+    signin_lockout_seconds: int = Field(default=900, ge=10)
+    max_concurrent_password_hashes: int = Field(default=2, ge=1, le=16)
+    max_waiting_password_hashes: int = Field(default=16, ge=0)
+    # Upgrade a stored scrypt (or outdated argon2) hash to argon2id at the user's next successful sign-in.
+    rehash_on_sign_in: bool = True
+
+    # Slow and many clients (docs/security.md has the reverse-proxy setup that goes in front).
+    header_timeout_seconds: float = Field(default=10.0, gt=0)  # a request's headers must arrive within this
+    body_timeout_seconds: float = Field(default=10.0, gt=0)  # and a form's body within this
+    keepalive_timeout_seconds: float = Field(default=15.0, gt=0)  # an idle connection is closed after this
+    max_connections_per_address: int = Field(default=32, ge=1)
+    max_connections: int = Field(default=200, ge=1)
+    max_streams_per_session: int = Field(default=3, ge=1)  # live feed (SSE) connections one session may hold
+
+    # Alerts per feed page (and per first stream snapshot): a page is what one audit record set covers.
+    feed_page_size: int = Field(default=200, ge=10, le=500)
+
     # OIDC in production (authorisation code flow with PKCE).
     oidc_issuer: str | None = None
     oidc_client_id: str | None = None

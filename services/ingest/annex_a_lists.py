@@ -196,7 +196,7 @@ class ListReader:
             closure_date=closed,
             reason=reason,
             closing_team=_label(row.get("team")),
-            closing_worker=_label(row.get("worker")),
+            closing_worker=self.pseudonymiser.worker_name(self.la_code, _label(row.get("worker"))),
         )
         return Built([closure])
 

@@ -84,8 +84,8 @@ def _jsonl(path: Path, pseudonymiser: Pseudonymiser) -> IngestResult:
 
 def run_ingest(args: argparse.Namespace) -> int:
     settings = Settings()
-    try:
-        pseudonymiser = Pseudonymiser(settings.pseudonym_key_bytes())
+    try:  # never the public dev key, even in the dev profile: these are a council's real files
+        pseudonymiser = Pseudonymiser(settings.pseudonym_key_for_council_files(), worker_names=settings.worker_names)
     except MissingPseudonymKeyError as exc:
         print(f"frontdoor ingest: {exc}", file=sys.stderr)
         return 2
@@ -93,6 +93,7 @@ def run_ingest(args: argparse.Namespace) -> int:
     result = IngestResult()
     for path in args.sources:
         part = read_source(path, detect_format(path, args.format), args, pseudonymiser)
+        part.refuse_raw_child_keys(path.name)
         progress.update(read=part.read, rejected=len(part.rejected))
         result.extend(part)
     if args.to == "jsonl":

@@ -5,24 +5,53 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+from typing import Literal
 from zoneinfo import ZoneInfo
 
+from schemas.pseudonyms import PSEUDONYM_HEX_DIGITS
+
 LONDON = ZoneInfo("Europe/London")
+WorkerNames = Literal["drop", "pseudonymise", "keep"]
 
 
 class Pseudonymiser:
-    """Keyed HMAC-SHA256 of (council, child id): stable per key, unlinkable without it."""
+    """Keyed HMAC-SHA256 of (council, child id): stable per key, unlinkable without it.
 
-    def __init__(self, key: bytes | None) -> None:
+    The council's own references (referral, contact, assessment, S47 and plan ids) and workers' names are
+    pseudonymised the same way, each in its own domain, so they still join up within a council.
+    """
+
+    def __init__(self, key: bytes | None, *, worker_names: WorkerNames = "drop") -> None:
         # key=None keeps raw ids, for a council reconciling its own census locally (--no-pseudonymise).
         self._key = key
+        self._worker_names: WorkerNames = "keep" if key is None else worker_names
+
+    @property
+    def keeps_raw_ids(self) -> bool:
+        return self._key is None
 
     def child_key(self, la_code: str, raw_child_id: str) -> str:
         raw = raw_child_id.strip()
         if self._key is None:
             return raw
-        digest = hmac.new(self._key, f"{la_code}\x1f{raw}".encode(), hashlib.sha256).hexdigest()
-        return digest[:32]
+        return self._hmac(f"{la_code}\x1f{raw}")
+
+    def reference(self, la_code: str, field: str, raw_reference: str) -> str:
+        """A council reference (e.g. `referral_id`), keyed by its field so every event naming it agrees."""
+        raw = raw_reference.strip()
+        return raw if self._key is None else self._hmac(f"reference\x1f{field}\x1f{la_code}\x1f{raw}")
+
+    def worker_name(self, la_code: str, raw_name: str | None) -> str | None:
+        """A worker's name as the council's configuration asks: dropped (default), pseudonymised or kept."""
+        if raw_name is None or self._worker_names == "keep":
+            return raw_name
+        if self._worker_names == "drop":
+            return None
+        return "worker-" + self._hmac(f"worker\x1f{la_code}\x1f{raw_name.strip()}")[:12]
+
+    def _hmac(self, material: str) -> str:
+        assert self._key is not None
+        return hmac.new(self._key, material.encode(), hashlib.sha256).hexdigest()[:PSEUDONYM_HEX_DIGITS]
 
 
 def event_id(*parts: object) -> str:

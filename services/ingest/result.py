@@ -6,6 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from schemas.events import InboundEvent
+from schemas.pseudonyms import is_pseudonym
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,3 +35,17 @@ class IngestResult:
 
     def counts_by_type(self) -> Counter[str]:
         return Counter(type(e).__name__ for e in self.events)
+
+    def refuse_raw_child_keys(self, source: str) -> None:
+        """Move every event whose child key is not a pseudonym (e.g. a raw id given as `child_key`) to rejected.
+
+        Pseudonymised ids always pass; this catches a file that already carried keys, before they leave.
+        """
+        kept: list[InboundEvent] = []
+        for number, event in enumerate(self.events, start=1):
+            keys = (event.child_key, getattr(event, "merged_child_key", event.child_key))
+            if all(is_pseudonym(k) for k in keys):
+                kept.append(event)
+            else:  # the reason names neither the key nor the event, which may hold the raw id
+                self.rejected.append(Rejected(source, f"event {number}", "child_key is not a pseudonym"))
+        self.events = kept

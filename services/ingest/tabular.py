@@ -55,6 +55,8 @@ NATURAL_KEY: dict[str, tuple[str, ...]] = {
     "EventRetracted": ("retracted_event_id",),
     "ChildRecordsMerged": ("merged_child_key",),
 }
+# The council's own references: pseudonymised at the door like the child id, since they lead back to a case file.
+REFERENCE_FIELDS = frozenset({"referral_id", "contact_id", "assessment_id", "s47_id", "plan_id"})
 # The event's own date, used for occurred_at when the extract has none.
 OWN_DATE: dict[str, str] = {
     "ContactReceived": "received_at",
@@ -254,6 +256,10 @@ class _RowBuilder:
         return self.pseudonymiser.child_key(self.la_code, raw)
 
     def _convert(self, name: str, text: str) -> object:
+        if name in REFERENCE_FIELDS:
+            return self.pseudonymiser.reference(self.la_code, name, text)
+        if name == "closing_worker":  # None when dropped, which the model takes as "not recorded"
+            return self.pseudonymiser.worker_name(self.la_code, text)
         try:
             if name in _DATETIMES:
                 return parse_datetime(text)

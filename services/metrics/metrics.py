@@ -26,6 +26,7 @@ DEAD_LETTER_REASONS = (
     "unknown_type",
     "future_dated",
     "merge_across_partitions",
+    "child_key_not_pseudonym",
     OTHER,
 )
 SOURCE_GROUPS = tuple(g.value for g in SourceGroup)

@@ -116,15 +116,18 @@ def _serve_metrics(processor: ProcessorSettings, port: int, totals: Any) -> Any:
 
 
 def alert_line(message: AlertMessage) -> str:
-    """One terminal line. The child appears only as its pseudonym, shortened."""
+    """One terminal line with no child key at all: a terminal is not audited, so it shows only the alert's id.
+
+    Who looks at a child's alerts is audited on the desk; the id leads there, the terminal says nothing more.
+    """
     if isinstance(message, AlertWithdrawn):
-        return f"withdrawn  {message.rule.value:<30} la={message.la_code} child={message.child_key[:12]}"
+        return f"withdrawn  {message.rule.value:<30} la={message.la_code} alert={message.alert_id[:12]}"
     revised = isinstance(message, AlertRevised)
     alert = message.alert if isinstance(message, AlertRevised) else message
     day = getattr(alert, "referral_date", None) or getattr(alert, "contact_date", None) or alert.occurred_at.date()
     return (
         f"{'revised' if revised else 'raised':<10} {alert.rule.value:<30} {alert.severity.value:<6} "
-        f"la={alert.la_code} child={alert.child_key[:12]} date={day}"
+        f"la={alert.la_code} alert={alert.alert_id[:12]} date={day}"
     )
 
 

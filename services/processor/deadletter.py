@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from schemas.codec import decode_event
 from schemas.events import EVENT_TYPES, InboundEvent
+from schemas.pseudonyms import is_pseudonym
 
 KNOWN_TYPES = frozenset(model.model_fields["type"].default for model in EVENT_TYPES)
 DETAIL_MAX_CHARS = 200
@@ -27,6 +28,7 @@ class ReasonCode(StrEnum):
     UNKNOWN_TYPE = "unknown_type"
     FUTURE_DATED = "future_dated"
     MERGE_ACROSS_PARTITIONS = "merge_across_partitions"  # no longer emitted (merges are local to a council); kept
+    CHILD_KEY_NOT_PSEUDONYM = "child_key_not_pseudonym"
 
 
 REASONS: dict[ReasonCode, str] = {
@@ -36,6 +38,7 @@ REASONS: dict[ReasonCode, str] = {
     ReasonCode.FUTURE_DATED: "occurred_at is beyond the future tolerance",
     # Older workers parked such merges; the code stays so their dead letters, and dashboards, still read.
     ReasonCode.MERGE_ACROSS_PARTITIONS: "records merged across partitions: parked by a worker keyed by child",
+    ReasonCode.CHILD_KEY_NOT_PSEUDONYM: "a child key that is not an ingest pseudonym (perhaps a raw child id)",
 }
 
 
@@ -55,6 +58,11 @@ def admit(raw: bytes | None, now: dt.datetime, future_tolerance: dt.timedelta) -
         event: InboundEvent = decode_event(raw)
     except ValidationError as error:
         return _classify(raw, error)
+    keys = {"child_key": event.child_key, "merged_child_key": getattr(event, "merged_child_key", event.child_key)}
+    not_pseudonyms = [name for name, key in keys.items() if not is_pseudonym(key)]
+    if not_pseudonyms:  # the detail names the field, never its value, which may be a child's real id
+        detail = f"{' and '.join(not_pseudonyms)} is not 32 lowercase hex digits"
+        return Rejection(ReasonCode.CHILD_KEY_NOT_PSEUDONYM, detail)
     ahead = event.occurred_at - now
     if ahead > future_tolerance:
         return Rejection(ReasonCode.FUTURE_DATED, f"occurred_at is {ahead.total_seconds() / 3600:.1f} h ahead of now")

@@ -21,7 +21,18 @@ from services.core.indicators import rereferral_stats
 from services.core.state import to_document
 from services.kafka.topics import partition_for
 from services.processor.tables import Redirect, table_key
-from tests.builders import make_closure, make_contact, make_merge, make_nfa, make_referral, make_retraction
+from tests.builders import (
+    CHILD_A,
+    CHILD_B,
+    CHILD_C,
+    make_closure,
+    make_contact,
+    make_merge,
+    make_nfa,
+    make_referral,
+    make_retraction,
+    pseudonym,
+)
 from tests.component.processor_fakes import PARTITIONS, Worker, make_worker
 
 
@@ -52,8 +63,8 @@ async def test_a_rereferral_sends_one_alert_keyed_by_the_child_and_stores_the_ch
 
     (alert,) = [a for a in worker.alerts() if isinstance(a, RereferralDetected)]
     assert alert.rule is Rule.REREFERRAL
-    assert {s.key for s in worker.producer.on(worker.settings.alerts_topic)} == {b"child-a"}
-    assert [f.event_id for f in history(worker, "child-a").facts] == ["r1", "r2"]
+    assert {s.key for s in worker.producer.on(worker.settings.alerts_topic)} == {CHILD_A.encode()}
+    assert [f.event_id for f in history(worker, CHILD_A).facts] == ["r1", "r2"]
 
 
 async def test_a_batchs_table_writes_go_to_its_councils_partition(worker: Worker) -> None:
@@ -80,11 +91,11 @@ async def test_several_events_of_one_child_in_one_batch_write_its_state_once(wor
         make_contact("2024-01-02", event_id="c1"),
         make_contact("2024-01-09", event_id="c2"),
         make_referral("2024-01-10", event_id="r1"),
-        make_referral("2024-01-10", event_id="r1-again", child_key="child-b"),
+        make_referral("2024-01-10", event_id="r1-again", child_key=CHILD_B),
     )
 
     written = Counter(s.key for s in worker.changelog())
-    assert written == {table_key(("886", "child-a")): 1, table_key(("886", "child-b")): 1}
+    assert written == {table_key(("886", CHILD_A)): 1, table_key(("886", CHILD_B)): 1}
 
 
 async def test_alerts_are_acknowledged_before_any_state_is_written(worker: Worker) -> None:
@@ -105,42 +116,45 @@ async def test_a_batch_whose_alert_cannot_be_delivered_fails_without_writing_any
         await worker.handle(make_referral("2024-01-10", event_id="r1"), make_referral("2024-06-10", event_id="r2"))
 
     # Nothing stored: the redelivered batch will compute and send the alert again.
-    assert worker.state("child-a") is None
+    assert worker.state(CHILD_A) is None
     assert worker.changelog() == []
     assert worker.events.totals.council_totals("886") == Counter()
 
 
 async def test_records_merged_within_a_council_join_as_replay_joins_them(worker: Worker) -> None:
     batches = [
-        [make_referral("2024-01-10", child_key="child-b", event_id="b1")],
-        [make_merge(into="child-a", merged="child-b", date="2024-02-01", event_id="merge")],
-        [make_referral("2024-06-10", child_key="child-b", event_id="b2")],  # filed under the merged record's key
+        [make_referral("2024-01-10", child_key=CHILD_B, event_id="b1")],
+        [make_merge(into=CHILD_A, merged=CHILD_B, date="2024-02-01", event_id="merge")],
+        [make_referral("2024-06-10", child_key=CHILD_B, event_id="b2")],  # filed under the merged record's key
     ]
     for batch in batches:
         await worker.handle(*batch)
 
     messages, engine = replay(*batches)
     assert [s.value for s in worker.producer.on(worker.settings.alerts_topic)] == messages
-    assert any(isinstance(a, RereferralDetected) and a.child_key == "child-a" for a in worker.alerts())
-    assert [f.event_id for f in history(worker, "child-a").facts] == ["b1", "b2"]
-    assert to_document(history(worker, "child-a")) == to_document(engine.children[("886", "child-a")])
-    redirect = worker.state("child-b")
-    assert isinstance(redirect, Redirect) and redirect.into == "child-a"
+    assert any(isinstance(a, RereferralDetected) and a.child_key == CHILD_A for a in worker.alerts())
+    assert [f.event_id for f in history(worker, CHILD_A).facts] == ["b1", "b2"]
+    assert to_document(history(worker, CHILD_A)) == to_document(engine.children[("886", CHILD_A)])
+    redirect = worker.state(CHILD_B)
+    assert isinstance(redirect, Redirect) and redirect.into == CHILD_A
 
 
 async def test_a_chain_of_merges_in_one_batch_and_across_batches_gives_replays_alerts_and_histories(
     worker: Worker,
 ) -> None:
     batches = [
-        [make_referral("2024-01-10", child_key="child-c", event_id="c1"), make_contact("2024-01-15", child_key="c")],
         [
-            make_referral("2024-03-01", child_key="child-b", event_id="b1"),
-            make_merge(into="child-b", merged="child-c", date="2024-03-02", event_id="merge-c"),
-            make_merge(into="child-a", merged="child-b", date="2024-03-03", event_id="merge-b"),
+            make_referral("2024-01-10", child_key=CHILD_C, event_id="c1"),
+            make_contact("2024-01-15", child_key=pseudonym("c")),
         ],
         [
-            make_referral("2024-05-01", child_key="child-c", event_id="c2"),  # two redirects away from child-a
-            make_merge(into="child-b", merged="child-c", date="2024-03-02", event_id="merge-c"),  # redelivered
+            make_referral("2024-03-01", child_key=CHILD_B, event_id="b1"),
+            make_merge(into=CHILD_B, merged=CHILD_C, date="2024-03-02", event_id="merge-c"),
+            make_merge(into=CHILD_A, merged=CHILD_B, date="2024-03-03", event_id="merge-b"),
+        ],
+        [
+            make_referral("2024-05-01", child_key=CHILD_C, event_id="c2"),  # two redirects away from child-a
+            make_merge(into=CHILD_B, merged=CHILD_C, date="2024-03-02", event_id="merge-c"),  # redelivered
         ],
     ]
     for batch in batches:
@@ -148,53 +162,56 @@ async def test_a_chain_of_merges_in_one_batch_and_across_batches_gives_replays_a
 
     messages, engine = replay(*batches)
     assert [s.value for s in worker.producer.on(worker.settings.alerts_topic)] == messages
-    assert to_document(history(worker, "child-a")) == to_document(engine.children[("886", "child-a")])
-    assert to_document(history(worker, "c")) == to_document(engine.children[("886", "c")])
-    assert {child: worker.state(child).into for child in ("child-b", "child-c")} == {  # type: ignore[union-attr]
-        "child-b": "child-a",
-        "child-c": "child-b",
+    assert to_document(history(worker, CHILD_A)) == to_document(engine.children[("886", CHILD_A)])
+    assert to_document(history(worker, pseudonym("c"))) == to_document(engine.children[("886", pseudonym("c"))])
+    assert {child: worker.state(child).into for child in (CHILD_B, CHILD_C)} == {  # type: ignore[union-attr]
+        CHILD_B: CHILD_A,
+        CHILD_C: CHILD_B,
     }
-    assert engine.resolve(("886", "child-c")) == ("886", "child-a")
+    assert engine.resolve(("886", CHILD_C)) == ("886", CHILD_A)
 
 
 async def test_a_child_with_nothing_left_inside_the_retention_expires_at_the_sweep_and_leaves_the_council_totals(
     worker: Worker,
 ) -> None:
-    await worker.handle(make_contact("2021-01-04", event_id="old", child_key="child-old"))
+    await worker.handle(make_contact("2021-01-04", event_id="old", child_key=pseudonym("child-old")))
     assert worker.events.totals.council_totals("886")[("2021-01", "contacts", "schools")] == 1
     worker.events.sweeps.clear()  # the sweep interval has passed
 
-    await worker.handle(make_contact("2024-06-03", event_id="new", child_key="child-new"))
+    await worker.handle(make_contact("2024-06-03", event_id="new", child_key=pseudonym("child-new")))
 
-    assert worker.state("child-old") is None
-    assert worker.state("child-new") is not None
+    assert worker.state(pseudonym("child-old")) is None
+    assert worker.state(pseudonym("child-new")) is not None
     totals = worker.events.totals.council_totals("886")
     assert ("2021-01", "contacts", "schools") not in totals
     assert totals == worker.summed_contributions("886")
 
 
 async def test_no_child_expires_before_the_sweep_interval_has_passed(worker: Worker) -> None:
-    await worker.handle(make_contact("2021-01-04", event_id="old", child_key="child-old"))
+    await worker.handle(make_contact("2021-01-04", event_id="old", child_key=pseudonym("child-old")))
 
-    await worker.handle(make_contact("2024-06-03", event_id="new", child_key="child-new"))
+    await worker.handle(make_contact("2024-06-03", event_id="new", child_key=pseudonym("child-new")))
 
-    assert worker.state("child-old") is not None  # the first batch swept; the next sweep is an hour away
+    assert worker.state(pseudonym("child-old")) is not None  # the first batch swept; the next sweep is an hour away
 
 
 def many_batches() -> list[list[InboundEvent]]:
     """Two councils in different partitions; duplicates, NFA, closure, retraction, merge, a late referral."""
-    early = make_referral("2024-01-10", child_key="child-a", event_id="a1")
-    other = make_referral("2024-02-10", la_code="202", child_key="child-a", event_id="x1")
+    early = make_referral("2024-01-10", child_key=CHILD_A, event_id="a1")
+    other = make_referral("2024-02-10", la_code="202", child_key=CHILD_A, event_id="x1")
     return [
-        [early, make_contact("2024-01-08", child_key="child-a"), make_referral("2024-01-20", child_key="child-b")],
-        [other, make_referral("2024-04-10", la_code="202", child_key="child-a", event_id="x2")],
-        [make_nfa(early, "2024-01-12"), make_referral("2024-05-01", child_key="child-a", event_id="a2"), early],
+        [early, make_contact("2024-01-08", child_key=CHILD_A), make_referral("2024-01-20", child_key=CHILD_B)],
+        [other, make_referral("2024-04-10", la_code="202", child_key=CHILD_A, event_id="x2")],
+        [make_nfa(early, "2024-01-12"), make_referral("2024-05-01", child_key=CHILD_A, event_id="a2"), early],
         [
             make_retraction(other, "2024-06-01"),
             make_closure(other, "2024-06-02", ClosureReason.CLOSED_AFTER_ASSESSMENT_NFA),
         ],
-        [make_merge(into="child-a", merged="child-b", date="2024-06-03"), make_contact("2024-06-04", child_key="b")],
-        [make_referral("2023-12-01", child_key="child-b", event_id="late")],  # late and filed under a merged key
+        [
+            make_merge(into=CHILD_A, merged=CHILD_B, date="2024-06-03"),
+            make_contact("2024-06-04", child_key=pseudonym("b")),
+        ],
+        [make_referral("2023-12-01", child_key=CHILD_B, event_id="late")],  # late and filed under a merged key
     ]
 
 
@@ -270,7 +287,7 @@ async def test_the_rereferral_flag_is_the_cores_decision_when_the_referral_is_ap
     in_order = make_worker(tmp_path / "in-order")
     await in_order.handle(*reversed(referrals))
     assert [flag for _, _, flag in in_order.metrics.named("referral_opened")] == [False, True]
-    stats = rereferral_stats([history(together, "child-a")], dt.date(2024, 1, 1), dt.date(2024, 12, 31), DEFAULT_CONFIG)
+    stats = rereferral_stats([history(together, CHILD_A)], dt.date(2024, 1, 1), dt.date(2024, 12, 31), DEFAULT_CONFIG)
     assert stats.rereferrals == 1  # the indicator counts r2, as replay's does
 
 
@@ -280,7 +297,7 @@ async def test_state_size_and_consumer_lag_are_reported_from_the_table_and_the_p
     held = next(tp for tp in worker.consumer.assigned if tp.partition == partition_for("886", PARTITIONS))
     worker.consumer.assigned = {held}
     worker.consumer.highwaters = {held: 10}
-    await worker.handle(make_contact("2024-01-02", event_id="c1"), make_contact("2024-01-02", child_key="child-b"))
+    await worker.handle(make_contact("2024-01-02", event_id="c1"), make_contact("2024-01-02", child_key=CHILD_B))
 
     worker.events.observe_state()
 

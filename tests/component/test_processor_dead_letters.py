@@ -12,7 +12,7 @@ import pytest
 from schemas.codec import encode
 from services.kafka.topics import partition_for
 from services.processor.deadletter import ORIGINAL_MAX_BYTES, ReasonCode, Rejection, admit, envelope
-from tests.builders import make_referral
+from tests.builders import CHILD_B, make_referral, pseudonym
 from tests.component.processor_fakes import NOW, PARTITIONS, Worker, make_worker
 
 
@@ -22,7 +22,7 @@ def worker(tmp_path: Path) -> Worker:
 
 
 def good() -> bytes:
-    return encode(make_referral("2024-01-10", child_key="child-secret-42", event_id="r1"))
+    return encode(make_referral("2024-01-10", child_key=pseudonym("child-secret-42"), event_id="r1"))
 
 
 def edited(**changes: object) -> bytes:
@@ -47,7 +47,7 @@ async def test_a_bad_message_is_dead_lettered_with_its_reason_where_it_was_and_i
 ) -> None:
     partition = partition_for("886", PARTITIONS)
     bad = worker.record(BAD[name], b"886")
-    after = worker.record(encode(make_referral("2024-02-10", child_key="child-b", event_id="b1")), b"886")
+    after = worker.record(encode(make_referral("2024-02-10", child_key=CHILD_B, event_id="b1")), b"886")
 
     await worker.events.handle([bad, after])
 
@@ -59,12 +59,12 @@ async def test_a_bad_message_is_dead_lettered_with_its_reason_where_it_was_and_i
     assert "secret" not in letter["detail"]  # the detail names fields and problems, never the payload's values
     assert worker.metrics.named("dead_letter") == [(letter["reason_code"],)]
     assert worker.metrics.named("events_consumed")[0] == ("unknown", "dead_letter")
-    assert worker.state("child-b") is not None  # processing went on
+    assert worker.state(CHILD_B) is not None  # processing went on
 
 
 async def test_a_dead_letter_is_acknowledged_before_any_state_is_written(worker: Worker) -> None:
     bad = worker.record(BAD["undecodable"], b"886")
-    after = worker.record(encode(make_referral("2024-02-10", child_key="child-b", event_id="b1")), b"886")
+    after = worker.record(encode(make_referral("2024-02-10", child_key=CHILD_B, event_id="b1")), b"886")
 
     await worker.events.handle([bad, after])
 
@@ -76,12 +76,12 @@ async def test_a_dead_letter_is_acknowledged_before_any_state_is_written(worker:
 async def test_a_batch_whose_dead_letter_cannot_be_delivered_fails_without_writing_any_state(worker: Worker) -> None:
     worker.producer.fail_topic = worker.settings.deadletter_topic
     bad = worker.record(BAD["undecodable"], b"886")
-    after = worker.record(encode(make_referral("2024-02-10", child_key="child-b", event_id="b1")), b"886")
+    after = worker.record(encode(make_referral("2024-02-10", child_key=CHILD_B, event_id="b1")), b"886")
 
     with pytest.raises(RuntimeError, match="broker refused"):
         await worker.events.handle([bad, after])
 
-    assert worker.state("child-b") is None
+    assert worker.state(CHILD_B) is None
     assert worker.changelog() == []
 
 

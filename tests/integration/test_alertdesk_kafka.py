@@ -19,6 +19,7 @@ from services.alertdesk.service import RunningDesk, run_desk
 from services.alertdesk.settings import AlertDeskSettings
 from services.kafka.clients import consumer_kwargs, producer_kwargs
 from services.settings import Settings
+from tests.builders import pseudonym
 from tests.integration.conftest import TestTopics
 from tests.unit.alertdesk.desk_builders import PASSWORD, directory, make_rereferral, withdrawn
 
@@ -93,7 +94,7 @@ async def test_the_desk_rebuilds_alerts_and_actions_from_the_topics_after_a_rest
     kafka_settings: Settings, topics: TestTopics
 ) -> None:
     config = desk_settings(topics)
-    kept, gone = make_rereferral(child_key="kept"), make_rereferral(child_key="gone")
+    kept, gone = make_rereferral(child_key=pseudonym("kept")), make_rereferral(child_key=pseudonym("gone"))
     async with desk(kafka_settings, config) as running:
         await produce(kafka_settings, config.alerts_topic, kept, gone, withdrawn(gone))
         await until(lambda: running.desk.state.seq >= 3)

@@ -24,7 +24,7 @@ from bench.processor.harness import (
 from schemas.alerts import RereferralDetected
 from schemas.codec import decode_alert, encode
 from services.settings import Settings
-from tests.builders import make_referral
+from tests.builders import make_referral, pseudonym
 
 RULES = """
 [councils.942]
@@ -35,7 +35,7 @@ rereferral_window = "365d"
 def across_a_leap_day(la_code: str) -> list[object]:
     """Two referrals 12 calendar months apart across 29 February: a re-referral under 12 months, not under 365 days
     (2025-02-28 minus 365 days is 2024-02-29)."""
-    child = f"leap-year-child-{la_code}"
+    child = pseudonym(f"leap-year-child-{la_code}")
     return [
         make_referral("2024-02-28", la_code=la_code, child_key=child, event_id=f"leap-1-{la_code}"),
         make_referral("2025-02-28", la_code=la_code, child_key=child, event_id=f"leap-2-{la_code}"),
@@ -78,5 +78,5 @@ async def test_a_council_configured_for_365_days_gets_the_365_day_flags_live_as_
     def rereferrals(child: str) -> list[str]:
         return [str(a.referral_date) for a in live.get(child, []) if isinstance(a, RereferralDetected)]
 
-    assert rereferrals("leap-year-child-942") == []  # 365 days: 2024-02-28 is outside the window
-    assert rereferrals("leap-year-child-886") == ["2025-02-28"]  # 12 calendar months: inside
+    assert rereferrals(pseudonym("leap-year-child-942")) == []  # 365 days: 2024-02-28 is outside the window
+    assert rereferrals(pseudonym("leap-year-child-886")) == ["2025-02-28"]  # 12 calendar months: inside

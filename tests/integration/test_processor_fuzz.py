@@ -91,7 +91,7 @@ def bad_message(draw: st.DrawFn) -> Message:
 def test_every_bad_message_is_dead_lettered_with_its_reason_and_every_good_one_is_applied(
     worker: Fixture, bad: list[Message], good_count: int, data: st.DataObject
 ) -> None:
-    children = [f"good-{uuid.uuid4().hex[:8]}" for _ in range(good_count)]
+    children = [uuid.uuid4().hex for _ in range(good_count)]  # 32 hex digits: the pseudonym format
     good: list[Message] = [(None, c.encode(), encode(good_event(c, n))) for n, c in enumerate(children)]
     stream = data.draw(st.permutations(good + bad), label="arrival order")
     asyncio.run(check(worker, stream, children))

@@ -10,7 +10,7 @@ from schemas.events import InboundEvent
 from services.core.config import RuleConfig
 from services.core.engine import Engine
 from services.core.state import from_document, to_document
-from tests.builders import make_contact, make_plan, make_referral, make_retraction
+from tests.builders import CHILD_A, make_contact, make_plan, make_referral, make_retraction
 from tests.unit.test_arrival_order_properties import front_door_histories
 
 CONFIG = RuleConfig(retention_months=None)
@@ -55,7 +55,7 @@ def test_pruning_forgets_old_facts_and_ids_but_keeps_plans_for_ever_counts() -> 
         engine.apply(event)
     [history] = engine.children.values()
     history.prune(dt.date(2024, 2, 1), config)
-    assert [f.ref for f in history.facts] == ["p1", "ref-child-a-2024-01-10"]
+    assert [f.ref for f in history.facts] == ["p1", f"ref-{CHILD_A}-2024-01-10"]
     assert history.retracted == {}
     assert old_referral.event_id not in history.seen
     # A second plan is still "second or subsequent" after the first one's other history has gone.

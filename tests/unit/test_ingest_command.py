@@ -11,6 +11,7 @@ from services.cli import main
 from tests.reference import reference_file
 
 CIN = ("cin-census-xml", "d2i_CIN_Census_2024.xml")
+TEST_KEY = "3f9c1e7a5b2d4c6e8a0f1b3d5c7e9a2b4d6f8e0c1a3b5d7f9e2c4a6b8d0f1e3a"  # 32 random bytes, hex; not a council's
 
 
 def ingest_to_jsonl(tmp_path: Path, *args: str, name: str = "out.jsonl") -> list[dict[str, object]]:
@@ -31,7 +32,7 @@ def test_ingest_refuses_to_run_without_a_key_outside_the_dev_profile(
 def test_ingested_census_events_carry_only_the_pseudonymous_child_key(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setenv("FRONTDOOR_PSEUDONYM_KEY", "a-test-key-of-reasonable-length")
+    monkeypatch.setenv("FRONTDOOR_PSEUDONYM_KEY", TEST_KEY)
     events = ingest_to_jsonl(tmp_path, str(reference_file(*CIN)))
     raw_ids = {"DfEX0000001", "child_fails_assessments"}
     assert events and {e["type"] for e in events} >= {"ReferralOpened", "EpisodeClosed"}
@@ -40,7 +41,7 @@ def test_ingested_census_events_carry_only_the_pseudonymous_child_key(
 
 
 def test_reingesting_the_same_file_gives_the_same_event_ids(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("FRONTDOOR_PSEUDONYM_KEY", "a-test-key-of-reasonable-length")
+    monkeypatch.setenv("FRONTDOOR_PSEUDONYM_KEY", TEST_KEY)
     first = ingest_to_jsonl(tmp_path, str(reference_file(*CIN)), name="a.jsonl")
     second = ingest_to_jsonl(tmp_path, str(reference_file(*CIN)), name="b.jsonl")
     assert [e["event_id"] for e in first] == [e["event_id"] for e in second]
@@ -50,6 +51,7 @@ def test_annex_a_needs_a_council_code_and_reports_rejected_rows_with_sheet_and_r
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("FRONTDOOR_PROFILE", "dev")
+    monkeypatch.setenv("FRONTDOOR_PSEUDONYM_KEY", TEST_KEY)  # real files never take the public dev key
     workbook = str(reference_file("annex-a", "liia_Annex_A_2024_Jan.xlsx"))
     with pytest.raises(SystemExit, match="--la-code"):
         main(["ingest", workbook, "--to", "jsonl", "--out", str(tmp_path / "x")])
@@ -62,6 +64,7 @@ def test_annex_a_needs_a_council_code_and_reports_rejected_rows_with_sheet_and_r
 
 def test_an_unknown_extension_asks_for_the_format(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FRONTDOOR_PROFILE", "dev")
+    monkeypatch.setenv("FRONTDOOR_PSEUDONYM_KEY", TEST_KEY)
     odd = tmp_path / "extract.dat"
     odd.write_text("x")
     with pytest.raises(SystemExit, match="--format"):

@@ -21,7 +21,7 @@ from services.core.history import ChildHistory
 from services.core.state import to_document
 from services.processor.batch import apply_batch, expired, expiry
 from services.processor.tables import Redirect, child_of, load, table_key
-from tests.builders import make_contact, make_merge, make_nfa, make_referral, make_retraction
+from tests.builders import CHILD_A, make_contact, make_merge, make_nfa, make_referral, make_retraction
 
 CONFIG = DEFAULT_CONFIG
 COUNCILS = ("886", "201")  # one partition of six holds both (services.kafka.topics.partition_for)
@@ -197,7 +197,7 @@ def test_the_changes_each_batch_reports_add_up_to_the_council_totals_of_the_fina
 
 def test_a_child_with_nothing_left_inside_the_retention_expires_and_takes_its_contribution_with_it() -> None:
     stored = apply_batch([make_referral("2021-01-04", event_id="old")], {}.get, CONFIG).writes
-    raw = stored[table_key(("886", "child-a"))]
+    raw = stored[table_key(("886", CHILD_A))]
     assert raw is not None
 
     assert expiry("886", raw, dt.date(2023, 4, 3), CONFIG) == (False, contribution(load(raw), CONFIG))  # type: ignore[arg-type]
