@@ -112,7 +112,7 @@ async def test_an_action_posted_on_the_desk_is_an_event_on_the_actions_topic(
     kafka_settings: Settings, topics: TestTopics
 ) -> None:
     config = desk_settings(topics)
-    alert = make_rereferral()
+    alert = make_rereferral(child_key=pseudonym("child-a"))
     async with desk(kafka_settings, config) as running:
         await produce(kafka_settings, config.alerts_topic, alert)
         await until(lambda: alert.alert_id in running.desk.state.records)
@@ -133,7 +133,7 @@ async def test_every_child_level_view_lands_as_an_audit_record_on_the_audit_topi
     kafka_settings: Settings, topics: TestTopics
 ) -> None:
     config = desk_settings(topics)
-    alert = make_rereferral()
+    alert = make_rereferral(child_key=pseudonym("child-a"))
     async with desk(kafka_settings, config) as running:
         await produce(kafka_settings, config.alerts_topic, alert)
         await until(lambda: alert.alert_id in running.desk.state.records)
