@@ -29,7 +29,7 @@ def markdown(f: dict[str, Any]) -> str:
         "|---|---:|---:|---:|",
     ]
     for key, label in (
-        ("batched_worker", "`frontdoor worker` (batched: state, changelog, alerts, contributions)"),
+        ("batched_worker", "`frontdoor worker` (batched: state, changelog, alerts, council totals)"),
         ("naive_faust_table_agent", "naive faust table agent (same work, one write per event)"),
         ("trivial_faust_counting_agent", "faust table agent counting events (no domain work)"),
         ("aiokafka_consume_and_decode", "aiokafka consume + decode ceiling (no state, no output)"),

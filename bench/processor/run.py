@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
+import hashlib
 import json
 import os
 import re
@@ -53,6 +54,13 @@ from services.settings import Settings
 from services.simulator.live import run_live
 
 EVENTS_PER_REFERRAL_YEAR = 13.3  # simulated feed: events per annual referral over the warm-up year plus one
+
+
+def pseudonym(name: str) -> str:
+    """A child key in the pseudonym format the worker admits (32 hex digits), derived from a bench name."""
+    return hashlib.sha256(name.encode()).hexdigest()[:32]
+
+
 LOG_TIME = re.compile(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3})\]")
 
 
@@ -255,7 +263,7 @@ async def rss_per_children(settings: Settings, work: Path, children: int, store:
         day = dt.datetime(2025, 3, 3, 10, tzinfo=dt.UTC)
         events = [
             ContactReceived(
-                event_id=f"rss-{n}", occurred_at=day, recorded_at=day, la_code="886", child_key=f"rss-child-{n:07d}",
+                event_id=f"rss-{n}", occurred_at=day, recorded_at=day, la_code="886", child_key=pseudonym(f"rss-child-{n:07d}"),
                 contact_id=f"c-{n}", received_at=day, source=ReferralSource.POLICE,
             )
             for n in range(children)
