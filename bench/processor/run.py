@@ -263,8 +263,9 @@ async def rss_per_children(settings: Settings, work: Path, children: int, store:
         day = dt.datetime(2025, 3, 3, 10, tzinfo=dt.UTC)
         events = [
             ContactReceived(
-                event_id=f"rss-{n}", occurred_at=day, recorded_at=day, la_code="886", child_key=pseudonym(f"rss-child-{n:07d}"),
-                contact_id=f"c-{n}", received_at=day, source=ReferralSource.POLICE,
+                event_id=f"rss-{n}", occurred_at=day, recorded_at=day, la_code="886",
+                child_key=pseudonym(f"rss-child-{n:07d}"), contact_id=f"c-{n}", received_at=day,
+                source=ReferralSource.POLICE,
             )
             for n in range(children)
         ]  # fmt: skip
