@@ -35,10 +35,10 @@ def allowed(service: str, operation: str, name: str) -> bool:
 
 
 def test_the_acl_table_names_the_topics_and_the_worker_group_the_code_uses() -> None:
-    assert (security.EVENTS, security.ALERTS, security.DEADLETTER) == (EVENTS.name, ALERTS.name, DEADLETTER.name)
-    assert (security.ACTIONS, security.AUDIT) == (ALERT_ACTIONS.name, AUDIT.name)
+    assert (EVENTS.name, ALERTS.name, DEADLETTER.name) == (security.EVENTS, security.ALERTS, security.DEADLETTER)
+    assert (ALERT_ACTIONS.name, AUDIT.name) == (security.ACTIONS, security.AUDIT)
     assert security.WORKER_APP_ID == APP_ID
-    assert (security.WORKER_CHANGELOG,) == changelog_names(ProcessorSettings())
+    assert changelog_names(ProcessorSettings()) == (security.WORKER_CHANGELOG,)
 
 
 def test_only_the_desk_may_write_actions_and_audit() -> None:
