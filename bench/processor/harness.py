@@ -100,7 +100,8 @@ class WorkerProcess:
         self.log_path = workdir / f"{name}.log"
         self.status_path = workdir / f"{name}.status.json"
         self.datadir = workdir / f"{name}-data"
-        self.env = os.environ | {"PYTHONPATH": str(REPO)} | env
+        # Synthetic data on a local broker: the dev profile, unless the caller's environment says otherwise.
+        self.env = {"FRONTDOOR_PROFILE": "dev"} | os.environ | {"PYTHONPATH": str(REPO)} | env
         self.env |= {
             "FRONTDOOR_PROCESSOR_STATUS_PATH": str(self.status_path),
             "FRONTDOOR_PROCESSOR_STATUS_INTERVAL_SECONDS": "0.1",

@@ -8,6 +8,25 @@ from typing import Any
 from services.settings import Settings
 
 
+class InsecureKafkaError(RuntimeError):
+    """Raised when a client outside the dev profile would talk to Kafka in PLAINTEXT."""
+
+
+def require_secure_outside_dev(settings: Settings) -> None:
+    """Outside the dev profile every Kafka connection is SASL_SSL: a PLAINTEXT one is refused before it is made.
+
+    Checked when a client is built rather than when Settings is read, so commands that never touch Kafka
+    (report, replay, add-user) still run with the default production profile.
+    """
+    if settings.profile != "dev" and settings.security_protocol == "PLAINTEXT":
+        raise InsecureKafkaError(
+            f"FRONTDOOR_PROFILE={settings.profile} refuses a PLAINTEXT Kafka connection: set "
+            "FRONTDOOR_SECURITY_PROTOCOL=SASL_SSL with FRONTDOOR_SASL_USERNAME, FRONTDOOR_SASL_PASSWORD and "
+            "FRONTDOOR_SSL_CAFILE (see docs/security.md), or FRONTDOOR_PROFILE=dev for a local broker and "
+            "synthetic data only"
+        )
+
+
 def ssl_context(settings: Settings) -> ssl.SSLContext | None:
     """A verifying TLS context for SASL_SSL (system CAs, or the council's CA bundle); None for PLAINTEXT."""
     if settings.security_protocol != "SASL_SSL":
@@ -19,6 +38,7 @@ def ssl_context(settings: Settings) -> ssl.SSLContext | None:
 
 def common_kwargs(settings: Settings) -> dict[str, Any]:
     """Connection arguments shared by aiokafka producers, consumers and admin clients."""
+    require_secure_outside_dev(settings)
     kwargs: dict[str, Any] = {
         "bootstrap_servers": settings.bootstrap_servers,
         "client_id": settings.client_id,
@@ -57,6 +77,7 @@ def consumer_kwargs(settings: Settings, group_id: str | None) -> dict[str, Any]:
 
 def faust_broker_url(settings: Settings) -> str:
     """faust's broker URL; faust's kafka:// transport is aiokafka underneath."""
+    require_secure_outside_dev(settings)
     return ",".join(f"kafka://{host.strip()}" for host in settings.bootstrap_servers.split(",") if host.strip())
 
 

@@ -7,6 +7,7 @@ import os
 import pytest
 from pydantic import SecretStr, ValidationError
 
+from services.kafka.clients import InsecureKafkaError, common_kwargs, faust_broker_url, faust_credentials
 from services.settings import DEV_PSEUDONYM_KEY, MissingPseudonymKeyError, Settings
 
 SECRET_PASSWORD = "correct-horse-battery-staple-7"
@@ -162,3 +163,28 @@ def test_dev_profile_still_prefers_a_configured_pseudonym_key(monkeypatch: pytes
     monkeypatch.setenv("FRONTDOOR_PSEUDONYM_KEY", SECRET_KEY)
 
     assert Settings().pseudonym_key_bytes() == SECRET_KEY.encode()
+
+
+def test_the_production_profile_refuses_a_plaintext_kafka_client_before_connecting() -> None:
+    settings = Settings()  # the defaults: production profile, PLAINTEXT
+
+    with pytest.raises(InsecureKafkaError, match="FRONTDOOR_SECURITY_PROTOCOL=SASL_SSL"):
+        common_kwargs(settings)
+    with pytest.raises(InsecureKafkaError):
+        faust_broker_url(settings)
+
+
+def test_the_production_profile_builds_sasl_ssl_clients_with_scram_sha_512(monkeypatch: pytest.MonkeyPatch) -> None:
+    use_sasl_ssl(monkeypatch, username="frontdoor-worker", password=SECRET_PASSWORD)
+
+    kwargs = common_kwargs(Settings())
+
+    assert kwargs["security_protocol"] == "SASL_SSL"
+    assert kwargs["sasl_mechanism"] == "SCRAM-SHA-512"
+    assert faust_credentials(Settings()).mechanism.value == "SCRAM-SHA-512"
+
+
+def test_the_dev_profile_may_use_a_plaintext_local_broker(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FRONTDOOR_PROFILE", "dev")
+
+    assert common_kwargs(Settings())["security_protocol"] == "PLAINTEXT"

@@ -1,0 +1,77 @@
+"""The secured local broker's ACL table (deploy/kafka/kafka_security.py): names that match the code, and its rules."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+from schemas.topics import ALERT_ACTIONS, ALERTS, AUDIT, DEADLETTER, EVENTS
+from services.processor.app import changelog_names
+from services.processor.settings import APP_ID, ProcessorSettings
+
+SECURITY_MODULE = Path(__file__).resolve().parents[2] / "deploy" / "kafka" / "kafka_security.py"
+
+
+def load_security() -> ModuleType:
+    """The launcher's module, loaded from its file: deploy/ is not a package, and the launcher runs without a venv."""
+    spec = importlib.util.spec_from_file_location("kafka_security", SECURITY_MODULE)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("kafka_security", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+security = load_security()
+
+
+def allowed(service: str, operation: str, name: str) -> bool:
+    return any(
+        acl.service == service and acl.operation == operation and acl.name == name and acl.permission == "ALLOW"
+        for acl in security.ACLS
+    )
+
+
+def test_the_acl_table_names_the_topics_and_the_worker_group_the_code_uses() -> None:
+    assert (EVENTS.name, ALERTS.name, DEADLETTER.name) == (security.EVENTS, security.ALERTS, security.DEADLETTER)
+    assert (ALERT_ACTIONS.name, AUDIT.name) == (security.ACTIONS, security.AUDIT)
+    assert security.WORKER_APP_ID == APP_ID
+    assert changelog_names(ProcessorSettings()) == (security.WORKER_CHANGELOG,)
+
+
+def test_only_the_desk_may_write_actions_and_audit() -> None:
+    writers = {acl.service for acl in security.ACLS if acl.operation == "WRITE" and acl.permission == "ALLOW"}
+    for topic in (ALERT_ACTIONS.name, AUDIT.name):
+        assert {service for service in writers if allowed(service, "WRITE", topic)} == {"desk"}
+
+
+def test_only_the_worker_may_write_alerts_and_only_ingest_may_write_events() -> None:
+    services = security.SERVICES
+    assert [s for s in services if allowed(s, "WRITE", ALERTS.name)] == ["worker"]
+    assert [s for s in services if allowed(s, "WRITE", EVENTS.name)] == ["ingest"]
+
+
+def test_no_service_may_delete_alter_or_create_anything_but_the_worker_its_changelog() -> None:
+    powerful = [acl for acl in security.ACLS if acl.permission == "ALLOW" and acl.operation not in {"READ", "WRITE"}]
+    assert [(acl.service, acl.operation, acl.name) for acl in powerful] == [
+        ("worker", "CREATE", security.WORKER_CHANGELOG)
+    ]
+
+
+def test_every_principal_is_denied_deleting_the_audit_topic() -> None:
+    denials = [acl for acl in security.ACLS if acl.permission == "DENY"]
+    assert [(acl.principal(), acl.operation, acl.name) for acl in denials] == [("User:*", "DELETE", AUDIT.name)]
+
+
+def test_every_service_has_its_own_principal_and_the_admin_is_the_only_super_user() -> None:
+    assert set(security.SERVICES) == {"admin", "ingest", "worker", "desk", "receiver"}
+    assert {acl.service for acl in security.ACLS} == {"ingest", "worker", "desk", "receiver", "*"}
+    credentials = security.new_credentials("127.0.0.1:19093", Path("/tmp/ca.pem"))
+    tls = security.TlsFiles(Path("/tmp/tls"), "store-password")
+    properties = security.secure_server_properties(credentials, tls, 19093, "127.0.0.1:19094")
+    assert properties["super.users"] == f"User:frontdoor-admin;User:{security.BROKER_DN}"
+    assert properties["allow.everyone.if.no.acl.found"] == "false"
+    assert "PLAINTEXT" not in properties["listener.security.protocol.map"]
+    assert properties["listener.name.controller.ssl.client.auth"] == "required"
