@@ -11,13 +11,10 @@ from collections import Counter
 
 from schemas.codes import ReferralSource, source_group
 from services.core.config import Rules
-from services.core.definitions import (
-    is_subsequent_plan,
-    is_subsequent_plan_within_two_years,
-    is_two_referrals_in_six_months,
-    referrals,
-)
+from services.core.definitions import is_two_referrals_in_six_months, plans, referrals
+from services.core.demand import CHANGE_MEASURES, add_demand
 from services.core.facts import Fact, Kind
+from services.core.funnel import add_funnel, add_previous_closures
 from services.core.history import ChildHistory
 from services.core.indicators import reporting_year_start
 
@@ -46,6 +43,15 @@ MEASURES = (
     "children_two_referrals_r6",  # month M: a referral in M-5..M had a previous referral within the window
     "children_referred_ytd",  # month = a month of the reporting year; referred since 1 April up to its end
     "children_rereferred_ytd",
+    "children_referred",  # 1 in each month the child was referred
+    "children_rereferred",  # 1 in each month the child was re-referred
+    "funnel_referred",  # label: contact's source group; contacts (by month received) that a referral names
+    "funnel_assessed",  # ...whose referral has an assessment naming it
+    "funnel_in_need",  # ...one of whose assessments found the child in need
+    "closures_by_reason",  # label: RC1..RC9; referrals closed in the month (RC9: step-down to early help)
+    "rereferrals_by_previous_team",  # label: the previous referral's closing team, "unknown", or "open"
+    "rereferrals_by_previous_reason",  # label: the previous referral's closure reason, or "open"
+    *CHANGE_MEASURES,  # month-end stocks as +1/-1 changes (services.core.demand); the series sums them
 )
 
 
@@ -107,6 +113,9 @@ def contribution(history: ChildHistory, rules: Rules) -> Counter[AggregateKey]:
     _add_contacts(facts, counts)
     _add_assessments(facts, counts)
     _add_plans(facts, counts, rules, la_code)
+    add_funnel(facts, counts, _month, _group)
+    add_previous_closures(facts, found, counts, _month)
+    add_demand(facts, found, counts, _month)
     # The child-level windows depend only on the referral days and which were re-referrals or second referrals
     # in six months: children share a few thousand such patterns, so they are worked out once each. Their keys
     # are theirs alone: dict.update.
@@ -173,18 +182,13 @@ def _add_assessments(facts: list[Fact], counts: Counter[AggregateKey]) -> None:
 
 
 def _add_plans(facts: list[Fact], counts: Counter[AggregateKey], rules: Rules, la_code: str) -> None:
-    started: set[str] = set()
-    for f in facts:
-        if f.kind is not Kind.CPP_STARTED or f.ref in started:
-            continue
-        month = _month(f.day)
+    for plan in plans(facts, rules, la_code):
+        month = _month(plan.start)
         counts[(month, "cpp_starts", "")] += 1
-        if is_subsequent_plan(f.number, len(started)):
+        if plan.subsequent_ever:
             counts[(month, "cpp_repeat_ever", "")] += 1
-        ends = (g.day for g in facts if g.kind is Kind.CPP_ENDED)
-        if is_subsequent_plan_within_two_years(f.day, ends, rules.at(la_code, f.day)):
+        if plan.subsequent_within_two_years:
             counts[(month, "cpp_repeat_within_two_years", "")] += 1
-        started.add(f.ref)
 
 
 def _add_children(days: list[dt.date], rereferred: set[dt.date], counts: Counter[AggregateKey]) -> None:
@@ -200,6 +204,10 @@ def _add_children(days: list[dt.date], rereferred: set[dt.date], counts: Counter
         for month in range(first, year_end + 1):
             ytd[month] = ytd.get(month, False) or flagged
     # Each key below is this function's alone, so plain assignment (a Counter's += calls back into Python).
+    for day in days:  # the month's own children: one each, re-referred if any of its referrals that month was
+        key = _month(day)
+        counts[(key, "children_referred", "")] = 1
+        counts[(key, "children_rereferred", "")] = max(counts[(key, "children_rereferred", "")], day in rereferred)
     for month, flagged in r12.items():
         key = _month_name(month)
         counts[(key, "children_referred_r12", "")] = 1
