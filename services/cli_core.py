@@ -21,11 +21,25 @@ from services.settings import Settings
 
 
 def register(subparsers: Any) -> None:
-    report = subparsers.add_parser("report", help="C1 re-referral figures from CIN census XML returns")
-    report.add_argument("--cin-census", nargs="+", type=Path, required=True, metavar="FILE")
-    report.add_argument("--period-start", type=dt.date.fromisoformat, required=True, metavar="YYYY-MM-DD")
-    report.add_argument("--period-end", type=dt.date.fromisoformat, required=True, metavar="YYYY-MM-DD")
-    report.add_argument("--format", choices=("table", "json"), default="table")
+    report = subparsers.add_parser(
+        "report", help="C1 re-referral figures for a period, or every indicator --by month, quarter or year"
+    )
+    source = report.add_mutually_exclusive_group(required=True)
+    source.add_argument("--cin-census", nargs="+", type=Path, metavar="FILE")
+    source.add_argument("--events", nargs="+", type=Path, metavar="FILE.jsonl", help="canonical events (with --by)")
+    report.add_argument("--period-start", type=dt.date.fromisoformat, metavar="YYYY-MM-DD", help="without --by")
+    report.add_argument("--period-end", type=dt.date.fromisoformat, metavar="YYYY-MM-DD", help="without --by")
+    report.add_argument("--by", choices=("month", "quarter", "year"), help="every indicator per council and period")
+    report.add_argument("--format", choices=("table", "json", "csv", "xlsx"), default="table", help="csv, xlsx: --by")
+    report.add_argument("--output", type=Path, metavar="FILE", help="write here instead of standard output (xlsx)")
+    report.add_argument(
+        "--compare-rules",
+        "--compare-config",
+        type=Path,
+        metavar="OTHER.toml",
+        help="with --by: the same series under a second rules file, side by side with the differences",
+    )
+    report.add_argument("--jobs", type=int, default=None, help="councils replayed at once (default: CPU count)")
     _add_rules_options(report)
     report.add_argument(
         "--no-pseudonymise", action="store_true", help="keep raw child ids in memory (local reconciliation)"
@@ -73,6 +87,16 @@ def _rules(args: argparse.Namespace, settings: Settings) -> Rules:
     return rules.replaced(lambda config: dataclasses.replace(config, rereferral_window=window))
 
 
+def _compare_rules(args: argparse.Namespace) -> Rules:
+    """The second definition for a what-if: the other rules file, keeping all history; --window does not apply."""
+    from services.rules_config import RulesConfigError, load_council_rules  # noqa: PLC0415  # TOML only here
+
+    try:
+        return load_council_rules(args.compare_rules, base=RuleConfig(retention_months=None))
+    except RulesConfigError as error:
+        raise SystemExit(f"frontdoor {args.command}: {error}") from None
+
+
 def _windows(rules: Rules) -> str:
     """The look-back(s) in use, for the report's heading."""
     configs = [rules] if isinstance(rules, RuleConfig) else list(rules.definitions())
@@ -86,6 +110,17 @@ def run_report(args: argparse.Namespace) -> int:
 
     settings = Settings()
     rules = _rules(args, settings)
+    if args.by is not None:
+        from services.reports.cli_series import run_series_report  # noqa: PLC0415  # --by only
+
+        compare = _compare_rules(args) if args.compare_rules else None
+        return run_series_report(args, settings, rules, compare)
+    if args.events or args.period_start is None or args.period_end is None or args.format in ("csv", "xlsx"):
+        raise SystemExit(
+            "frontdoor report: without --by, give --cin-census, --period-start, --period-end (table, json)"
+        )
+    if args.compare_rules:
+        raise SystemExit("frontdoor report: --compare-rules needs --by")
     if args.no_pseudonymise:
         pseudonymiser = Pseudonymiser(None)
     else:
