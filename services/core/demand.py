@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 
 from services.core.definitions import ReferralRecords
-from services.core.facts import Fact, Kind
+from services.core.records import Records
 from services.core.workdays import OutsideBankHolidayDataError, add_working_days
 
 AggregateKey = tuple[str, str, str]
@@ -56,7 +56,7 @@ def add_open(
 
 
 def add_demand(
-    facts: Sequence[Fact], found: Sequence[ReferralRecords], counts: Counter[AggregateKey], month: MonthOf
+    records: Records, found: Sequence[ReferralRecords], counts: Counter[AggregateKey], month: MonthOf
 ) -> None:
     """Each referral open from its date to its earliest closure or NFA; each assessment from start to authorisation.
 
@@ -64,24 +64,13 @@ def add_demand(
     45th working day from its referral's date (Working Together, `..._from_referral`: only assessments whose
     referral_id names a referral in the history) or from its own start date (`..._from_start`).
     """
-    ended: dict[str, dt.date] = {}
-    authorised: dict[str, dt.date] = {}
-    for f in facts:
-        if f.kind is Kind.EPISODE_CLOSED or f.kind is Kind.REFERRAL_NFA:
-            ended[f.ref] = min(f.day, ended.get(f.ref, f.day))
-        elif f.kind is Kind.ASSESSMENT_AUTHORISED:
-            authorised[f.ref] = min(f.day, authorised.get(f.ref, f.day))
-    referral_day: dict[str, dt.date] = {}
+    ended, referral_day = records.ended, {}
     for referral in found:
         referral_day.update(dict.fromkeys(referral.refs, referral.day))
         closed = min((ended[r] for r in referral.refs if r in ended), default=None)
         add_open(counts, month, REFERRALS_OPEN, referral.day, closed)
-    started: set[str] = set()
-    for f in facts:
-        if f.kind is not Kind.ASSESSMENT_STARTED or f.ref in started:
-            continue
-        started.add(f.ref)
-        done = authorised.get(f.ref)
+    for ref, f in records.assessments.items():
+        done = records.authorised.get(ref)
         add_open(counts, month, ASSESSMENTS_OPEN, f.day, done)
         if (due := overdue_from(f.day)) is not None:
             add_open(counts, month, PAST_45_FROM_START, due, done)

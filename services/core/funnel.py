@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 
 from schemas.codes import ClosureReason
 from services.core.definitions import ReferralRecords
-from services.core.facts import Fact, Kind
+from services.core.records import Records
 
 AggregateKey = tuple[str, str, str]
 MonthOf = Callable[[dt.date], str]  # a date's "YYYY-MM"
@@ -23,46 +23,31 @@ NOT_CLOSED = "open"  # the previous referral had not closed by the re-referral's
 NO_TEAM = "unknown"
 
 
-def add_funnel(facts: Sequence[Fact], counts: Counter[AggregateKey], month: MonthOf, group: GroupOf) -> None:
-    contacts: dict[str, Fact] = {}
-    referred: dict[str, set[str]] = {}  # contact id -> referral record ids
-    assessed: dict[str, set[str]] = {}  # referral record id -> assessment ids
-    in_need: set[str] = set()
-    for f in facts:
-        if f.kind is Kind.CONTACT:
-            contacts.setdefault(f.ref, f)
-        elif f.kind is Kind.REFERRAL and f.link:
-            referred.setdefault(f.link, set()).add(f.ref)
-        elif f.kind is Kind.ASSESSMENT_STARTED and f.link:
-            assessed.setdefault(f.link, set()).add(f.ref)
-        elif f.kind is Kind.ASSESSMENT_AUTHORISED and f.flag:
-            in_need.add(f.ref)
-    for contact_id, contact in contacts.items():
-        referrals = referred.get(contact_id)
-        if not referrals:
+def add_funnel(records: Records, counts: Counter[AggregateKey], month: MonthOf, group: GroupOf) -> None:
+    for contact_id, referrals in records.referred.items():
+        contact = records.contacts.get(contact_id)
+        if contact is None:
             continue
         key_month, key_group = month(contact.day), group(contact.code)
         counts[(key_month, "funnel_referred", key_group)] += 1
-        assessments = set().union(*(assessed.get(r, ()) for r in referrals))
+        assessments = set().union(*(records.assessed.get(r, ()) for r in referrals))
         if assessments:
             counts[(key_month, "funnel_assessed", key_group)] += 1
-            if assessments & in_need:
+            if assessments & records.in_need:
                 counts[(key_month, "funnel_in_need", key_group)] += 1
 
 
 def add_previous_closures(
-    facts: Sequence[Fact], found: Sequence[ReferralRecords], counts: Counter[AggregateKey], month: MonthOf
+    records: Records, found: Sequence[ReferralRecords], counts: Counter[AggregateKey], month: MonthOf
 ) -> None:
     """Closures by reason in their month; each re-referral by its previous referral's closing team and reason.
 
     The previous referral's closure is its first EpisodeClosed in event time dated on or before the re-referral;
     a re-referral whose previous referral had not closed by then is counted under "open".
     """
-    closures: dict[str, Fact] = {}
-    for f in facts:
-        if f.kind is Kind.EPISODE_CLOSED and f.ref not in closures:
-            closures[f.ref] = f
-            counts[(month(f.day), "closures_by_reason", f.code or NO_TEAM)] += 1
+    closures = records.closures
+    for f in closures.values():
+        counts[(month(f.day), "closures_by_reason", f.code or NO_TEAM)] += 1
     previous: ReferralRecords | None = None
     for referral in found:
         if referral.rereferral and previous is not None:
