@@ -9,6 +9,7 @@ worker holds per council; a council's replay is the same code in a child process
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import re
 import tempfile
 from collections import Counter
@@ -20,9 +21,11 @@ from typing import TextIO
 
 import orjson
 
+from schemas.codec import encode
 from services.core.aggregates import AggregateKey, contribution
 from services.core.config import Rules
 from services.core.engine import Engine
+from services.core.indicators import Referral, referrals_of
 from services.ingest.identity import Pseudonymiser
 from services.ingest.result import Rejected
 from services.ingest.tabular import iter_jsonl
@@ -39,6 +42,11 @@ class CouncilReplay:
     totals: list[Counter[AggregateKey]] = field(default_factory=list)
     events: int = 0
     rejected: list[Rejected] = field(default_factory=list)
+    # Kept only for `replay`: its alert messages in arrival order, outcomes, and what its snapshot needs.
+    alerts: list[bytes] = field(default_factory=list)
+    outcomes: Counter[str] = field(default_factory=Counter)
+    referrals: list[list[Referral]] = field(default_factory=list)
+    last_day: dt.date | None = None
 
 
 def council_of(line: str) -> str:
@@ -73,7 +81,7 @@ def split_by_council(lines: Iterable[str], directory: Path) -> dict[str, Path]:
 
 
 def replay_council(
-    la_code: str, path: Path, definitions: Sequence[Rules], pseudonym_key: bytes | None
+    la_code: str, path: Path, definitions: Sequence[Rules], pseudonym_key: bytes | None, keep_alerts: bool = False
 ) -> CouncilReplay:
     """One council's events in arrival order through the core; its totals under each definition.
 
@@ -86,8 +94,14 @@ def replay_council(
         if isinstance(item, Rejected):
             result.rejected.append(item)
             continue
-        engine.apply(item)
+        outcome, messages = engine.apply(item)
         result.events += 1
+        if keep_alerts:
+            result.outcomes[outcome.value] += 1
+            result.alerts += [encode(message) for message in messages]
+    if keep_alerts:
+        result.referrals = [referrals_of(history, definitions[0]) for history in engine.children.values()]
+        result.last_day = max((h.last_day for h in engine.children.values() if h.last_day), default=None)
     for rules in definitions:
         totals: Counter[AggregateKey] = Counter()
         for history in engine.children.values():
@@ -97,17 +111,25 @@ def replay_council(
 
 
 def replay_councils(
-    lines: Iterable[str], definitions: Sequence[Rules], *, jobs: int = 1, pseudonym_key: bytes | None = None
+    lines: Iterable[str],
+    definitions: Sequence[Rules],
+    *,
+    jobs: int = 1,
+    pseudonym_key: bytes | None = None,
+    keep_alerts: bool = False,
 ) -> dict[str, CouncilReplay]:
     """Every council's replay, `jobs` councils at a time (1: in this process); the same answer for any `jobs`."""
     with tempfile.TemporaryDirectory(prefix="frontdoor-report-") as directory:
         paths = split_by_council(lines, Path(directory))
         ordered = sorted(paths.items(), key=lambda item: -item[1].stat().st_size)  # largest first: less idle tail
         if jobs <= 1 or len(ordered) <= 1:
-            done = [replay_council(la, path, definitions, pseudonym_key) for la, path in ordered]
+            done = [replay_council(la, path, definitions, pseudonym_key, keep_alerts) for la, path in ordered]
         else:
             with ProcessPoolExecutor(max_workers=min(jobs, len(ordered))) as pool:
-                futures = [pool.submit(replay_council, la, path, definitions, pseudonym_key) for la, path in ordered]
+                futures = [
+                    pool.submit(replay_council, la, path, definitions, pseudonym_key, keep_alerts)
+                    for la, path in ordered
+                ]
                 done = [future.result() for future in futures]
     return {replay.la_code: replay for replay in sorted(done, key=lambda r: r.la_code)}
 
