@@ -30,7 +30,12 @@ def register(subparsers: Any) -> None:
     report.add_argument("--period-start", type=dt.date.fromisoformat, metavar="YYYY-MM-DD", help="without --by")
     report.add_argument("--period-end", type=dt.date.fromisoformat, metavar="YYYY-MM-DD", help="without --by")
     report.add_argument("--by", choices=("month", "quarter", "year"), help="every indicator per council and period")
-    report.add_argument("--format", choices=("table", "json", "csv", "xlsx"), default="table", help="csv, xlsx: --by")
+    report.add_argument(
+        "--format",
+        choices=("table", "json", "csv", "xlsx", "openmetrics"),
+        default="table",
+        help="csv, xlsx: with --by; openmetrics: with --by month, for promtool tsdb create-blocks-from openmetrics",
+    )
     report.add_argument("--output", type=Path, metavar="FILE", help="write here instead of standard output (xlsx)")
     report.add_argument(
         "--compare-rules",
@@ -121,7 +126,12 @@ def run_report(args: argparse.Namespace) -> int:
 
         compare = _compare_rules(args) if args.compare_rules else None
         return run_series_report(args, settings, rules, compare)
-    if args.events or args.period_start is None or args.period_end is None or args.format in ("csv", "xlsx"):
+    if (
+        args.events
+        or args.period_start is None
+        or args.period_end is None
+        or args.format in ("csv", "xlsx", "openmetrics")
+    ):
         raise SystemExit(
             "frontdoor report: without --by, give --cin-census, --period-start, --period-end (table, json)"
         )

@@ -13,9 +13,10 @@ from pathlib import Path
 from schemas.codec import encode
 from services.core.config import Rules
 from services.ingest.identity import Pseudonymiser
+from services.metrics.backfill import openmetrics
 from services.reports.formats import summary_lines, write_csv, write_xlsx
 from services.reports.history import jsonl_lines, replay_councils
-from services.reports.series_report import series_document
+from services.reports.series_report import council_months, series_document
 from services.settings import Settings
 
 
@@ -37,6 +38,8 @@ def _neighbours(args: argparse.Namespace, settings: Settings) -> dict[str, tuple
 def run_series_report(args: argparse.Namespace, settings: Settings, rules: Rules, compare: Rules | None) -> int:
     if args.format == "xlsx" and args.output is None:
         raise SystemExit("frontdoor report: --format xlsx needs --output FILE.xlsx")
+    if args.format == "openmetrics" and args.by != "month":
+        raise SystemExit("frontdoor report: --format openmetrics needs --by month (one sample per month end)")
     # Aggregates only leave this command, so a per-run random key is as good as the council's and leaks nothing.
     key = settings.pseudonym_key.get_secret_value().encode() if settings.pseudonym_key else secrets.token_bytes(32)
     lines = jsonl_lines(args.events) if args.events else _census_lines(args.cin_census, Pseudonymiser(key))
@@ -57,6 +60,8 @@ def run_series_report(args: argparse.Namespace, settings: Settings, rules: Rules
             out.write(json.dumps(document) + "\n")
         elif args.format == "csv":
             write_csv(document, out)
+        elif args.format == "openmetrics":
+            out.write(openmetrics(council_months(document)))
         else:
             out.write("\n".join(summary_lines(document)) + "\n")
     finally:

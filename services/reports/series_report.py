@@ -126,3 +126,11 @@ def table_rows(document: Mapping[str, Any]) -> list[Row]:
 def columns(rows: Sequence[Row]) -> list[str]:
     """Every key of every row, in first-seen order (team names differ between councils and months)."""
     return list(dict.fromkeys(key for row in rows for key in row))
+
+
+def council_months(document: Mapping[str, Any]) -> dict[str, list[Row]]:
+    """council -> its rows of a `--by month` document (the base definition's)."""
+    out: dict[str, list[Row]] = {}
+    for row in document["months"]:
+        out.setdefault(str(row["la_code"]), []).append(row)
+    return out
