@@ -88,7 +88,7 @@ def replay_council(
     The histories do not depend on the definition (offline rules keep all history), so one replay serves all.
     """
     result = CouncilReplay(la_code)
-    engine = Engine(definitions[0])
+    engine = Engine(definitions[0], alerts=keep_alerts)
     pseudonymiser = Pseudonymiser(pseudonym_key) if pseudonym_key is not None else None
     for item in iter_jsonl(path, pseudonymiser):
         if isinstance(item, Rejected):

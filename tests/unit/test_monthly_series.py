@@ -190,3 +190,16 @@ def _story() -> list[InboundEvent]:
 @given(order=st.permutations(_story()))
 def test_any_arrival_order_of_the_same_events_gives_the_same_monthly_series(order: list[InboundEvent]) -> None:
     assert series_by(totals_of(order), "month") == series_by(totals_of(_story()), "month")
+
+
+def test_an_engine_that_evaluates_no_alerts_keeps_exactly_the_same_histories() -> None:
+    from bench.processor.harness import simulated_feed  # noqa: PLC0415  # one test needs a realistic feed
+
+    feed = simulated_feed(("942",), annual_referrals=80, seed=9)
+    with_alerts, facts_only = Engine(OFFLINE), Engine(OFFLINE, alerts=False)
+    for event in feed:
+        with_alerts.apply(event)
+        facts_only.apply(event)
+
+    assert {c: h.facts for c, h in facts_only.children.items()} == {c: h.facts for c, h in with_alerts.children.items()}
+    assert facts_only.redirects == with_alerts.redirects and not facts_only.standing_alert_ids()
