@@ -21,11 +21,30 @@ from services.settings import Settings
 
 
 def register(subparsers: Any) -> None:
-    report = subparsers.add_parser("report", help="C1 re-referral figures from CIN census XML returns")
-    report.add_argument("--cin-census", nargs="+", type=Path, required=True, metavar="FILE")
-    report.add_argument("--period-start", type=dt.date.fromisoformat, required=True, metavar="YYYY-MM-DD")
-    report.add_argument("--period-end", type=dt.date.fromisoformat, required=True, metavar="YYYY-MM-DD")
-    report.add_argument("--format", choices=("table", "json"), default="table")
+    report = subparsers.add_parser(
+        "report", help="C1 re-referral figures for a period, or every indicator --by month, quarter or year"
+    )
+    source = report.add_mutually_exclusive_group(required=True)
+    source.add_argument("--cin-census", nargs="+", type=Path, metavar="FILE")
+    source.add_argument("--events", nargs="+", type=Path, metavar="FILE.jsonl", help="canonical events (with --by)")
+    report.add_argument("--period-start", type=dt.date.fromisoformat, metavar="YYYY-MM-DD", help="without --by")
+    report.add_argument("--period-end", type=dt.date.fromisoformat, metavar="YYYY-MM-DD", help="without --by")
+    report.add_argument("--by", choices=("month", "quarter", "year"), help="every indicator per council and period")
+    report.add_argument(
+        "--format",
+        choices=("table", "json", "csv", "xlsx", "openmetrics"),
+        default="table",
+        help="csv, xlsx: with --by; openmetrics: with --by month, for promtool tsdb create-blocks-from openmetrics",
+    )
+    report.add_argument("--output", type=Path, metavar="FILE", help="write here instead of standard output (xlsx)")
+    report.add_argument(
+        "--compare-rules",
+        "--compare-config",
+        type=Path,
+        metavar="OTHER.toml",
+        help="with --by: the same series under a second rules file, side by side with the differences",
+    )
+    report.add_argument("--jobs", type=int, default=None, help="councils replayed at once (default: CPU count)")
     _add_rules_options(report)
     report.add_argument(
         "--no-pseudonymise", action="store_true", help="keep raw child ids in memory (local reconciliation)"
@@ -35,6 +54,12 @@ def register(subparsers: Any) -> None:
     replay = subparsers.add_parser("replay", help="run canonical events (JSONL) through the core offline")
     replay.add_argument("--events", type=Path, required=True, metavar="FILE.jsonl")
     replay.add_argument("--out-dir", type=Path, default=Path(), help="where alerts.jsonl and indicators.json go")
+    replay.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="councils replayed at once; above 1, alerts.jsonl lists council by council (each child's in order)",
+    )
     _add_rules_options(replay)
     replay.set_defaults(handler=run_replay)
 
@@ -73,6 +98,16 @@ def _rules(args: argparse.Namespace, settings: Settings) -> Rules:
     return rules.replaced(lambda config: dataclasses.replace(config, rereferral_window=window))
 
 
+def _compare_rules(args: argparse.Namespace) -> Rules:
+    """The second definition for a what-if: the other rules file, keeping all history; --window does not apply."""
+    from services.rules_config import RulesConfigError, load_council_rules  # noqa: PLC0415  # TOML only here
+
+    try:
+        return load_council_rules(args.compare_rules, base=RuleConfig(retention_months=None))
+    except RulesConfigError as error:
+        raise SystemExit(f"frontdoor {args.command}: {error}") from None
+
+
 def _windows(rules: Rules) -> str:
     """The look-back(s) in use, for the report's heading."""
     configs = [rules] if isinstance(rules, RuleConfig) else list(rules.definitions())
@@ -86,6 +121,22 @@ def run_report(args: argparse.Namespace) -> int:
 
     settings = Settings()
     rules = _rules(args, settings)
+    if args.by is not None:
+        from services.reports.cli_series import run_series_report  # noqa: PLC0415  # --by only
+
+        compare = _compare_rules(args) if args.compare_rules else None
+        return run_series_report(args, settings, rules, compare)
+    if (
+        args.events
+        or args.period_start is None
+        or args.period_end is None
+        or args.format in ("csv", "xlsx", "openmetrics")
+    ):
+        raise SystemExit(
+            "frontdoor report: without --by, give --cin-census, --period-start, --period-end (table, json)"
+        )
+    if args.compare_rules:
+        raise SystemExit("frontdoor report: --compare-rules needs --by")
     if args.no_pseudonymise:
         pseudonymiser = Pseudonymiser(None)
     else:
@@ -124,6 +175,8 @@ def run_replay(args: argparse.Namespace) -> int:
     from services.ingest.tabular import iter_jsonl  # noqa: PLC0415
 
     rules = _rules(args, Settings())
+    if args.jobs > 1:
+        return _replay_in_parallel(args, rules)
     engine = Engine(rules)
     outcomes: Counter[str] = Counter()
     alerts: Counter[str] = Counter()
@@ -149,4 +202,30 @@ def run_replay(args: argparse.Namespace) -> int:
     )
     for rejection in rejected[:20]:
         print(f"  rejected {rejection.location}: {rejection.reason}", file=sys.stderr)
+    return 0
+
+
+def _replay_in_parallel(args: argparse.Namespace, rules: Rules) -> int:
+    """Councils in parallel processes: the same alerts per child, in the same order, and the same indicators."""
+    from services.core.indicators import snapshot_of  # noqa: PLC0415
+    from services.reports.history import jsonl_lines, replay_councils  # noqa: PLC0415
+
+    replays = replay_councils(jsonl_lines([args.events]), [rules], jobs=args.jobs, keep_alerts=True)
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    outcomes: Counter[str] = Counter()
+    with (args.out_dir / "alerts.jsonl").open("wb") as out:
+        for replay in replays.values():
+            outcomes.update(replay.outcomes)
+            out.writelines(message + b"\n" for message in replay.alerts)
+    days = [r.last_day for r in replays.values() if r.last_day is not None]
+    by_council = {la: r.referrals for la, r in replays.items() if r.referrals}
+    indicators = snapshot_of(by_council, max(days)) if days else {}
+    (args.out_dir / "indicators.json").write_text(json.dumps(indicators, indent=2, sort_keys=True) + "\n")
+    rejected = [rejection for r in replays.values() for rejection in r.rejected]
+    alerts = sum(len(r.alerts) for r in replays.values())
+    print(
+        f"replayed {sum(outcomes.values()) + len(rejected)} lines in {len(replays)} councils, {args.jobs} at a time: "
+        f"{dict(outcomes)}; rejected {len(rejected)}; alert messages {alerts}; wrote {args.out_dir}",
+        file=sys.stderr,
+    )
     return 0

@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from services.core.config import (
@@ -38,7 +38,9 @@ class Definition(BaseModel):
     repeated_contacts_high_margin: int | None = Field(default=None, ge=0)
 
     def applied_to(self, config: RuleConfig) -> RuleConfig:
-        return dataclasses.replace(config, **self.model_dump(exclude_none=True, exclude={"changes", "from_"}))
+        return dataclasses.replace(
+            config, **self.model_dump(exclude_none=True, exclude={"changes", "from_", "statistical_neighbours"})
+        )
 
 
 class DatedDefinition(Definition):
@@ -51,6 +53,8 @@ class CouncilDefinition(Definition):
     """A council's (or the default's) definition, and its dated changes."""
 
     changes: list[DatedDefinition] = []
+    # The councils `report --by` benchmarks against; default: its ten in DfE's 2025 statistical neighbour model.
+    statistical_neighbours: list[Annotated[str, StringConstraints(pattern=r"^\d{3}$")]] | None = None
 
     @field_validator("changes")
     @classmethod
@@ -100,6 +104,19 @@ def load_council_rules(path: Path, base: RuleConfig = DEFAULT_CONFIG) -> Council
     A council's definition on a day is: `base`, then `[default]` and its changes in force that day, then the
     council's own settings and its changes in force that day. Later layers win field by field.
     """
+    parsed = _read(path)
+    default = _timeline(base, parsed.default, None)
+    councils = {la: _timeline(base, parsed.default, council) for la, council in sorted(parsed.councils.items())}
+    return CouncilRules(default, councils)
+
+
+def load_statistical_neighbours(path: Path) -> dict[str, tuple[str, ...]]:
+    """The councils whose `statistical_neighbours` the rules file sets (the others follow DfE's model)."""
+    parsed = _read(path)
+    return {la: tuple(c.statistical_neighbours) for la, c in parsed.councils.items() if c.statistical_neighbours}
+
+
+def _read(path: Path) -> RulesFile:
     if not path.is_file():
         raise RulesConfigError(f"rules file {path}: not found (FRONTDOOR_RULES_CONFIG or --rules)")
 
@@ -112,9 +129,7 @@ def load_council_rules(path: Path, base: RuleConfig = DEFAULT_CONFIG) -> Council
         raise RulesConfigError(_explain(path, error)) from None
     except ValueError as error:  # a TOML syntax error
         raise RulesConfigError(f"rules file {path}: {error}") from None
-    default = _timeline(base, parsed.default, None)
-    councils = {la: _timeline(base, parsed.default, council) for la, council in sorted(parsed.councils.items())}
-    return CouncilRules(default, councils)
+    return parsed
 
 
 def _timeline(base: RuleConfig, default: CouncilDefinition, council: CouncilDefinition | None) -> Timeline:

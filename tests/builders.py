@@ -9,6 +9,8 @@ from typing import Any
 
 from schemas.codes import ClosureReason, ContactOutcome, PrimaryNeed, ReferralSource
 from schemas.events import (
+    AssessmentAuthorised,
+    AssessmentStarted,
     ChildRecordsMerged,
     ContactDecided,
     ContactReceived,
@@ -106,6 +108,23 @@ def make_plan_end(plan: CPPStarted, date: dt.date | str, **overrides: Any) -> CP
     d = day(date) if isinstance(date, str) else date
     fields = _common(d, {"child_key": plan.child_key} | overrides)
     return CPPEnded(plan_id=plan.plan_id, end_date=d, **fields)
+
+
+def make_assessment(referral: ReferralOpened, date: dt.date | str, **overrides: Any) -> AssessmentStarted:
+    d = day(date) if isinstance(date, str) else date
+    fields = _common(d, {"child_key": referral.child_key, "la_code": referral.la_code} | overrides)
+    fields.setdefault("assessment_id", f"a-{referral.referral_id}")
+    return AssessmentStarted(referral_id=referral.referral_id, start_date=d, **fields)
+
+
+def make_authorisation(
+    assessment: AssessmentStarted, date: dt.date | str, in_need: bool | None = True, **overrides: Any
+) -> AssessmentAuthorised:
+    d = day(date) if isinstance(date, str) else date
+    fields = _common(d, {"child_key": assessment.child_key, "la_code": assessment.la_code} | overrides)
+    return AssessmentAuthorised(
+        assessment_id=assessment.assessment_id, authorised_date=d, child_in_need=in_need, **fields
+    )
 
 
 def make_retraction(target: Any, date: dt.date | str = "2025-01-01", **overrides: Any) -> EventRetracted:

@@ -11,15 +11,13 @@ from collections import Counter
 
 from schemas.codes import ReferralSource, source_group
 from services.core.config import Rules
-from services.core.definitions import (
-    is_subsequent_plan,
-    is_subsequent_plan_within_two_years,
-    is_two_referrals_in_six_months,
-    referrals,
-)
-from services.core.facts import Fact, Kind
+from services.core.definitions import is_two_referrals_in_six_months, plans, referrals
+from services.core.demand import CHANGE_MEASURES, add_demand
+from services.core.facts import Fact
+from services.core.funnel import add_funnel, add_previous_closures
 from services.core.history import ChildHistory
 from services.core.indicators import reporting_year_start
+from services.core.records import Records, index
 
 # (month "YYYY-MM", measure, label). The council is the key the contribution is published under.
 AggregateKey = tuple[str, str, str]
@@ -46,6 +44,15 @@ MEASURES = (
     "children_two_referrals_r6",  # month M: a referral in M-5..M had a previous referral within the window
     "children_referred_ytd",  # month = a month of the reporting year; referred since 1 April up to its end
     "children_rereferred_ytd",
+    "children_referred",  # 1 in each month the child was referred
+    "children_rereferred",  # 1 in each month the child was re-referred
+    "funnel_referred",  # label: contact's source group; contacts (by month received) that a referral names
+    "funnel_assessed",  # ...whose referral has an assessment naming it
+    "funnel_in_need",  # ...one of whose assessments found the child in need
+    "closures_by_reason",  # label: RC1..RC9; referrals closed in the month (RC9: step-down to early help)
+    "rereferrals_by_previous_team",  # label: the previous referral's closing team, "unknown", or "open"
+    "rereferrals_by_previous_reason",  # label: the previous referral's closure reason, or "open"
+    *CHANGE_MEASURES,  # month-end stocks as +1/-1 changes (services.core.demand); the series sums them
 )
 
 
@@ -63,8 +70,14 @@ def _month_index(day: dt.date) -> int:
     return day.year * 12 + day.month - 1
 
 
+_MONTH_OF: dict[dt.date, str] = {}  # date -> "YYYY-MM": one lookup on the hot path; a few thousand dates
+
+
 def _month(day: dt.date) -> str:
-    return _month_name(_month_index(day))
+    name = _MONTH_OF.get(day)
+    if name is None:
+        name = _MONTH_OF[day] = _month_name(_month_index(day))
+    return name
 
 
 _GROUPS: dict[str, str] = {}  # Annex A source code -> its group
@@ -88,8 +101,8 @@ def contribution(history: ChildHistory, rules: Rules) -> Counter[AggregateKey]:
     facts, la_code = history.facts, history.la_code
     counts: Counter[AggregateKey] = Counter()
     found = referrals(facts, rules, la_code)
-    ended = {f.ref for f in facts if f.kind in (Kind.EPISODE_CLOSED, Kind.REFERRAL_NFA)}
-    nfa = {f.ref for f in facts if f.kind is Kind.REFERRAL_NFA}
+    records = index(facts)
+    ended, nfa = records.ended.keys(), records.nfa
     two_in_six: list[bool] = []
     for referral in found:
         day, first, refs = referral.day, referral.first, referral.refs
@@ -104,9 +117,12 @@ def contribution(history: ChildHistory, rules: Rules) -> Counter[AggregateKey]:
             counts[(month, "nfa_referrals", group)] += 1
         if not refs & ended:
             counts[(month, "referrals_open", "")] += 1
-    _add_contacts(facts, counts)
-    _add_assessments(facts, counts)
+    _add_contacts(records, counts)
+    _add_assessments(records, counts)
     _add_plans(facts, counts, rules, la_code)
+    add_funnel(records, counts, _month, _group)
+    add_previous_closures(records, found, counts, _month)
+    add_demand(records, found, counts, _month)
     # The child-level windows depend only on the referral days and which were re-referrals or second referrals
     # in six months: children share a few thousand such patterns, so they are worked out once each. Their keys
     # are theirs alone: dict.update.
@@ -146,45 +162,36 @@ def _add_two_in_six(days: tuple[dt.date, ...], two_in_six: tuple[bool, ...], cou
         counts[(_month_name(month), "children_two_referrals_r6", "")] = 1
 
 
-def _add_contacts(facts: list[Fact], counts: Counter[AggregateKey]) -> None:
-    seen: set[str] = set()
-    decided = {f.ref for f in facts if f.kind is Kind.CONTACT_DECIDED}
-    for f in facts:
-        if f.kind is Kind.CONTACT and f.ref not in seen:
-            seen.add(f.ref)
-            counts[(_month(f.day), "contacts", _group(f.code))] += 1
-            if f.ref not in decided:
-                counts[(_month(f.day), "contacts_undecided", _group(f.code))] += 1
-        elif f.kind is Kind.CONTACT_DECIDED:
-            counts[(_month(f.day), "contact_decisions", f.code or "unknown")] += 1
+def _add_contacts(records: Records, counts: Counter[AggregateKey]) -> None:
+    decided = {f.ref for f in records.decisions}
+    for f in records.contacts.values():
+        counts[(_month(f.day), "contacts", _group(f.code))] += 1
+        if f.ref not in decided:
+            counts[(_month(f.day), "contacts_undecided", _group(f.code))] += 1
+    for f in records.decisions:
+        counts[(_month(f.day), "contact_decisions", f.code or "unknown")] += 1
 
 
-def _add_assessments(facts: list[Fact], counts: Counter[AggregateKey]) -> None:
-    authorised = {f.ref for f in facts if f.kind is Kind.ASSESSMENT_AUTHORISED}
-    for f in facts:
-        if f.kind is Kind.ASSESSMENT_STARTED:
-            counts[(_month(f.day), "assessments_started", "")] += 1
-            if f.ref not in authorised:
-                counts[(_month(f.day), "assessments_open", f.day.isoformat())] += 1
-        elif f.kind is Kind.ASSESSMENT_AUTHORISED:
-            counts[(_month(f.day), "assessments_authorised", "")] += 1
-            if f.flag is False:
-                counts[(_month(f.day), "assessments_not_in_need", "")] += 1
+def _add_assessments(records: Records, counts: Counter[AggregateKey]) -> None:
+    authorised = records.authorised
+    for f in records.starts:
+        counts[(_month(f.day), "assessments_started", "")] += 1
+        if f.ref not in authorised:
+            counts[(_month(f.day), "assessments_open", f.day.isoformat())] += 1
+    for f in records.authorisations:
+        counts[(_month(f.day), "assessments_authorised", "")] += 1
+        if f.flag is False:
+            counts[(_month(f.day), "assessments_not_in_need", "")] += 1
 
 
 def _add_plans(facts: list[Fact], counts: Counter[AggregateKey], rules: Rules, la_code: str) -> None:
-    started: set[str] = set()
-    for f in facts:
-        if f.kind is not Kind.CPP_STARTED or f.ref in started:
-            continue
-        month = _month(f.day)
+    for plan in plans(facts, rules, la_code):
+        month = _month(plan.start)
         counts[(month, "cpp_starts", "")] += 1
-        if is_subsequent_plan(f.number, len(started)):
+        if plan.subsequent_ever:
             counts[(month, "cpp_repeat_ever", "")] += 1
-        ends = (g.day for g in facts if g.kind is Kind.CPP_ENDED)
-        if is_subsequent_plan_within_two_years(f.day, ends, rules.at(la_code, f.day)):
+        if plan.subsequent_within_two_years:
             counts[(month, "cpp_repeat_within_two_years", "")] += 1
-        started.add(f.ref)
 
 
 def _add_children(days: list[dt.date], rereferred: set[dt.date], counts: Counter[AggregateKey]) -> None:
@@ -200,6 +207,10 @@ def _add_children(days: list[dt.date], rereferred: set[dt.date], counts: Counter
         for month in range(first, year_end + 1):
             ytd[month] = ytd.get(month, False) or flagged
     # Each key below is this function's alone, so plain assignment (a Counter's += calls back into Python).
+    for day in days:  # the month's own children: one each, re-referred if any of its referrals that month was
+        key = _month(day)
+        counts[(key, "children_referred", "")] = 1
+        counts[(key, "children_rereferred", "")] = max(counts[(key, "children_rereferred", "")], day in rereferred)
     for month, flagged in r12.items():
         key = _month_name(month)
         counts[(key, "children_referred_r12", "")] = 1

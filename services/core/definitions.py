@@ -110,6 +110,38 @@ def is_subsequent_plan_within_two_years(
     return any(window_start <= end <= start for end in earlier_plan_ends)
 
 
+class PlanStart(NamedTuple):
+    """One child protection plan [D3]: one (child, start date), however many records or returns repeat it."""
+
+    start: dt.date
+    subsequent_ever: bool
+    subsequent_within_two_years: bool
+
+
+def plans(facts: Sequence[Fact], rules: Rules, la_code: str) -> list[PlanStart]:
+    """A child's plans in start order, each judged by `is_subsequent_plan` and `..._within_two_years`.
+
+    Ever: an earlier start date in the data, or NumberOfPreviousCPP > 0 on any record of this start. Within two
+    years: a plan that started before this one (or whose start is not in the data) ended within the window;
+    NumberOfPreviousCPP alone never makes it true.
+    """
+    recorded: dict[dt.date, int] = {}  # start date -> the largest NumberOfPreviousCPP its records give
+    start_of: dict[str, dt.date] = {}  # plan id -> its start date
+    for f in facts:
+        if f.kind is Kind.CPP_STARTED:
+            recorded[f.day] = max(recorded.get(f.day, 0), f.number or 0)
+            start_of.setdefault(f.ref, f.day)
+    if not recorded:
+        return []
+    ends = [(g.ref, g.day) for g in facts if g.kind is Kind.CPP_ENDED]
+    found: list[PlanStart] = []
+    for earlier, (start, previous) in enumerate(sorted(recorded.items())):
+        earlier_ends = (day for ref, day in ends if start_of.get(ref, dt.date.min) < start)
+        within = is_subsequent_plan_within_two_years(start, earlier_ends, rules.at(la_code, start))
+        found.append(PlanStart(start, is_subsequent_plan(previous, earlier), within))
+    return found
+
+
 class ContactCount(NamedTuple):
     """Distinct contacts in the repeated-contacts window, and whether they reach its threshold."""
 

@@ -23,12 +23,13 @@ class Engine:
     rules: Rules = DEFAULT_CONFIG
     children: dict[ChildId, ChildHistory] = field(default_factory=dict)
     redirects: dict[ChildId, str] = field(default_factory=dict)  # merged record -> surviving key
+    alerts: bool = True  # False: the same histories, no alert evaluated (reports that need only the facts)
 
     def apply(self, event: InboundEvent) -> tuple[Outcome, list[AlertMessage]]:
         if isinstance(event, ChildRecordsMerged):
             return self._merge(event)
         history = self._history(self.resolve((event.la_code, event.child_key)))
-        return history.apply(event, self.rules)
+        return history.apply(event, self.rules, alerts=self.alerts)
 
     def apply_all(self, events: Iterable[InboundEvent]) -> Iterator[AlertMessage]:
         for event in events:
@@ -58,7 +59,7 @@ class Engine:
             return Outcome.DUPLICATE, []
         self.redirects[source_id] = into_id[1]
         source = self.children.pop(source_id, None) or ChildHistory(la_code=source_id[0], child_key=source_id[1])
-        return Outcome.MERGED, merge_into(into, source, event, self.rules)
+        return Outcome.MERGED, merge_into(into, source, event, self.rules, self.alerts)
 
     def standing_alert_ids(self) -> set[str]:
         """Every alert currently standing, across all children: the 'final flags'."""

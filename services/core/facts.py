@@ -59,6 +59,7 @@ class Fact:
     team: str | None = None
     number: int | None = None  # previous CP plans
     flag: bool | None = None  # assessed as in need
+    link: str | None = None  # the record it came from: a referral's contact_id, an assessment's referral_id
 
     @property
     def sort_key(self) -> SortKey:
@@ -77,6 +78,7 @@ def fact_of(event: InboundEvent) -> Fact | None:
                 code=event.source.value,
                 need=event.primary_need.value if event.primary_need else None,
                 team=event.team,
+                link=event.contact_id,
                 occurred_at=at,
                 event_id=eid,
             )
@@ -123,6 +125,7 @@ def fact_of(event: InboundEvent) -> Fact | None:
                 day=event.start_date,
                 kind=Kind.ASSESSMENT_STARTED,
                 ref=event.assessment_id,
+                link=event.referral_id,
                 occurred_at=at,
                 event_id=eid,
             )

@@ -50,16 +50,17 @@ class ChildHistory:
     retracted: dict[str, dt.date] = field(default_factory=dict)  # tombstone -> date of the retraction
     standing: dict[str, Standing] = field(default_factory=dict)
 
-    def apply(self, event: InboundEvent, rules: Rules) -> tuple[Outcome, list[AlertMessage]]:
+    def apply(self, event: InboundEvent, rules: Rules, *, alerts: bool = True) -> tuple[Outcome, list[AlertMessage]]:
         """Take one event in any arrival order; return what happened and the alert messages it causes.
 
         `rules` are every council's dated definitions (or one RuleConfig for all); this child's council's apply.
+        With `alerts=False` the facts are the same and no alert is evaluated (reports that need only the facts).
         """
         if event.event_id in self.seen:
             return Outcome.DUPLICATE, []
         self.seen.add(event.event_id)
         if isinstance(event, EventRetracted):
-            return Outcome.RETRACTED, self._retract(event.retracted_event_id, event.occurred_at.date(), rules)
+            return Outcome.RETRACTED, self._retract(event.retracted_event_id, event.occurred_at.date(), rules, alerts)
         if isinstance(event, ChildRecordsMerged):
             raise ValueError("merges join two histories: use Engine.apply or merge_into")
         fact = fact_of(event)
@@ -67,9 +68,9 @@ class ChildHistory:
             raise TypeError(f"no fact for {type(event).__name__}")
         if self._before_retention(fact, rules):
             return Outcome.TOO_OLD, []
-        return Outcome.APPLIED, self.insert(fact, rules)
+        return Outcome.APPLIED, self.insert(fact, rules, alerts)
 
-    def insert(self, fact: Fact, rules: Rules) -> list[AlertMessage]:
+    def insert(self, fact: Fact, rules: Rules, alerts: bool = True) -> list[AlertMessage]:
         """Insert a fact in event-time order and re-evaluate the anchors at or after it."""
         if fact.event_id in self.retracted:
             return []  # the retraction arrived before the event it retracts
@@ -78,16 +79,16 @@ class ChildHistory:
         else:
             position = bisect.bisect([f.sort_key for f in self.facts], fact.sort_key)
         self.facts.insert(position, fact)
-        return self._reevaluate_from(position, fact.sort_key, rules)
+        return self._reevaluate_from(position, fact.sort_key, rules) if alerts else []
 
-    def _retract(self, target: str, day: dt.date, rules: Rules) -> list[AlertMessage]:
+    def _retract(self, target: str, day: dt.date, rules: Rules, alerts: bool = True) -> list[AlertMessage]:
         # The latest retraction date wins whatever the arrival order: a redelivered retraction cannot move it back.
         self.retracted[target] = max(day, self.retracted.get(target, day))
         self.seen.add(target)
         for position, fact in enumerate(self.facts):
             if fact.event_id == target:
                 del self.facts[position]
-                return self._reevaluate_from(position, fact.sort_key, rules)
+                return self._reevaluate_from(position, fact.sort_key, rules) if alerts else []
         return []
 
     def _reevaluate_from(self, position: int, start: SortKey, rules: Rules) -> list[AlertMessage]:
@@ -163,7 +164,9 @@ class ChildHistory:
         return self.facts[-1].day if self.facts else None
 
 
-def merge_into(into: ChildHistory, source: ChildHistory, event: ChildRecordsMerged, rules: Rules) -> list[AlertMessage]:
+def merge_into(
+    into: ChildHistory, source: ChildHistory, event: ChildRecordsMerged, rules: Rules, alerts: bool = True
+) -> list[AlertMessage]:
     """Move every fact of the merged record into the surviving one, withdraw the old record's alerts."""
     messages = source.withdraw_all(reason="child records merged")
     into.seen.add(event.event_id)
@@ -172,6 +175,8 @@ def merge_into(into: ChildHistory, source: ChildHistory, event: ChildRecordsMerg
     if not source.facts:
         return messages
     into.facts = sorted([*into.facts, *source.facts], key=lambda f: f.sort_key)
+    if not alerts:
+        return messages
     first = min(f.sort_key for f in source.facts)
     position = next(i for i, f in enumerate(into.facts) if f.sort_key == first)
     return messages + into._reevaluate_from(position, first, rules)

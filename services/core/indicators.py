@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 
 from services.core.calendar import minus_months
@@ -103,6 +103,11 @@ def snapshot(histories: Iterable[ChildHistory], as_of: dt.date, rules: Rules) ->
     by_council: dict[str, list[list[Referral]]] = {}
     for history in histories:
         by_council.setdefault(history.la_code, []).append(referrals_of(history, rules))
+    return snapshot_of(by_council, as_of)
+
+
+def snapshot_of(by_council: Mapping[str, list[list[Referral]]], as_of: dt.date) -> dict[str, dict[str, object]]:
+    """`snapshot` from each council's children's referrals (`referrals_of`), worked out wherever they were."""
     rolling_start = minus_months(as_of, 12) + dt.timedelta(days=1)
     return {
         la_code: {

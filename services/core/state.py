@@ -10,8 +10,8 @@ import orjson
 from services.core.facts import Fact, Kind
 from services.core.history import ChildHistory, Standing
 
-DOCUMENT_VERSION = 2  # 2 dropped the version counter, which only ordered the old contributions topic
-READABLE_VERSIONS = (1, 2)  # a version 1 document's counter is ignored
+DOCUMENT_VERSION = 3  # 2 dropped the version counter (which only ordered the old contributions topic); 3 added link
+READABLE_VERSIONS = (1, 2, 3)  # a version 1 document's counter is ignored; before 3 a fact has no link
 _KINDS = {int(k): k for k in Kind}  # a dict lookup, not Kind(n): the enum call costs more than the rest of a row
 
 
@@ -36,11 +36,12 @@ def _fact_row(f: Fact) -> list[Any]:
         f.team,
         f.number,
         f.flag,
+        f.link,
     ]
 
 
 def _fact(row: list[Any]) -> Fact:
-    day, kind, at, event_id, ref, code, need, team, number, flag = row
+    day, kind, at, event_id, ref, code, need, team, number, flag, *rest = row
     return Fact(
         day=dt.date.fromordinal(day),
         kind=_KINDS[kind],
@@ -52,6 +53,7 @@ def _fact(row: list[Any]) -> Fact:
         team=team,
         number=number,
         flag=flag,
+        link=rest[0] if rest else None,
     )
 
 

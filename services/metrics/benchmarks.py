@@ -1,4 +1,4 @@
-"""DfE C1 and D3 benchmark figures for one council: England, its region, its statistical neighbours and itself."""
+"""DfE C1, D3 and C4 benchmark figures for one council: England, its region, its statistical neighbours and itself."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ from services.reference.official_statistics import (
     REGIONAL,
     AreaRow,
     C1Row,
+    C4Row,
     D3Row,
     load_c1,
+    load_c4,
     load_d3,
 )
 
@@ -28,6 +30,9 @@ C1_FIGURES: dict[str, Callable[[C1Row], float | None]] = {
 }
 D3_FIGURES: dict[str, Callable[[D3Row], float | None]] = {
     "cpp_second_or_subsequent": lambda r: r.cpp_subsequent_percent,
+}
+C4_FIGURES: dict[str, Callable[[C4Row], float | None]] = {
+    "icpc_within_15_days": lambda r: r.icpc_within_15_days_percent,
 }
 TREND_FIGURES = ("rereferral", "cpp_second_or_subsequent")
 
@@ -100,6 +105,7 @@ class Benchmarks:
     def __init__(self, c1: Sequence[C1Row] | None = None, d3: Sequence[D3Row] | None = None) -> None:
         self._c1 = _Rows(load_c1() if c1 is None else c1)
         self._d3 = _Rows(load_d3() if d3 is None else d3)
+        self._c4: _Rows[C4Row] | None = None  # read on first use: only the series report shows C4
 
     @property
     def latest_year(self) -> int:
@@ -112,3 +118,9 @@ class Benchmarks:
     def for_council(self, la_code: str, neighbours: Sequence[str] = ()) -> list[BenchmarkPoint]:
         """Every figure for every area in every year that has it; the latest year is `latest_year`."""
         return self._c1.points(C1_FIGURES, la_code, neighbours) + self._d3.points(D3_FIGURES, la_code, neighbours)
+
+    def with_c4(self, la_code: str, neighbours: Sequence[str] = ()) -> list[BenchmarkPoint]:
+        """`for_council` and C4's ICPC timeliness (the series report shows it; the gauges do not)."""
+        if self._c4 is None:
+            self._c4 = _Rows(load_c4())
+        return self.for_council(la_code, neighbours) + self._c4.points(C4_FIGURES, la_code, neighbours)

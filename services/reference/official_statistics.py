@@ -1,4 +1,4 @@
-"""DfE "Children in need" tables C1, D3 and B1 read from package data: calibration and the external benchmark."""
+"""DfE "Children in need" tables C1, D3, B1 and C4 read from package data: calibration and the external benchmark."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ SUPPRESSION_MARKERS = frozenset({"", "c", "u", "z", "x"})
 C1_FILE = "c1_children_in_need_referrals_and_rereferrals_2013_to_2025.csv"
 D3_FILE = "d3_cpps_subsequent_plan_2013_to_2025.csv"
 B1_FILE = "b1_children_in_need_2013_to_2025.csv"
+C4_FILE = "c4_children_in_need_section_47s_and_icpcs_2013_to_2025.csv"
 
 _C1_COUNTS = (
     "referral_count",
@@ -42,6 +43,9 @@ _B1_COUNTS = (
     "At31_episodes",
     "awaiting_assessment",
 )
+
+# C4's ICPC timeliness: working days from the S47 enquiry's start to the initial conference (15 is the standard).
+_C4_COUNTS = ("Section47", "Section47_child", "ICPC", "ICPC_child", "Duration_0-10_days", "Duration_11-15_days")
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +104,25 @@ class B1Row(AreaRow):
     awaiting_assessment: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class C4Row(AreaRow):
+    """C4: section 47 enquiries and initial child protection conferences in the year, and ICPC timeliness."""
+
+    section47: int | None
+    section47_child: int | None
+    icpc: int | None
+    icpc_child: int | None
+    duration_0_10_days: int | None
+    duration_11_15_days: int | None
+
+    @property
+    def icpc_within_15_days_percent(self) -> float | None:
+        """ICPCs held within 15 working days of the S47 start, as a percentage of ICPCs (one decimal place)."""
+        if self.icpc is None or self.duration_0_10_days is None or self.duration_11_15_days is None or not self.icpc:
+            return None
+        return round(100 * (self.duration_0_10_days + self.duration_11_15_days) / self.icpc, 1)
+
+
 Row = TypeVar("Row", bound=AreaRow)
 
 
@@ -128,7 +151,7 @@ def _parse(text: str, row_type: type[Row], counts: Iterable[str], percents: Iter
     rows: dict[tuple[int, str, str, str, str], Row] = {}
     for record in csv.DictReader(io.StringIO(text)):
         fields = _area(record)
-        fields |= {name.lower(): _number(record[name], int) for name in counts}
+        fields |= {name.lower().replace("-", "_"): _number(record[name], int) for name in counts}
         fields |= {name.lower(): _number(record[name], float) for name in percents}
         row = row_type(**fields)
         rows.setdefault(row.key, row)
@@ -145,6 +168,10 @@ def parse_d3(text: str) -> list[D3Row]:
 
 def parse_b1(text: str) -> list[B1Row]:
     return _parse(text, B1Row, _B1_COUNTS)
+
+
+def parse_c4(text: str) -> list[C4Row]:
+    return _parse(text, C4Row, _C4_COUNTS)
 
 
 def _read(filename: str) -> str:
@@ -185,6 +212,7 @@ class _Table(Generic[Row]):
 _C1 = _Table(C1_FILE, parse_c1)
 _D3 = _Table(D3_FILE, parse_d3)
 _B1 = _Table(B1_FILE, parse_b1)
+_C4 = _Table(C4_FILE, parse_c4)
 
 
 def load_c1() -> list[C1Row]:
@@ -197,6 +225,10 @@ def load_d3() -> list[D3Row]:
 
 def load_b1() -> list[B1Row]:
     return list(_B1.rows)
+
+
+def load_c4() -> list[C4Row]:
+    return list(_C4.rows)
 
 
 def c1_for(la_code: str, year: int) -> C1Row | None:

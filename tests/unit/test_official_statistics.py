@@ -102,3 +102,19 @@ def test_unknown_council_or_year_is_none() -> None:
     assert c1_for("886", 1999) is None
     assert national_c1(1999) is None
     assert median_council_c1(1999) is None
+
+
+def test_c4_gives_england_s_icpcs_within_15_working_days_as_a_share_of_all_icpcs() -> None:
+    from services.reference.official_statistics import load_c4  # noqa: PLC0415  # one test reads C4
+
+    england = next(r for r in load_c4() if r.time_period == 2025 and r.geographic_level == "National")
+
+    assert (england.icpc, england.duration_0_10_days, england.duration_11_15_days) == (72100, 6240, 52430)
+    assert england.icpc_within_15_days_percent == 81.4
+
+
+def test_the_statistical_neighbour_model_gives_every_council_ten_neighbours_nearest_first() -> None:
+    from services.reference.neighbours import sn_model, statistical_neighbours  # noqa: PLC0415
+
+    assert statistical_neighbours("886")[:3] == ("881", "845", "878")
+    assert len(sn_model()) == 153 and all(len(n) == 10 for n in sn_model().values())
