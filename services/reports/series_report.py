@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from services.core.indicators import reporting_year_start
 from services.core.series import RATES, Period, Row, series_by
 from services.metrics.benchmarks import ENGLAND, NEIGHBOURS, REGION, BenchmarkPoint, Benchmarks
 from services.reference.neighbours import statistical_neighbours
@@ -27,9 +29,8 @@ def reporting_year(row: Row, period: Period) -> int:
     name = str(row[period])
     if period == "year":
         return int(name[:4]) + 1
-    year = int(name[:4])
     month = int(name[5:7]) if period == "month" else int(name[-1]) * 3
-    return year + 1 if month >= 4 else year
+    return reporting_year_start(dt.date(int(name[:4]), month, 1)).year + 1
 
 
 def benchmark_columns(points: Sequence[BenchmarkPoint], year: int) -> Row:
