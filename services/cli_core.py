@@ -171,8 +171,8 @@ def _print_table(
 
 
 def run_replay(args: argparse.Namespace) -> int:
+    from services.ingest.jsonl import iter_jsonl  # noqa: PLC0415
     from services.ingest.result import Rejected  # noqa: PLC0415
-    from services.ingest.tabular import iter_jsonl  # noqa: PLC0415
 
     rules = _rules(args, Settings())
     if args.jobs > 1:

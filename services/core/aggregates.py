@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Iterable
 
 from schemas.codes import ReferralSource, source_group
 from services.core.config import Rules
@@ -16,8 +17,16 @@ from services.core.demand import CHANGE_MEASURES, add_demand
 from services.core.facts import Fact
 from services.core.funnel import add_funnel, add_previous_closures
 from services.core.history import ChildHistory
-from services.core.indicators import reporting_year_start
 from services.core.records import Records, index
+from services.core.windows import (
+    WINDOW_MEASURES,
+    Pattern,
+    child_windows,
+    month_index,
+    month_name,
+    pattern_of,
+    window_counts,
+)
 
 # (month "YYYY-MM", measure, label). The council is the key the contribution is published under.
 AggregateKey = tuple[str, str, str]
@@ -39,13 +48,7 @@ MEASURES = (
     "cpp_starts",
     "cpp_repeat_ever",
     "cpp_repeat_within_two_years",
-    "children_referred_r12",  # month = end of a rolling 12 months in which the child was referred
-    "children_rereferred_r12",
-    "children_two_referrals_r6",  # month M: a referral in M-5..M had a previous referral within the window
-    "children_referred_ytd",  # month = a month of the reporting year; referred since 1 April up to its end
-    "children_rereferred_ytd",
-    "children_referred",  # 1 in each month the child was referred
-    "children_rereferred",  # 1 in each month the child was re-referred
+    *WINDOW_MEASURES,  # a child once per window of months (services.core.windows)
     "funnel_referred",  # label: contact's source group; contacts (by month received) that a referral names
     "funnel_assessed",  # ...whose referral has an assessment naming it
     "funnel_in_need",  # ...one of whose assessments found the child in need
@@ -56,27 +59,13 @@ MEASURES = (
 )
 
 
-_MONTH_NAMES: dict[int, str] = {}  # month index (year * 12 + month - 1) -> "YYYY-MM"; a few hundred at most
-
-
-def _month_name(index: int) -> str:
-    name = _MONTH_NAMES.get(index)
-    if name is None:
-        name = _MONTH_NAMES[index] = f"{index // 12:04d}-{index % 12 + 1:02d}"
-    return name
-
-
-def _month_index(day: dt.date) -> int:
-    return day.year * 12 + day.month - 1
-
-
 _MONTH_OF: dict[dt.date, str] = {}  # date -> "YYYY-MM": one lookup on the hot path; a few thousand dates
 
 
 def _month(day: dt.date) -> str:
     name = _MONTH_OF.get(day)
     if name is None:
-        name = _MONTH_OF[day] = _month_name(_month_index(day))
+        name = _MONTH_OF[day] = month_name(month_index(day))
     return name
 
 
@@ -98,6 +87,34 @@ def contribution(history: ChildHistory, rules: Rules) -> Counter[AggregateKey]:
     Referrals and re-referrals are the core's (definitions.referrals), each under the council's definition in
     force on its date; `rules` may be a CouncilRules (the live worker passes `engine.rules`) or one RuleConfig.
     """
+    counts, pattern = _own_counts(history, rules)
+    # The window counts' keys are theirs alone: dict.update, not a Counter's summing update.
+    dict.update(counts, child_windows(pattern))
+    return counts
+
+
+def council_totals(histories: Iterable[ChildHistory], rules: Rules) -> Counter[AggregateKey]:
+    """The sum of the children's `contribution`s (entries of 0 dropped), as `report` needs it for a council.
+
+    Each child's window counts depend only on its `windows.Pattern`, which many children share, so they are
+    worked out once per pattern and multiplied by its children instead of being summed child by child.
+    """
+    totals: dict[AggregateKey, int] = {}
+    patterns: Counter[Pattern] = Counter()
+    get = totals.get
+    for history in histories:
+        counts, pattern = _own_counts(history, rules)
+        for key, n in counts.items():
+            totals[key] = get(key, 0) + n
+        patterns[pattern] += 1
+    for pattern, children in patterns.items():
+        for key, n in window_counts(pattern).items():
+            totals[key] = get(key, 0) + n * children
+    return Counter({key: n for key, n in totals.items() if n > 0})
+
+
+def _own_counts(history: ChildHistory, rules: Rules) -> tuple[Counter[AggregateKey], Pattern]:
+    """The child's counts other than its window counts, and the pattern its window counts follow from."""
     facts, la_code = history.facts, history.la_code
     counts: Counter[AggregateKey] = Counter()
     found = referrals(facts, rules, la_code)
@@ -123,43 +140,7 @@ def contribution(history: ChildHistory, rules: Rules) -> Counter[AggregateKey]:
     add_funnel(records, counts, _month, _group)
     add_previous_closures(records, found, counts, _month)
     add_demand(records, found, counts, _month)
-    # The child-level windows depend only on the referral days and which were re-referrals or second referrals
-    # in six months: children share a few thousand such patterns, so they are worked out once each. Their keys
-    # are theirs alone: dict.update.
-    days = tuple(r.day for r in found)
-    flags = tuple(r.rereferral for r in found)
-    dict.update(counts, _child_windows(days, flags, tuple(two_in_six)))
-    return counts
-
-
-_WINDOWS: dict[tuple[tuple[dt.date, ...], tuple[bool, ...], tuple[bool, ...]], dict[AggregateKey, int]] = {}
-_WINDOWS_LIMIT = 2_000  # about 15 MB when full (7 kB an entry); cleared, not evicted
-
-
-def _child_windows(
-    days: tuple[dt.date, ...], flags: tuple[bool, ...], two_in_six: tuple[bool, ...]
-) -> dict[AggregateKey, int]:
-    key = (days, flags, two_in_six)
-    windows = _WINDOWS.get(key)
-    if windows is None:
-        if len(_WINDOWS) >= _WINDOWS_LIMIT:
-            _WINDOWS.clear()
-        counts: Counter[AggregateKey] = Counter()
-        _add_children(list(days), {d for d, flag in zip(days, flags, strict=True) if flag}, counts)
-        _add_two_in_six(days, two_in_six, counts)
-        windows = _WINDOWS[key] = dict(counts)
-    return windows
-
-
-def _add_two_in_six(days: tuple[dt.date, ...], two_in_six: tuple[bool, ...], counts: Counter[AggregateKey]) -> None:
-    """Children on the weekly review list: once per month whose trailing six months hold such a referral."""
-    months: set[int] = set()
-    for day, flagged in zip(days, two_in_six, strict=True):
-        if flagged:
-            first = _month_index(day)
-            months.update(range(first, first + 6))
-    for month in sorted(months):
-        counts[(_month_name(month), "children_two_referrals_r6", "")] = 1
+    return counts, pattern_of((r.day for r in found), (r.rereferral for r in found), two_in_six)
 
 
 def _add_contacts(records: Records, counts: Counter[AggregateKey]) -> None:
@@ -192,30 +173,3 @@ def _add_plans(facts: list[Fact], counts: Counter[AggregateKey], rules: Rules, l
             counts[(month, "cpp_repeat_ever", "")] += 1
         if plan.subsequent_within_two_years:
             counts[(month, "cpp_repeat_within_two_years", "")] += 1
-
-
-def _add_children(days: list[dt.date], rereferred: set[dt.date], counts: Counter[AggregateKey]) -> None:
-    """Child-level counts are not additive over months, so each child counts once per window it falls in."""
-    r12: dict[int, bool] = {}  # month index -> re-referred in the rolling 12 months ending that month
-    ytd: dict[int, bool] = {}
-    for day in days:
-        flagged = day in rereferred
-        first = _month_index(day)
-        for month in range(first, first + 12):  # rolling windows ending in this month and the next 11
-            r12[month] = r12.get(month, False) or flagged
-        year_end = (reporting_year_start(day).year + 1) * 12 + 2  # March, the reporting year's last month
-        for month in range(first, year_end + 1):
-            ytd[month] = ytd.get(month, False) or flagged
-    # Each key below is this function's alone, so plain assignment (a Counter's += calls back into Python).
-    for day in days:  # the month's own children: one each, re-referred if any of its referrals that month was
-        key = _month(day)
-        counts[(key, "children_referred", "")] = 1
-        counts[(key, "children_rereferred", "")] = max(counts[(key, "children_rereferred", "")], day in rereferred)
-    for month, flagged in r12.items():
-        key = _month_name(month)
-        counts[(key, "children_referred_r12", "")] = 1
-        counts[(key, "children_rereferred_r12", "")] = int(flagged)
-    for month, flagged in ytd.items():
-        key = _month_name(month)
-        counts[(key, "children_referred_ytd", "")] = 1
-        counts[(key, "children_rereferred_ytd", "")] = int(flagged)

@@ -77,7 +77,7 @@ def _csv(path: Path, args: argparse.Namespace, pseudonymiser: Pseudonymiser) -> 
 
 
 def _jsonl(path: Path, pseudonymiser: Pseudonymiser) -> IngestResult:
-    from services.ingest.tabular import read_jsonl  # noqa: PLC0415
+    from services.ingest.jsonl import read_jsonl  # noqa: PLC0415
 
     return read_jsonl(path, pseudonymiser)
 

@@ -5,20 +5,18 @@ The format is documented for councils in docs/ingest-csv.md; keep the two in ste
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import datetime as dt
 import json
 import re
 import tomllib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from schemas.codec import decode_event
 from schemas.events import EVENT_TYPES, InboundEvent
 from services.ingest.annex_a_values import (
     clean_text,
@@ -125,57 +123,6 @@ class _Rejected(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-
-
-def read_jsonl(path: Path, pseudonymiser: Pseudonymiser | None) -> IngestResult:
-    """One canonical event per line. A `child_id` (or `merged_child_id`) is pseudonymised with la_code."""
-    result = IngestResult()
-    for item in iter_jsonl(path, pseudonymiser):
-        result.read += 1
-        if isinstance(item, Rejected):
-            result.rejected.append(item)
-        else:
-            result.events.append(item)
-    return result
-
-
-def iter_jsonl(path: Path, pseudonymiser: Pseudonymiser | None) -> Iterator[InboundEvent | Rejected]:
-    """Each non-blank line's event or rejection, streamed, so a replay of millions of events stays small."""
-    with path.open(encoding="utf-8-sig") as lines:
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                yield _jsonl_event(line, pseudonymiser)
-            except _Rejected as exc:
-                yield Rejected(path.name, f"line {number}", exc.reason)
-            except ValidationError as exc:
-                yield Rejected(path.name, f"line {number}", validation_summary(exc))
-
-
-def _jsonl_event(line: str, pseudonymiser: Pseudonymiser | None) -> InboundEvent:
-    if "child_id" not in line:
-        # The usual case, canonical events already pseudonymised: validate the line as it is, parsing it once.
-        with contextlib.suppress(ValidationError):  # a bad line goes the slow way, for its precise reason
-            return decode_event(line)
-    try:
-        record = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise _Rejected(f"not JSON: {exc.msg}") from None
-    if not isinstance(record, dict):
-        raise _Rejected("not a JSON object")
-    for raw_name, key_name in (("child_id", "child_key"), ("merged_child_id", "merged_child_key")):
-        if raw_name not in record:
-            continue
-        if key_name in record:
-            raise _Rejected(f"both {raw_name} and {key_name} given")
-        if pseudonymiser is None:
-            raise _Rejected(f"{raw_name} given but no pseudonymisation key to replace it with {key_name}")
-        raw, la_code = record.pop(raw_name), record.get("la_code")
-        if not isinstance(la_code, str) or not isinstance(raw, str | int) or not str(raw).strip():
-            raise _Rejected(f"{raw_name} needs a text la_code and a non-empty id to be pseudonymised")
-        record[key_name] = pseudonymiser.child_key(la_code, str(raw))
-    return decode_event(json.dumps(record))
 
 
 def read_csv(

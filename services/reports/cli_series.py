@@ -20,12 +20,12 @@ from services.reports.series_report import council_months, series_document
 from services.settings import Settings
 
 
-def _census_lines(paths: list[Path], pseudonymiser: Pseudonymiser) -> Iterator[str]:
+def _census_lines(paths: list[Path], pseudonymiser: Pseudonymiser) -> Iterator[bytes]:
     from services.ingest.cin_census import iter_cin_census  # noqa: PLC0415  # lxml is only needed here
     from services.ingest.result import IngestResult  # noqa: PLC0415
 
     for event in iter_cin_census(paths, pseudonymiser, IngestResult()):
-        yield encode(event).decode()
+        yield encode(event)
 
 
 def _neighbours(args: argparse.Namespace, settings: Settings) -> dict[str, tuple[str, ...]]:

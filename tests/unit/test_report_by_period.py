@@ -123,7 +123,7 @@ def test_csv_and_xlsx_carry_exactly_the_json_rows(tmp_path: Path, capsys: pytest
 
 
 def test_replaying_councils_in_parallel_gives_exactly_the_sequential_totals(tmp_path: Path) -> None:
-    lines = [encode(event).decode() + "\n" for event in two_councils()]
+    lines = [encode(event) + b"\n" for event in two_councils()]
     offline = [RuleConfig(retention_months=None)]
     sequential = replay_councils(lines, offline, jobs=1)
     parallel = replay_councils(lines, offline, jobs=2)

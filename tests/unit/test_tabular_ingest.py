@@ -23,8 +23,9 @@ from schemas.events import (
     ReferralOpened,
 )
 from services.ingest.identity import LONDON, Pseudonymiser
+from services.ingest.jsonl import read_jsonl
 from services.ingest.result import IngestResult
-from services.ingest.tabular import CSV_FIELDS, ColumnMapping, read_csv, read_jsonl
+from services.ingest.tabular import CSV_FIELDS, ColumnMapping, read_csv
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "ingest-csv.md"
