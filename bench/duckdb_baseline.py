@@ -39,6 +39,54 @@ CREATE OR REPLACE MACRO minus_months(d, n) AS make_date(
 INTERVAL_MINUS_MONTHS = "CREATE OR REPLACE MACRO minus_months(d, n) AS CAST(d - to_months(n) AS DATE)"
 
 
+# One row per referral (council, child, date), flagged: re-referral within 12 calendar months, second within 6.
+FLAG_REFERRALS = """
+CREATE TABLE referrals AS
+WITH days AS (
+    SELECT la_code, child_key, referral_date, bool_or(nfa) AS nfa, count(*) AS records,
+           lag(referral_date) OVER (PARTITION BY la_code, child_key ORDER BY referral_date) AS previous_date
+    FROM records GROUP BY la_code, child_key, referral_date
+)
+SELECT *,
+       coalesce(previous_date >= minus_months(referral_date, 12), false) AS rereferral,
+       coalesce(previous_date >= minus_months(referral_date, 6), false) AS within_6_months
+FROM days
+"""
+MONTHLY = """
+SELECT la_code, strftime(referral_date, '%Y-%m') AS month,
+       count(*) AS referrals,
+       count(*) FILTER (WHERE rereferral) AS rereferrals,
+       count(DISTINCT child_key) AS children_referred,
+       count(DISTINCT child_key) FILTER (WHERE rereferral) AS children_rereferred,
+       count(*) FILTER (WHERE nfa) AS nfa_referrals
+FROM referrals GROUP BY ALL
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Monthly:
+    """One timed DuckDB run of the C1 monthly flags: (council, "YYYY-MM") -> figures, and the rows it read."""
+
+    seconds: float
+    rows: int
+    figures: dict[tuple[str, str], dict[str, int]]
+
+
+def monthly(path: Path, threads: int | None = None) -> Monthly:
+    """Load the referral table, flag every referral and count each council's months; timed connect to last row."""
+    started = time.perf_counter()
+    con = duckdb.connect(config={"threads": threads} if threads else {})
+    con.execute(INTERVAL_MINUS_MONTHS if interval_clamps_to_month_end(con) else CLAMPED_MINUS_MONTHS)
+    con.execute(LOAD_PARQUET if path.suffix == ".parquet" else LOAD_CSV, [str(path)])
+    con.execute(FLAG_REFERRALS)
+    found: list[tuple[Any, ...]] = con.execute(MONTHLY).fetchall()
+    count = con.execute("SELECT count(*) FROM records").fetchone()
+    seconds = time.perf_counter() - started
+    con.close()
+    figures = {(str(r[0]), str(r[1])): dict(zip(FIELDS, (int(v) for v in r[2:]), strict=True)) for r in found}
+    return Monthly(seconds, int(count[0]) if count else 0, figures)
+
+
 @dataclass(frozen=True, slots=True)
 class Period:
     name: str
@@ -79,20 +127,7 @@ def run(path: Path, periods: list[Period], threads: int | None = None) -> Baseli
     con = duckdb.connect(config={"threads": threads} if threads else {})
     con.execute(INTERVAL_MINUS_MONTHS if interval_clamps_to_month_end(con) else CLAMPED_MINUS_MONTHS)
     con.execute(LOAD_PARQUET if path.suffix == ".parquet" else LOAD_CSV, [str(path)])
-    con.execute(
-        """
-        CREATE TABLE referrals AS
-        WITH days AS (
-            SELECT la_code, child_key, referral_date, bool_or(nfa) AS nfa, count(*) AS records,
-                   lag(referral_date) OVER (PARTITION BY la_code, child_key ORDER BY referral_date) AS previous_date
-            FROM records GROUP BY la_code, child_key, referral_date
-        )
-        SELECT *,
-               coalesce(previous_date >= minus_months(referral_date, 12), false) AS rereferral,
-               coalesce(previous_date >= minus_months(referral_date, 6), false) AS within_6_months
-        FROM days
-        """
-    )
+    con.execute(FLAG_REFERRALS)
     rows = con.execute("SELECT count(*) FROM records").fetchone()
     result = Baseline(seconds=0.0, rows=int(rows[0]) if rows else 0)
     for period in periods:

@@ -8,7 +8,9 @@ import platform
 import resource
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,8 +36,17 @@ class Run:
         return "\n".join(self.stderr.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
 
 
-def timed(command: list[str], log_dir: Path, name: str, memory_limit_gib: float | None = None) -> Run:
-    """Run `command` from the repository root; wait4 gives this child's own peak RSS, not the maximum of all."""
+def timed(
+    command: list[str],
+    log_dir: Path,
+    name: str,
+    memory_limit_gib: float | None = None,
+    on_start: Callable[[int], None] | None = None,
+) -> Run:
+    """Run `command` from the repository root; wait4 gives this child's own peak RSS, not the maximum of all.
+
+    `on_start` is told the child's pid as soon as it runs (to watch it meanwhile).
+    """
     log_dir.mkdir(parents=True, exist_ok=True)
     out_path, err_path = log_dir / f"{name}.stdout", log_dir / f"{name}.stderr"
 
@@ -50,6 +61,8 @@ def timed(command: list[str], log_dir: Path, name: str, memory_limit_gib: float 
     with out_path.open("wb") as out, err_path.open("wb") as err:
         started = time.perf_counter()
         proc = subprocess.Popen(command, stdout=out, stderr=err, cwd=REPO, preexec_fn=limit)  # noqa: S603, PLW1509  # our own argv, no shell; the hook only sets an rlimit
+        if on_start is not None:
+            on_start(proc.pid)
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)  # reaped by wait4: stop Popen waiting again
@@ -107,3 +120,57 @@ def _git(*args: str, strip: bool = True) -> str:
     except OSError:
         return ""
     return done.stdout.strip() if strip else done.stdout
+
+
+@dataclass(frozen=True, slots=True)
+class TreeRun:
+    """A command's wall seconds, CPU seconds and peak memory of its whole process tree (itself and its workers)."""
+
+    run: Run
+    peak_tree_rss_mib: float  # the largest sum of every live process's RSS, sampled every SAMPLE_SECONDS
+    cpu_seconds: float  # user + system of the command and every worker it waited for
+
+
+SAMPLE_SECONDS = 0.2
+
+
+def timed_tree(command: list[str], log_dir: Path, name: str, memory_limit_gib: float | None = None) -> TreeRun:
+    """`timed`, and the peak of the summed RSS of the command's process tree, sampled from /proc meanwhile."""
+    peak = [0]
+    done = threading.Event()
+    pid: list[int] = []
+
+    def sample() -> None:
+        while not done.wait(SAMPLE_SECONDS):
+            if pid:
+                peak[0] = max(peak[0], sum(_rss_kib(p) for p in _tree(pid[0])))
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        run = timed(command, log_dir, name, memory_limit_gib, on_start=pid.append)
+    finally:
+        done.set()
+        sampler.join()
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = usage.ru_utime + usage.ru_stime - before.ru_utime - before.ru_stime
+    return TreeRun(run, peak[0] / 1024, cpu)
+
+
+def _tree(root: int) -> list[int]:
+    """The process and its descendants, through /proc/<pid>/task/<tid>/children."""
+    found, pending = [], [root]
+    while pending:
+        pid = pending.pop()
+        found.append(pid)
+        for task in Path(f"/proc/{pid}/task").glob("*"):
+            pending += [int(child) for child in _read(str(task / "children")).split()]
+    return found
+
+
+def _rss_kib(pid: int) -> int:
+    for line in _read(f"/proc/{pid}/status").splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
