@@ -79,7 +79,7 @@ class ChildHistory:
         else:
             position = bisect.bisect([f.sort_key for f in self.facts], fact.sort_key)
         self.facts.insert(position, fact)
-        return self._reevaluate_from(position, fact.sort_key, rules) if alerts else []
+        return self._reevaluate_from(position, rules) if alerts else []
 
     def _retract(self, target: str, day: dt.date, rules: Rules, alerts: bool = True) -> list[AlertMessage]:
         # The latest retraction date wins whatever the arrival order: a redelivered retraction cannot move it back.
@@ -88,11 +88,19 @@ class ChildHistory:
         for position, fact in enumerate(self.facts):
             if fact.event_id == target:
                 del self.facts[position]
-                return self._reevaluate_from(position, fact.sort_key, rules) if alerts else []
+                return self._reevaluate_from(position, rules, fact.day) if alerts else []
         return []
 
-    def _reevaluate_from(self, position: int, start: SortKey, rules: Rules) -> list[AlertMessage]:
-        """Recompute alerts anchored at facts[position:] (keys >= start) and diff them with those standing."""
+    def _reevaluate_from(self, position: int, rules: Rules, day: dt.date | None = None) -> list[AlertMessage]:
+        """Recompute the alerts anchored on or after the day of the fact changed at `position` and diff them.
+
+        An alert may read its anchor's whole day (rules.alerts_at), so the day's earlier anchors are included.
+        `day` is the changed fact's day when it is no longer at `position` (a retraction).
+        """
+        day = self.facts[position].day if day is None else day
+        while position > 0 and self.facts[position - 1].day >= day:
+            position -= 1
+        start: SortKey = (day, -1, dt.datetime.min.replace(tzinfo=dt.UTC), "")
         fresh: dict[str, tuple[SortKey, RaisedAlert]] = {}
         for i in range(position, len(self.facts)):
             for alert in alerts_at(self.facts, i, self.la_code, self.child_key, rules):
@@ -179,4 +187,4 @@ def merge_into(
         return messages
     first = min(f.sort_key for f in source.facts)
     position = next(i for i, f in enumerate(into.facts) if f.sort_key == first)
-    return messages + into._reevaluate_from(position, first, rules)
+    return messages + into._reevaluate_from(position, rules)

@@ -1,7 +1,7 @@
-"""The alert rules. Each alert is anchored at one fact and reads only the facts before it in event time.
+"""The alert rules. Each alert is anchored at one fact and reads only the facts up to the end of its day.
 
-That property is what makes late data tractable: a fact inserted at position p can only change alerts
-anchored at p or later, so the history re-evaluates exactly those and diffs them against what it raised.
+That property is what makes late data tractable: a fact inserted or retracted on day d can only change alerts
+anchored on day d or later, so the history re-evaluates exactly those and diffs them against what it raised.
 """
 
 from __future__ import annotations
@@ -23,9 +23,8 @@ from services.core.calendar import rereferral_window_start
 from services.core.config import RuleConfig, Rules
 from services.core.definitions import (
     ReferralRecords,
-    is_subsequent_plan,
-    is_subsequent_plan_within_two_years,
     is_two_referrals_in_six_months,
+    plans,
     referrals,
     repeated_contacts,
 )
@@ -38,7 +37,7 @@ CLOSED_WITHOUT_SERVICE = {
 
 
 def alerts_at(facts: Sequence[Fact], i: int, la_code: str, child_key: str, rules: Rules) -> list[RaisedAlert]:
-    """Every alert anchored at facts[i], computed from facts[:i] and facts[i] only.
+    """Every alert anchored at facts[i], computed from the facts up to the end of facts[i]'s day only.
 
     The definition used is the council's in force on facts[i]'s date.
     """
@@ -220,19 +219,27 @@ def _recent_closure(facts: Sequence[Fact], i: int, days: int) -> Fact | None:
 
 
 def _plan_alerts(facts: Sequence[Fact], i: int, la_code: str, child_key: str, rules: Rules) -> list[RaisedAlert]:
+    """A second or subsequent plan, exactly as `definitions.plans` (the D3 series) judges the plan started that day.
+
+    A plan is one (child, start date), so every record of that start (another return, another plan id) is the
+    same plan, with one alert, anchored at its first record and judged on the facts up to the end of its day:
+    every record of the start and every end dated on or before it.
+    """
     fact = facts[i]
-    config = rules.at(la_code, fact.day)
-    earlier_plans = {f.ref for f in facts[:i] if f.kind is Kind.CPP_STARTED and f.ref != fact.ref}
-    if fact.ref in {f.ref for f in facts[:i] if f.kind is Kind.CPP_STARTED}:
-        return []  # the same plan recorded twice
-    if not is_subsequent_plan(fact.number, len(earlier_plans)):
+    if any(f.kind is Kind.CPP_STARTED and f.day == fact.day for f in facts[:i]):
+        return []  # a later record of a plan already judged at its first record
+    end = i + 1
+    while end < len(facts) and facts[end].day == fact.day:
+        end += 1
+    *earlier, plan = plans(facts[:end], rules, la_code)  # the last plan up to the day's end starts that day
+    if not plan.subsequent_ever:
         return []
-    within = is_subsequent_plan_within_two_years(
-        fact.day, (f.day for f in facts[:i] if f.kind is Kind.CPP_ENDED), config
-    )
+    config = rules.at(la_code, fact.day)
+    within = plan.subsequent_within_two_years
+    recorded = max(f.number or 0 for f in facts[i:end] if f.kind is Kind.CPP_STARTED)
     return [
         RepeatChildProtectionPlan(
-            alert_id=alert_id(Rule.REPEAT_CHILD_PROTECTION_PLAN, la_code, child_key, fact.ref),
+            alert_id=alert_id(Rule.REPEAT_CHILD_PROTECTION_PLAN, la_code, child_key, fact.day.isoformat()),
             rule=Rule.REPEAT_CHILD_PROTECTION_PLAN,
             severity=Severity.HIGH if within else Severity.MEDIUM,
             la_code=la_code,
@@ -242,7 +249,7 @@ def _plan_alerts(facts: Sequence[Fact], i: int, la_code: str, child_key: str, ru
             enrichment=enrich(facts, i, config, _referrals_before(facts, i, la_code, rules)),
             plan_id=fact.ref,
             start_date=fact.day,
-            previous_plans=max(fact.number or 0, len(earlier_plans)),
+            previous_plans=max(recorded, len(earlier)),
             within_two_years=within,
         )
     ]
