@@ -148,6 +148,11 @@ def _stocks(totals: Mapping[AggregateKey, int], shown: list[str]) -> dict[str, d
     return levels
 
 
+def month_keys() -> tuple[str, ...]:
+    """Every key a month row has whatever the data (not `month`, nor keys named by data: a closing team's)."""
+    return tuple(key for key in monthly_series({}, ["2000-01"])[0] if key != "month")
+
+
 def period_of(month: str, period: Period) -> str:
     """ "2024-05" -> "2024-05", "2024-Q2" (calendar quarter) or "2024-25" (reporting year, April to March)."""
     year, number = int(month[:4]), int(month[5:7])

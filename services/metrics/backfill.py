@@ -3,7 +3,8 @@
 Each council's month is one sample per key, stamped at 00:00 UTC on the month's last day, so a range query with
 a one-day step from a midnight start meets every month once (Prometheus looks back 5 minutes from each step).
 Counts go in `frontdoor_monthly_count`, rates (fractions) in `frontdoor_monthly_ratio`; the `measure` label is a
-series key, named in code. Keys whose names carry data (a closing team's name) are left out.
+series key, named in code. Keys whose names carry data (a closing team's name) are left out. The live worker
+exposes the current month under the same names and keys (services.metrics.collector), so a trend carries on.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 
 from services.core.series import RATES, Row
+from services.metrics import metrics as m
 
-COUNT_METRIC = "frontdoor_monthly_count"
-RATIO_METRIC = "frontdoor_monthly_ratio"
+COUNT_METRIC = m.MONTHLY_COUNT.name  # the names the worker's collector carries the current month on
+RATIO_METRIC = m.MONTHLY_RATIO.name
 DATA_NAMED_PREFIXES = ("rereferrals_previous_team_",)
 
 
@@ -55,7 +57,8 @@ def openmetrics(series: Mapping[str, Sequence[Row]]) -> str:
                 stamp = month_end_timestamp(str(row["month"]))
                 target.append(f'{metric}{{la_code="{la_code}",measure="{key}"}} {value} {stamp}')
     return "\n".join(
-        _family(COUNT_METRIC, "Monthly series counts", counts) + _family(RATIO_METRIC, "rates", ratios)
+        _family(COUNT_METRIC, m.MONTHLY_COUNT.documentation, counts)
+        + _family(RATIO_METRIC, m.MONTHLY_RATIO.documentation, ratios)
     ) + ("\n# EOF\n")
 
 

@@ -11,7 +11,9 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from services.core.calendar import local_date
+from services.core.series import RATES, monthly_series
 from services.metrics import metrics as m
+from services.metrics.backfill import backfilled_keys
 from services.metrics.benchmarks import TREND_FIGURES, BenchmarkPoint, Benchmarks
 from services.metrics.config import MetricsConfig
 from services.metrics.indicators import CouncilIndicators, Totals, council_indicators
@@ -89,6 +91,7 @@ class IndicatorCollector(Collector):
             yield _gauges(spec, (([la, g], read_group(i, g)) for la, i in councils.items() for g in m.SOURCE_GROUPS))
         for spec, read_need in _NEEDS:
             yield _gauges(spec, (([la, n], read_need(i, n)) for la, i in councils.items() for n in m.PRIMARY_NEEDS))
+        yield from _this_month(snapshot, today)
         yield from self._targets(sorted(set(councils) | set(self._config.councils)))
         yield from self._benchmark_families(sorted(set(councils) | set(self._config.councils)))
 
@@ -119,6 +122,20 @@ class IndicatorCollector(Collector):
                     trend_families[point.figure].add_metric([la, point.area, str(point.year)], point.value)
         yield from latest_families.values()
         yield from trend_families.values()
+
+
+def _this_month(totals: Mapping[str, Totals], today: dt.date) -> Iterator[GaugeMetricFamily]:
+    """Each council's current month of the monthly series so far, under the backfill's names and keys."""
+    month = f"{today.year:04d}-{today.month:02d}"
+    counts, ratios = _family(m.MONTHLY_COUNT), _family(m.MONTHLY_RATIO)
+    for la, council in sorted(totals.items()):
+        [row] = monthly_series(dict(council), [month])
+        for key in backfilled_keys(row):
+            value = row[key]
+            if isinstance(value, int | float):
+                (ratios if key in RATES else counts).add_metric([la, key], value)
+    yield counts
+    yield ratios
 
 
 def _gauges(spec: m.MetricSpec, samples: Iterable[tuple[list[str], float | None]]) -> GaugeMetricFamily:

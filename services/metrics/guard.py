@@ -70,7 +70,9 @@ def check_exposition(text: str) -> list[str]:
                 if label not in allowed:
                     problems.append(f"{sample.name}: label {label!r} is not allow-listed")
                     continue
-                if label not in NUMERIC_LABELS and (kind := looks_like_identifier(value)):
+                if label in m.BOUNDED_LABELS and value in m.BOUNDED_LABELS[label]:
+                    pass  # a value from its code-named vocabulary ("cpp_subsequent_within_2y" is not a token)
+                elif label not in NUMERIC_LABELS and (kind := looks_like_identifier(value)):
                     problems.append(f"{sample.name}: {label}={value!r} looks like a {kind}")
                 elif ours and (problem := _value_problem(label, value)):
                     problems.append(f"{sample.name}: {label}={value!r} is {problem}")

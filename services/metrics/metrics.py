@@ -11,10 +11,12 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from schemas.codes import PrimaryNeed, Rule, Severity, SourceGroup
 from schemas.events import EVENT_TYPES
 from services.core.history import Outcome
+from services.core.series import month_keys
 
 # ---- Label vocabularies: every label value comes from one of these sets (la_code and year by pattern) ----
 LA_CODE, SOURCE_GROUP, PRIMARY_NEED, AREA, YEAR = "la_code", "source_group", "primary_need", "area", "year"
 TYPE, OUTCOME, RULE, SEVERITY, REASON = "type", "outcome", "rule", "severity", "reason"
+MEASURE = "measure"  # a key of the monthly series (services.core.series), named in code
 
 OTHER = "other"
 EVENT_TYPE_NAMES = (*(str(t.model_fields["type"].default) for t in EVENT_TYPES), "unknown")
@@ -43,6 +45,7 @@ BOUNDED_LABELS: dict[str, frozenset[str]] = {
     PRIMARY_NEED: frozenset(PRIMARY_NEEDS),
     RULE: frozenset(RULES),
     SEVERITY: frozenset(SEVERITIES),
+    MEASURE: frozenset(month_keys()),
 }
 LA_CODE_PATTERN = r"\d{3}"  # the three-digit DfE code; AREA is one of BENCHMARK_AREAS or such a code
 YEAR_PATTERN = r"20\d{2}"  # the year ending 31 March of a published DfE table
@@ -156,6 +159,12 @@ BENCHMARK_TRENDS = {
     "cpp_second_or_subsequent": _spec("benchmark_cpp_second_or_subsequent_by_year_ratio", "D3 by year", *_AY),
 }
 
+# ---- The monthly series: backfilled by `report --format openmetrics` (services.metrics.backfill), and the current
+# month carried on by the worker's collector, under the same two names ----
+_M = (LA_CODE, MEASURE)
+MONTHLY_COUNT = _spec("monthly_count", "Monthly series counts (one per series key, at the month's end)", *_M)
+MONTHLY_RATIO = _spec("monthly_ratio", "Monthly series rates as fractions (one per series key)", *_M)
+
 PROCESSOR_SPECS = (
     EVENTS_CONSUMED, DEAD_LETTERS, ALERTS_RAISED, CONTACTS, REFERRALS, REREFERRALS,
     PROCESSING_LATENCY, BATCH_SIZE, EVENT_AGE, CONSUMER_LAG, LAST_EVENT, STATE_SIZE,
@@ -167,7 +176,7 @@ COLLECTOR_SPECS = (
     OPEN_CASELOAD, AWAITING_DECISION, GROUP_CONTACTS, GROUP_REFERRALS, GROUP_REREFERRALS, GROUP_NFA,
     GROUP_CONVERSION, GROUP_REREFERRAL, GROUP_NFA_RATIO, EXPECTED_CONTACTS, NEED_REFERRALS, NEED_REREFERRAL,
     REREFERRAL_TARGET, CONTACT_TO_REFERRAL_TARGET, REFERRAL_TO_ASSESSMENT_TARGET, BENCHMARK_YEAR,
-    *BENCHMARKS.values(), *BENCHMARK_TRENDS.values(),
+    *BENCHMARKS.values(), *BENCHMARK_TRENDS.values(), MONTHLY_COUNT, MONTHLY_RATIO,
 )  # fmt: skip
 ALL_SPECS = PROCESSOR_SPECS + COLLECTOR_SPECS
 

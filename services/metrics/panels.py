@@ -124,11 +124,13 @@ def bars(title: str, *queries: Query, **kwargs: Any) -> Panel:
     return panel("bargauge", title, queries, options=options, **kwargs)
 
 
-def trend(title: str, *queries: Query, **kwargs: Any) -> Panel:
+def trend(title: str, *queries: Query, time_from: str | None = None, **kwargs: Any) -> Panel:
+    """A time series; `time_from` ("3y") gives the panel its own range, e.g. to show backfilled years."""
     ranged = [Query(q.expr, q.legend, instant=False) for q in queries]
-    return panel(
+    drawn = panel(
         "timeseries", title, ranged, options={"legend": {"displayMode": "list", "placement": "bottom"}}, **kwargs
     )
+    return drawn | {"timeFrom": time_from} if time_from else drawn
 
 
 def table(title: str, *queries: Query, join_on: str, **kwargs: Any) -> Panel:

@@ -62,12 +62,15 @@ def performance() -> Dashboard:
     )
     board.add(
         trend(
-            "Re-referral rate, 12-month trend",
-            Query(f"frontdoor:rereferral_rolling_12_months:ratio{{{LA}}}", "Rolling 12 months"),
-            Query(f"frontdoor:rereferral_year_to_date:ratio{{{LA}}}", "Year to date"),
+            "Re-referral rate by month, rolling 12 months",
+            Query(f'frontdoor_monthly_ratio{{{LA}, measure="rereferral_rate_r12"}}', "Referrals"),
+            Query(f'frontdoor_monthly_ratio{{{LA}, measure="children_rereferral_rate_r12"}}', "Children"),
             Query(f"frontdoor:rereferral_target:ratio{{{LA}}}", "Target"),
             Query(f'max(frontdoor_benchmark_rereferral_ratio{{{LA}, area="england"}})', "England"),
             unit=PCT,
+            time_from="3y",
+            description="The monthly series: past months backfilled from history (report --by month --format "
+            "openmetrics, promtool), the current month carried on by the worker under the same names.",
         ),
         12,
         8,

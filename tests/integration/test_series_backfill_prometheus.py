@@ -1,10 +1,12 @@
 """Backfill: two simulated years written by `report --format openmetrics`, loaded with promtool into the real
-Prometheus, come back from a range query over the 24 months as exactly the figures `report --by month` prints."""
+Prometheus, come back from a range query over the 24 months as exactly the figures `report --by month` prints,
+and the performance board's trend panel draws them with its own queries."""
 
 from __future__ import annotations
 
 import contextlib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -12,13 +14,16 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bench.processor.harness import REPO, simulated_feed
 from schemas.codec import encode
 from services.metrics.backfill import COUNT_METRIC, RATIO_METRIC, backfilled_keys, month_end_timestamp
+from services.metrics.dashboards import all_dashboards, panels_of
 from tests.integration.test_metrics_prometheus import free_port
 
 pytestmark = pytest.mark.slow
@@ -88,8 +93,19 @@ def range_values(base: str, query: str, start: int, end: int) -> dict[tuple[str,
     }
 
 
-@pytest.mark.timeout(120)
-def test_two_backfilled_years_give_the_monthly_figures_of_report_by_month_in_a_range_query(tmp_path: Path) -> None:
+@dataclass(frozen=True)
+class Backfilled:
+    """Prometheus serving two simulated years of council 942, backfilled, and the months report printed."""
+
+    base: str
+    months: list[dict[str, Any]]
+    start: int
+    end: int
+
+
+@pytest.fixture(scope="module")
+def backfilled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backfilled]:
+    tmp_path = tmp_path_factory.mktemp("backfill")
     feed = simulated_feed(("942",), annual_referrals=300, seed=6)
     events = tmp_path / "events.jsonl"
     events.write_bytes(b"".join(encode(e) + b"\n" for e in feed))
@@ -104,13 +120,20 @@ def test_two_backfilled_years_give_the_monthly_figures_of_report_by_month_in_a_r
         check=True,
         capture_output=True,
     )
-
-    assert len(months) == 24
     start, end = month_end_timestamp(months[0]["month"]), month_end_timestamp(months[-1]["month"])
     with prometheus_over(data, tmp_path) as base:
-        counts = range_values(base, f'{COUNT_METRIC}{{la_code="942"}}', start, end)
-        ratios = range_values(base, f'{RATIO_METRIC}{{la_code="942"}}', start, end)
+        yield Backfilled(base, months, start, end)
 
+
+@pytest.mark.timeout(120)
+def test_two_backfilled_years_give_the_monthly_figures_of_report_by_month_in_a_range_query(
+    backfilled: Backfilled,
+) -> None:
+    base, months, start, end = backfilled.base, backfilled.months, backfilled.start, backfilled.end
+    counts = range_values(base, f'{COUNT_METRIC}{{la_code="942"}}', start, end)
+    ratios = range_values(base, f'{RATIO_METRIC}{{la_code="942"}}', start, end)
+
+    assert len(months) == 24
     stored = counts | ratios
     expected = {
         (key, month_end_timestamp(row["month"])): float(row[key])
@@ -122,3 +145,25 @@ def test_two_backfilled_years_give_the_monthly_figures_of_report_by_month_in_a_r
     assert {k: v for k, v in stored.items() if k in expected} == expected
     assert set(stored) == set(expected), "no sample between the month ends"
     print(f"\n{len(expected)} monthly figures compared, e.g. re-referrals {[r['rereferrals'] for r in months]}")
+
+
+@pytest.mark.timeout(60)
+def test_the_performance_boards_trend_panel_draws_the_backfilled_months_as_soon_as_prometheus_starts(
+    backfilled: Backfilled,
+) -> None:
+    board = next(b for b in all_dashboards() if b["uid"] == "frontdoor-performance")
+    [panel] = [p for p in panels_of(board) if p["type"] == "timeseries" and "by month" in p["title"]]
+    backfilled_targets = [t for t in panel["targets"] if RATIO_METRIC in t["expr"] or COUNT_METRIC in t["expr"]]
+
+    assert [t["legendFormat"] for t in backfilled_targets] == ["Referrals", "Children"]
+    for target in backfilled_targets:
+        expr = target["expr"].replace("$la_code", "942")
+        [measure] = re.findall(r'measure="(\w+)"', expr)
+        drawn = range_values(backfilled.base, expr, backfilled.start, backfilled.end)
+        expected = {
+            (measure, month_end_timestamp(row["month"])): row[measure]
+            for row in backfilled.months
+            if row[measure] is not None
+        }
+        assert len(expected) >= 12
+        assert drawn == expected, target["legendFormat"]

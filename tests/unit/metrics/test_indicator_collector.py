@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from prometheus_client import CollectorRegistry
 
 from services.core.aggregates import AggregateKey
+from services.core.series import monthly_series
+from services.metrics.backfill import COUNT_METRIC, RATIO_METRIC, backfilled_keys
 from services.metrics.collector import IndicatorCollector
 from services.metrics.config import CouncilTargets, MetricsConfig
 
@@ -126,3 +128,22 @@ def test_now_is_the_english_date_so_late_evening_utc_in_summer_is_already_tomorr
 
     assert registry.get_sample_value("frontdoor_rereferral_year_to_date_ratio", {"la_code": KENT}) is None
     assert registry.get_sample_value("frontdoor_rereferral_rolling_12_months_ratio", {"la_code": KENT}) == 0.5
+
+
+def test_the_current_month_of_the_series_is_exposed_under_the_backfills_names_and_keys() -> None:
+    totals = {KENT: kent_totals()}
+    [may] = monthly_series(totals[KENT], ["2025-05"])
+    registry = registry_for(totals)
+
+    def count(key: str) -> float | None:
+        return registry.get_sample_value(COUNT_METRIC, {"la_code": KENT, "measure": key})
+
+    assert count("referrals") == may["referrals"] == 10
+    assert count("rereferrals_r12") == may["rereferrals_r12"] == 11
+    assert registry.get_sample_value(RATIO_METRIC, {"la_code": KENT, "measure": "rereferral_rate_r12"}) == 0.22
+    assert {k for k in backfilled_keys(may) if may[k] is not None} <= {
+        s.labels["measure"]
+        for family in registry.collect()
+        for s in family.samples
+        if s.name in (COUNT_METRIC, RATIO_METRIC)
+    }
