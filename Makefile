@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: help system venv install kafka-up kafka-down kafka-status lint test test-unit demo schemas bench clean
+.PHONY: help system venv install kafka-up kafka-down kafka-status lint test test-unit demo schemas bench bench-series clean
 
 help:
 	@echo "make demo        run the whole stack on this machine with a synthetic MASH feed"
@@ -13,6 +13,7 @@ help:
 	@echo "make kafka-up    start the local Apache Kafka broker (KRaft) on 127.0.0.1:9092 (KAFKA_SECURE=1: SASL_SSL + ACLs)"
 	@echo "make kafka-down  stop it"
 	@echo "make bench       run the benchmarks and write bench/results"
+	@echo "make bench-series  report --by month on the 153-council 10-year history against DuckDB (bench/results)"
 
 system:
 	@bash deploy/bootstrap-system.sh
@@ -60,6 +61,10 @@ schemas: install
 
 bench: install
 	@bash bench/run.sh
+
+# report --by month against DuckDB's C1 monthly flags on the 10.2M-event history (reused from $TMPDIR when there)
+bench-series: install
+	$(BIN)/python -m bench.series_vs_duckdb
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

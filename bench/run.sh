@@ -9,6 +9,9 @@ PYTHON="${PYTHON:-.venv/bin/python}"
 # replay (events/s) and report (seconds) on a 10-year, 5M-referral history, against a DuckDB query
 "$PYTHON" -m bench.replay_vs_duckdb "$@"
 
+# report --by month (every series key, councils in parallel) against DuckDB's C1 monthly flags, same history
+"$PYTHON" -m bench.series_vs_duckdb
+
 # the live worker against a naive faust table agent and the raw aiokafka ceiling, latency, restart, restore,
 # memory per 100k children: needs a broker, started here if none answers and stopped again afterwards
 started_kafka=0
