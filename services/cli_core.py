@@ -208,9 +208,9 @@ def run_replay(args: argparse.Namespace) -> int:
 def _replay_in_parallel(args: argparse.Namespace, rules: Rules) -> int:
     """Councils in parallel processes: the same alerts per child, in the same order, and the same indicators."""
     from services.core.indicators import snapshot_of  # noqa: PLC0415
-    from services.reports.history import jsonl_lines, replay_councils  # noqa: PLC0415
+    from services.reports.history import replay_council_files  # noqa: PLC0415
 
-    replays = replay_councils(jsonl_lines([args.events]), [rules], jobs=args.jobs, keep_alerts=True)
+    replays = replay_council_files([args.events], [rules], jobs=args.jobs, keep_alerts=True)
     args.out_dir.mkdir(parents=True, exist_ok=True)
     outcomes: Counter[str] = Counter()
     with (args.out_dir / "alerts.jsonl").open("wb") as out:

@@ -15,7 +15,7 @@ from services.core.config import Rules
 from services.ingest.identity import Pseudonymiser
 from services.metrics.backfill import openmetrics
 from services.reports.formats import summary_lines, write_csv, write_xlsx
-from services.reports.history import jsonl_lines, replay_councils
+from services.reports.history import CouncilReplay, replay_council_files, replay_councils
 from services.reports.series_report import council_months, series_document
 from services.settings import Settings
 
@@ -35,6 +35,15 @@ def _neighbours(args: argparse.Namespace, settings: Settings) -> dict[str, tuple
     return load_statistical_neighbours(path) if path else {}
 
 
+def _replays(args: argparse.Namespace, definitions: list[Rules], key: bytes) -> dict[str, CouncilReplay]:
+    """Events files are split by council in parallel byte ranges; census returns are read into events first."""
+    jobs = args.jobs or os.cpu_count() or 1
+    if args.events:
+        return replay_council_files(args.events, definitions, jobs=jobs, pseudonym_key=key)
+    lines = _census_lines(args.cin_census, Pseudonymiser(key))
+    return replay_councils(lines, definitions, jobs=jobs, pseudonym_key=key)
+
+
 def run_series_report(args: argparse.Namespace, settings: Settings, rules: Rules, compare: Rules | None) -> int:
     if args.format == "xlsx" and args.output is None:
         raise SystemExit("frontdoor report: --format xlsx needs --output FILE.xlsx")
@@ -42,10 +51,8 @@ def run_series_report(args: argparse.Namespace, settings: Settings, rules: Rules
         raise SystemExit("frontdoor report: --format openmetrics needs --by month (one sample per month end)")
     # Aggregates only leave this command, so a per-run random key is as good as the council's and leaks nothing.
     key = settings.pseudonym_key.get_secret_value().encode() if settings.pseudonym_key else secrets.token_bytes(32)
-    lines = jsonl_lines(args.events) if args.events else _census_lines(args.cin_census, Pseudonymiser(key))
     definitions = [rules] if compare is None else [rules, compare]
-    jobs = args.jobs or os.cpu_count() or 1
-    replays = replay_councils(lines, definitions, jobs=jobs, pseudonym_key=key)
+    replays = _replays(args, definitions, key)
     label = str(args.compare_rules) if compare is not None else None
     document = series_document(replays, args.by, _neighbours(args, settings), label)
     for replay in replays.values():

@@ -1,9 +1,10 @@
 """Council totals from history: each council's events through its own Engine, councils in parallel processes.
 
 Councils are independent (a child, its merges and its definitions belong to one council), so the events are
-first split into one file per council, in arrival order, and each council is replayed on its own, as the live
-worker does for a council's partition. The totals are the sum of the children's `contribution`s, exactly what the
-worker holds per council; a council's replay is the same code in a child process or in this one.
+first split into files per council, in arrival order (services.reports.split), and each council is replayed on
+its own, as the live worker does for a council's partition. The totals are the sum of the children's
+`contribution`s, exactly what the worker holds per council; a council's replay is the same code in a child
+process or in this one.
 """
 
 from __future__ import annotations
@@ -11,16 +12,13 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import gc
-import re
+import itertools
 import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
-
-import orjson
 
 from schemas.codec import encode
 from services.core.aggregates import AggregateKey, council_totals
@@ -30,9 +28,7 @@ from services.core.indicators import Referral, referrals_of
 from services.ingest.identity import Pseudonymiser
 from services.ingest.jsonl import iter_jsonl
 from services.ingest.result import Rejected
-
-_LA_CODE = re.compile(rb'"la_code"\s*:\s*"([^"]*)"')
-UNKNOWN_COUNCIL = "unknown"  # lines whose council cannot be read: replayed alone, so they are rejected with a reason
+from services.reports.split import split_by_council, split_files_by_council
 
 
 @dataclass(slots=True)
@@ -50,46 +46,19 @@ class CouncilReplay:
     last_day: dt.date | None = None
 
 
-def council_of(line: bytes) -> str:
-    match = _LA_CODE.search(line)
-    if match is not None:
-        return match.group(1).decode("utf-8", errors="replace")
-    with contextlib.suppress(orjson.JSONDecodeError):
-        record = orjson.loads(line)
-        if isinstance(record, dict) and isinstance(record.get("la_code"), str):
-            return str(record["la_code"])
-    return UNKNOWN_COUNCIL
-
-
-def split_by_council(lines: Iterable[bytes], directory: Path) -> dict[str, Path]:
-    """Write each council's lines, in their order, to its own file in `directory`; blank lines are dropped."""
-    paths: dict[str, Path] = {}
-    handles: dict[str, BinaryIO] = {}
-    try:
-        for line in lines:
-            if not line.strip():
-                continue
-            la_code = council_of(line)
-            handle = handles.get(la_code)
-            if handle is None:
-                paths[la_code] = directory / f"council-{len(paths)}.jsonl"
-                handle = handles[la_code] = paths[la_code].open("wb")
-            handle.write(line if line.endswith(b"\n") else line + b"\n")
-    finally:
-        for handle in handles.values():
-            handle.close()
-    return paths
-
-
 def replay_council(
-    la_code: str, path: Path, definitions: Sequence[Rules], pseudonym_key: bytes | None, keep_alerts: bool = False
+    la_code: str,
+    paths: Sequence[Path],
+    definitions: Sequence[Rules],
+    pseudonym_key: bytes | None,
+    keep_alerts: bool = False,
 ) -> CouncilReplay:
     """One council's events in arrival order through the core; its totals under each definition.
 
     The histories do not depend on the definition (offline rules keep all history), so one replay serves all.
     """
     with _without_cycle_collection():
-        return _replay(la_code, path, definitions, pseudonym_key, keep_alerts)
+        return _replay(la_code, paths, definitions, pseudonym_key, keep_alerts)
 
 
 @contextlib.contextmanager
@@ -108,12 +77,12 @@ def _without_cycle_collection() -> Iterator[None]:
 
 
 def _replay(
-    la_code: str, path: Path, definitions: Sequence[Rules], pseudonym_key: bytes | None, keep_alerts: bool
+    la_code: str, paths: Sequence[Path], definitions: Sequence[Rules], pseudonym_key: bytes | None, keep_alerts: bool
 ) -> CouncilReplay:
     result = CouncilReplay(la_code)
     engine = Engine(definitions[0], alerts=keep_alerts)
     pseudonymiser = Pseudonymiser(pseudonym_key) if pseudonym_key is not None else None
-    for item in iter_jsonl(path, pseudonymiser):
+    for item in itertools.chain.from_iterable(iter_jsonl(path, pseudonymiser) for path in paths):
         if isinstance(item, Rejected):
             result.rejected.append(item)
             continue
@@ -139,23 +108,41 @@ def replay_councils(
 ) -> dict[str, CouncilReplay]:
     """Every council's replay, `jobs` councils at a time (1: in this process); the same answer for any `jobs`."""
     with tempfile.TemporaryDirectory(prefix="frontdoor-report-") as directory:
-        paths = split_by_council(lines, Path(directory))
-        ordered = sorted(paths.items(), key=lambda item: -item[1].stat().st_size)  # largest first: less idle tail
-        if jobs <= 1 or len(ordered) <= 1:
-            done = [replay_council(la, path, definitions, pseudonym_key, keep_alerts) for la, path in ordered]
-        else:
-            with ProcessPoolExecutor(max_workers=min(jobs, len(ordered))) as pool:
-                futures = [
-                    pool.submit(replay_council, la, path, definitions, pseudonym_key, keep_alerts)
-                    for la, path in ordered
-                ]
-                done = [future.result() for future in futures]
+        parts = {la: [path] for la, path in split_by_council(lines, Path(directory)).items()}
+        return _replay_all(parts, definitions, jobs, pseudonym_key, keep_alerts)
+
+
+def replay_council_files(
+    files: Sequence[Path],
+    definitions: Sequence[Rules],
+    *,
+    jobs: int = 1,
+    pseudonym_key: bytes | None = None,
+    keep_alerts: bool = False,
+) -> dict[str, CouncilReplay]:
+    """`replay_councils` of the files' lines, split by council `jobs` byte ranges at a time: the same answer."""
+    with tempfile.TemporaryDirectory(prefix="frontdoor-report-") as directory:
+        parts = split_files_by_council(files, Path(directory), jobs)
+        return _replay_all(parts, definitions, jobs, pseudonym_key, keep_alerts)
+
+
+def _replay_all(
+    parts: dict[str, list[Path]],
+    definitions: Sequence[Rules],
+    jobs: int,
+    pseudonym_key: bytes | None,
+    keep_alerts: bool,
+) -> dict[str, CouncilReplay]:
+    def size(paths: list[Path]) -> int:
+        return sum(path.stat().st_size for path in paths)
+
+    ordered = sorted(parts.items(), key=lambda item: -size(item[1]))  # largest first: less idle tail
+    if jobs <= 1 or len(ordered) <= 1:
+        done = [replay_council(la, paths, definitions, pseudonym_key, keep_alerts) for la, paths in ordered]
+    else:
+        with ProcessPoolExecutor(max_workers=min(jobs, len(ordered))) as pool:
+            futures = [
+                pool.submit(replay_council, la, paths, definitions, pseudonym_key, keep_alerts) for la, paths in ordered
+            ]
+            done = [future.result() for future in futures]
     return {replay.la_code: replay for replay in sorted(done, key=lambda r: r.la_code)}
-
-
-def jsonl_lines(paths: Iterable[Path]) -> Iterator[bytes]:
-    for path in paths:
-        with path.open("rb") as handle:
-            first = next(handle, b"")
-            yield first.removeprefix(b"\xef\xbb\xbf")
-            yield from handle
