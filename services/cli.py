@@ -17,6 +17,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "services.alertdesk.cli_alertdesk",
     "services.metrics.cli_dashboards",
     "services.processor.cli_processor",
+    "services.reports.cli_pack",
 )
 
 
