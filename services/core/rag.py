@@ -3,7 +3,7 @@
 Green: on the right side of the target (at or below it for a rate where lower is better, such as re-referrals;
 at or above it where higher is better, such as conversion). Amber: on the wrong side by up to `RED_MARGIN`
 (2 percentage points) inclusive. Red: further than that. The performance board's thresholds and the Prometheus
-rule `FrontdoorRereferralRedTwoQuarters` use the same margin (tests/deploy check they agree).
+rule `FrontdoorRereferralAboveTargetTwoQuarters` use the same margin (tests/deploy/test_exception_rule.py).
 """
 
 from __future__ import annotations

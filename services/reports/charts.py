@@ -11,7 +11,9 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-COLOURS = ("#1d70b8", "#d4351c", "#00703c", "#f47738", "#4c2c92", "#505a5f", "#b58840", "#912b88")
+COLOURS = ("#1d70b8", "#d4351c", "#00703c", "#4c2c92", "#f47738", "#912b88")  # solid lines and bars
+BENCHMARK_COLOURS = {"England": "#0b0c0c", "Region": "#6f777b", "Statistical neighbours": "#b58840"}
+DASHED_COLOURS = ("#0b0c0c", "#6f777b", "#b58840", "#d4351c", "#00703c", "#1d70b8")
 
 
 def _figure(chart: Chart) -> Figure:
@@ -24,13 +26,15 @@ def _figure(chart: Chart) -> Figure:
         _bars(axes, chart)
     else:
         positions = list(range(len(chart.x)))
-        for index, (name, values) in enumerate(chart.series.items()):
+        solid = [name for name in chart.series if name not in chart.dashed]
+        dashed = [name for name in chart.series if name in chart.dashed]
+        for name, values in chart.series.items():
             ys = [float("nan") if v is None else v for v in values]
             axes.plot(
                 positions,
                 ys,
                 label=name,
-                color=COLOURS[index % len(COLOURS)],
+                color=_colour(name, solid, dashed),
                 linestyle="--" if name in chart.dashed else "-",
                 linewidth=1.4 if name in chart.dashed else 2.0,
                 marker="" if name in chart.dashed else "o",
@@ -39,13 +43,28 @@ def _figure(chart: Chart) -> Figure:
         step = max(1, len(chart.x) // 12)
         axes.set_xticks(positions[::step], [x for x in chart.x[::step]], rotation=45, ha="right", fontsize=8)
     if chart.percent:
-        axes.yaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0))
+        axes.yaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=1))
     axes.grid(axis="y", color="#dddddd", linewidth=0.6)
     axes.spines[["top", "right"]].set_visible(False)
     axes.set_title(chart.title, fontsize=11, loc="left")
     axes.legend(fontsize=7, frameon=False, loc="center left", bbox_to_anchor=(1.0, 0.5))
     axes.tick_params(labelsize=8)
     return figure
+
+
+def _colour(name: str, solid: list[str], dashed: list[str]) -> str:
+    """Benchmarks keep one colour on every chart; the target is red; the rest take the palette in order."""
+    if name == "Target":
+        return "#d4351c"
+    if name in BENCHMARK_COLOURS:
+        return BENCHMARK_COLOURS[name]
+    earlier = name.removesuffix(", a year earlier")
+    paired = [solid_name for solid_name in solid if solid_name.split(" ")[0] == earlier]
+    if earlier != name and paired:  # the same need a year earlier: its colour, dashed
+        return COLOURS[solid.index(paired[0]) % len(COLOURS)]
+    if name in dashed:
+        return DASHED_COLOURS[dashed.index(name) % len(DASHED_COLOURS)]
+    return COLOURS[solid.index(name) % len(COLOURS)]
 
 
 def _bars(axes: Axes, chart: Chart) -> None:

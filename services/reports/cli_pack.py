@@ -101,7 +101,7 @@ def _user(args: argparse.Namespace) -> str:
 
 def run_pack(args: argparse.Namespace) -> int:
     from services.reports import pack_documents  # noqa: PLC0415
-    from services.reports.pack_sections import build_pack  # noqa: PLC0415
+    from services.reports.pack_build import build_pack  # noqa: PLC0415
 
     started = time.perf_counter()
     settings = Settings()

@@ -35,7 +35,8 @@ def _outturns(model: PackModel, indicator: Indicator) -> Table:
             Column("RAG", "rag"),
         ],
         rows,
-        f"Red: more than {RED_MARGIN:.0%} points on the wrong side of the target; amber: up to that; green: on target.",
+        f"Red: more than {RED_MARGIN * 100:.0f} percentage points on the wrong side of the target; amber: up to that; "
+        "green: on target or better.",
     )
 
 
