@@ -36,7 +36,7 @@ def cell_text(value: Value, kind: str) -> str:
     if kind == "rate":
         return f"{value:.1%}"
     if kind == "points":
-        return f"{value * 100:+.1f}"
+        return f"{value * 100:+.2f}"  # two places: +2.04 is red, +2.00 amber
     return f"{value:,}" if isinstance(value, int) else f"{value:,.1f}"
 
 
