@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -33,12 +34,9 @@ def main() -> int:
             events = work / f"{la_code}.jsonl"
             simulate = [*frontdoor(), "simulate", "--council", la_code, "--years", "2", "--seed", "7"]
             timed([*simulate, "--out", str(events)], work / "logs", f"simulate-{la_code}")
-            run = timed(
-                [*frontdoor(), "pack", "--la-code", la_code, "--events", str(events), "--from", FIRST, "--to", LAST]
-                + ["--out", str(work / "out"), "--exception", "--user", "bench"],
-                work / "logs",
-                f"pack-{la_code}",
-            )
+            command = [*frontdoor(), "pack", "--la-code", la_code, "--events", str(events), "--from", FIRST]
+            command += ["--to", LAST, "--out", str(work / "out"), "--exception", "--user", "bench"]
+            run = timed(command, work / "logs", f"pack-{la_code}")
             lines = sum(1 for _ in events.open(encoding="utf-8"))
             figures["councils"][la_code] = {  # type: ignore[index]  # built just above
                 "events": lines,
@@ -47,7 +45,8 @@ def main() -> int:
                 "returncode": run.returncode,
                 "under_10_seconds": run.seconds < 10,
             }
-            print(f"council {la_code}: {lines:,} events, pack in {run.seconds:.1f} s, peak {run.peak_rss_mib:.0f} MiB")
+            line = f"council {la_code}: {lines:,} events, pack in {run.seconds:.1f} s, peak {run.peak_rss_mib:.0f} MiB"
+            sys.stdout.write(line + "\n")
     args.results_dir.mkdir(parents=True, exist_ok=True)
     (args.results_dir / "pack_build.json").write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     return 0
