@@ -6,11 +6,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from services.core.rereferral_list import Rereferral
-from services.core.series import GROUPS, NEEDS, REASONS, Row
+from services.core.series import GROUPS, REASONS, Row
 from services.reports import commentary as say
+from services.reports.pack_cells import SharedCounts
 from services.reports.pack_model import Chart, Column, QuarterStatus, Section, Table, Value
-from services.reports.pack_sections import TOTAL, count_of, counts_with_total, fraction_of, numbers, rate_of
-from services.reports.suppression import shown_count, shown_rate, suppress_table
+from services.reports.pack_sections import TOTAL, count_of, fraction_of, numbers, rate_of
+from services.reports.suppression import SuppressedTable, shown_count, shown_rate, suppress_column, suppress_table
 
 NEED_NAMES = {
     "N0": "Not stated",
@@ -28,7 +29,9 @@ NEED_NAMES = {
 GROUP_NAMES = {"la_services": "LA services", "other_legal_agency": "Other legal agency"}
 
 
-def funnel_section(months: Sequence[Row], statuses: Mapping[str, Sequence[QuarterStatus]]) -> Section:
+def funnel_section(
+    months: Sequence[Row], shared: SharedCounts, statuses: Mapping[str, Sequence[QuarterStatus]]
+) -> Section:
     stages = ("contacts", "funnel_referred", "funnel_assessed", "funnel_in_need")
     groups = [g for g in GROUPS if any(count_of(r, f"contacts_{g}") for r in months)]
     sums = [[sum(count_of(r, f"{stage}_{g}") for r in months) for stage in stages] for g in groups]
@@ -37,7 +40,7 @@ def funnel_section(months: Sequence[Row], statuses: Mapping[str, Sequence[Quarte
     rows: list[list[Value]] = []
     for group, shown, exact in [
         *zip(groups, table.cells, sums, strict=True),
-        ("All sources", table.column_totals or [], totals),
+        ("All sources", table.column_totals or [0] * len(stages), totals),  # no contacts (census): zeros
     ]:
         rows.append(
             [GROUP_NAMES.get(group, group.replace("_", " ").capitalize()), *shown]
@@ -54,7 +57,8 @@ def funnel_section(months: Sequence[Row], statuses: Mapping[str, Sequence[Quarte
     funnel = Table(
         "Contacts received in the period: contact, referral, assessment, in need", columns, rows, "Linked by ids."
     )
-    nfa = counts_with_total(months, ("referrals", "nfa_referrals"))
+    nfa_cells, _, _ = suppress_column([count_of(r, "nfa_referrals") for r in months], [])
+    nfa = list(zip(shared.by_need.row_totals or [], nfa_cells, strict=True))  # referrals as in every table
     nfa_rows: list[list[Value]] = [
         [
             str(r["month"]),
@@ -63,7 +67,7 @@ def funnel_section(months: Sequence[Row], statuses: Mapping[str, Sequence[Quarte
             shown_rate(n, refs, fraction_of(r, "nfa_rate")),
             fraction_of(r, "referral_nfa_england"),
         ]
-        for r, (refs, n) in zip(months, nfa.cells, strict=True)
+        for r, (refs, n) in zip(months, nfa, strict=True)
     ]
     nfa_columns = [
         Column("Month", "label", "month"),
@@ -98,8 +102,7 @@ def previous_year_rows(document: Mapping[str, Any], months: Sequence[Row]) -> li
     return [row for row in document["months"] if row["month"] in earlier]
 
 
-def _need_table(title: str, rows: Sequence[Row], needs: Sequence[str]) -> Table:
-    shown = suppress_table([[count_of(r, f"referrals_need_{n}") for n in needs] for r in rows])
+def _need_table(title: str, rows: Sequence[Row], needs: Sequence[str], shown: SuppressedTable) -> Table:
     body: list[list[Value]] = [
         [str(r["month"]), *cells, total]
         for r, cells, total in zip(rows, shown.cells, shown.row_totals or [], strict=True)
@@ -109,13 +112,20 @@ def _need_table(title: str, rows: Sequence[Row], needs: Sequence[str]) -> Table:
     return Table(title, [*columns, Column("All", "count")], body)
 
 
-def needs_section(months: Sequence[Row], previous: Sequence[Row]) -> Section:
-    """The period by month, and for seasonality its last 12 months beside the same months a year earlier."""
-    needs = [n for n in NEEDS if any(count_of(r, f"referrals_need_{n}") for r in [*months, *previous])]
-    this_year = _need_table("Referrals by primary need, by month", months, needs)
+def needs_section(months: Sequence[Row], previous: Sequence[Row], shared: SharedCounts) -> Section:
+    """The period by month, and for seasonality its last 12 months beside the same months a year earlier.
+
+    The period's table is the shared one (its row totals are the referrals every table shows); months a year
+    earlier that fall before the period get a table of their own.
+    """
+    needs = shared.needs
+    this_year = _need_table("Referrals by primary need, by month", months, needs, shared.by_need)
     tables = [this_year]
     if previous:
-        tables.append(_need_table("The same months a year earlier (seasonality)", previous, needs))
+        earlier_counts = [[count_of(r, f"referrals_need_{n}") for n in needs] for r in previous]
+        tables.append(
+            _need_table("The same months a year earlier (seasonality)", previous, needs, suppress_table(earlier_counts))
+        )
     totals = {n: sum(count_of(r, f"referrals_need_{n}") for r in months) for n in needs}
     top = sorted(needs, key=lambda n: -totals[n])[:4]
     last_year = this_year.rows[:-1][-12:]
@@ -124,9 +134,10 @@ def needs_section(months: Sequence[Row], previous: Sequence[Row]) -> Section:
     for need in top:
         column = 1 + needs.index(need)
         series[f"{need} {NEED_NAMES[need]}"] = numbers(last_year, column)
-        if previous:
-            earlier = {str(r[0])[5:]: r[column] for r in tables[1].rows[:-1]}
-            series[f"{need}, a year earlier"] = numbers([[earlier.get(m[5:])] for m in shown_months], 0)
+        shown_by_month = {str(r[0]): r[column] for table in tables for r in table.rows[:-1]}
+        earlier = [[shown_by_month.get(f"{int(m[:4]) - 1}{m[4:]}")] for m in shown_months]
+        if any(row[0] is not None for row in earlier):
+            series[f"{need}, a year earlier"] = numbers(earlier, 0)
     chart = Chart(
         "Referrals by primary need (the four most common): the last 12 months and a year earlier",
         shown_months,

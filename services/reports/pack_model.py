@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from services.core.rag import Better, Rag, rag_status, red_in_a_row
 from services.core.series import Row
-from services.reports.suppression import Shown, shown_count, shown_rate
+from services.reports.suppression import Shown, shown_rate
 
 Value = int | float | str | None  # a count, a fraction, "c" (suppressed), a label, or None (not shown)
 Kind = Literal["label", "count", "rate", "points", "rag"]
@@ -154,14 +154,19 @@ def target_for(indicator: Indicator, targets: Mapping[str, float | None], row: R
 
 
 def quarter_statuses(
-    quarters: Sequence[Row], indicator: Indicator, targets: Mapping[str, float | None]
+    quarters: Sequence[Row],
+    indicator: Indicator,
+    targets: Mapping[str, float | None],
+    published: Mapping[str, tuple[Shown, Shown]],
 ) -> list[QuarterStatus]:
+    """Each quarter's outturn as published: (numerator, denominator) from `published`, suppressed elsewhere."""
     out = []
     for row in quarters:
-        numerator, denominator = shown_count(int(row[indicator.numerator] or 0)), int(row[indicator.denominator] or 0)
+        quarter = str(row["quarter"])
+        numerator, denominator = published[quarter]
         rate = row.get(indicator.rate)
         shown = shown_rate(numerator, denominator, rate if isinstance(rate, float | int) else None)
         target = target_for(indicator, targets, row)
         status = rag_status(shown, target, indicator.better) if shown is not None and target is not None else None
-        out.append(QuarterStatus(str(row["quarter"]), numerator, shown_count(denominator), shown, target, status))
+        out.append(QuarterStatus(quarter, numerator, denominator, shown, target, status))
     return out

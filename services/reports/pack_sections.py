@@ -7,6 +7,7 @@ from typing import Any
 
 from services.core.series import Row
 from services.reports import commentary as say
+from services.reports.pack_cells import SharedCounts
 from services.reports.pack_model import (
     INDICATORS,
     Chart,
@@ -53,9 +54,11 @@ def _difference(quarter: QuarterStatus) -> float | None:
     return round(quarter.rate - quarter.target, 6)
 
 
-def rereferral_section(months: Sequence[Row], quarters: Sequence[QuarterStatus], targets: Mapping[str, Any]) -> Section:
+def rereferral_section(
+    months: Sequence[Row], shared: SharedCounts, quarters: Sequence[QuarterStatus], targets: Mapping[str, Any]
+) -> Section:
     indicator = INDICATORS[0]
-    counts = counts_with_total(months, ("referrals", "rereferrals"))
+    referral_cells = shared.by_need.row_totals or []
     columns = [
         Column("Month", "label", "month"),
         Column("Referrals", "count", "referrals"),
@@ -69,7 +72,7 @@ def rereferral_section(months: Sequence[Row], quarters: Sequence[QuarterStatus],
         Column("Target", "rate"),
     ]
     rows: list[list[Value]] = []
-    for row, (referrals, rereferrals) in zip(months, counts.cells, strict=True):
+    for row, referrals, rereferrals in zip(months, referral_cells, shared.rereferrals, strict=True):
         rolling = shown_rate(
             shown_count(count_of(row, "rereferrals_r12")),
             count_of(row, "referrals_r12"),
@@ -94,7 +97,7 @@ def rereferral_section(months: Sequence[Row], quarters: Sequence[QuarterStatus],
                 target_for(indicator, targets, row),
             ]
         )
-    total_referrals, total_rereferrals = counts.column_totals or [0, 0]
+    total_referrals, total_rereferrals = shared.by_need.grand_total, shared.rereferrals_total
     sums = [sum(count_of(r, k) for r in months) for k in ("rereferrals", "referrals")]
     rows.append([TOTAL, total_referrals, total_rereferrals, rate_of(total_rereferrals, total_referrals, *sums)])
     rows[-1] += [None] * (len(columns) - len(rows[-1]))

@@ -10,7 +10,7 @@ A rate is hidden when its denominator is under 10 or its numerator is a suppress
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal
@@ -111,7 +111,7 @@ def _reduced_rows(matrix: list[list[Fraction]], width: int) -> list[list[Fractio
 
 
 def _complement(
-    line: Sequence[Cell], table: list[list[int]], hidden: set[Cell], constraints: Sequence[Sequence[Cell]]
+    line: Sequence[Cell], values: Mapping[Cell, int], hidden: set[Cell], constraints: Sequence[Sequence[Cell]]
 ) -> Cell | None:
     """The cell to hide beside an exposed one in `line`.
 
@@ -126,29 +126,60 @@ def _complement(
     def preference(cell: Cell) -> tuple[int, int, int, Cell]:
         others = [other for other in constraints if cell in other and other is not line]
         closes = any(x in hidden for other in others for x in other)
-        value = table[cell[0]][cell[1]]
+        value = values[cell]
         return (0 if closes else 1, 0 if value > 0 else 1, value, cell)
 
     return min(open_cells, key=preference)
 
 
-def suppression_pattern(table: list[list[int]], row_totals: bool, column_totals: bool) -> set[Cell]:
-    """The cells of the extended table to hide: primary (1..4), then secondary until none is determined."""
-    shape = (len(table), len(table[0]) if table else 0)
-    constraints = lines(shape, row_totals, column_totals)
-    hidden = {(r, c) for r, row in enumerate(table) for c, value in enumerate(row) if is_small(value)}
+def suppress_cells(values: Mapping[Cell, int], additions: Sequence[Sequence[Cell]]) -> set[Cell]:
+    """The cells to hide, for any set of published additions: the general form of `suppress_table`.
+
+    `values` holds every published cell, totals included; each addition lists the cells it adds up, its total
+    last. Hidden: every count from 1 to 4, then complementary cells until none is determined (`determined`).
+    Tables that share cells (a month's referrals in two tables, months adding up to quarters) are protected
+    together by listing all their additions here.
+    """
+    hidden = {cell for cell, value in values.items() if is_small(value)}
     while hidden:
-        exposed = determined(hidden, constraints)
+        exposed = determined(hidden, additions)
         if not exposed:
             break
         # Work on the line with the fewest hidden cells that holds an exposed one: a lone hidden cell first.
-        touched = [ln for ln in constraints if any(cell in exposed for cell in ln)]
+        touched = [ln for ln in additions if any(cell in exposed for cell in ln)]
         candidates = sorted(touched, key=lambda ln: sum(x in hidden for x in ln))
-        added = next((c for ln in candidates if (c := _complement(ln, table, hidden, constraints)) is not None), None)
+        added = next((c for ln in candidates if (c := _complement(ln, values, hidden, additions)) is not None), None)
         if added is None:  # every cell of its lines is hidden already: only a line of one cell can do that
             raise ValueError("suppression cannot protect a table whose lines have one cell")
         hidden.add(added)
     return hidden
+
+
+def suppression_pattern(table: list[list[int]], row_totals: bool, column_totals: bool) -> set[Cell]:
+    """The cells of the extended table to hide: primary (1..4), then secondary until none is determined."""
+    shape = (len(table), len(table[0]) if table else 0)
+    values = {(r, c): value for r, row in enumerate(table) for c, value in enumerate(row)}
+    return suppress_cells(values, lines(shape, row_totals, column_totals))
+
+
+def suppress_column(values: Sequence[int], groups: Sequence[Sequence[int]]) -> tuple[list[Shown], list[Shown], Shown]:
+    """A column of counts published with subtotals of `groups` of its rows (e.g. months into quarters) and a total.
+
+    Returns the shown cells, the shown subtotals (one per group) and the shown total.
+    """
+    n = len(values)
+    cells: dict[Cell, int] = {(i, 0): v for i, v in enumerate(values)}
+    cells[(n, 0)] = sum(values)
+    additions: list[list[Cell]] = [[*((i, 0) for i in range(n)), (n, 0)]]
+    for k, group in enumerate(groups):
+        cells[(n + 1 + k, 0)] = sum(values[i] for i in group)
+        additions.append([*((i, 0) for i in group), (n + 1 + k, 0)])
+    hidden = suppress_cells(cells, additions)
+
+    def shown(cell: Cell) -> Shown:
+        return SUPPRESSED if cell in hidden else cells[cell]
+
+    return [shown((i, 0)) for i in range(n)], [shown((n + 1 + k, 0)) for k in range(len(groups))], shown((n, 0))
 
 
 def suppress_table(

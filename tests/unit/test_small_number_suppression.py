@@ -105,3 +105,31 @@ def test_a_rate_is_hidden_when_its_denominator_is_under_ten_or_its_numerator_is_
     assert shown_rate(SUPPRESSED, 40, 0.075) is None
     assert shown_rate(6, 10, 0.6) == 0.6
     assert shown_rate(0, 12, 0.0) == 0.0
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(SMALL_HEAVY, min_size=3, max_size=3), min_size=6, max_size=6))
+def test_months_by_need_with_quarter_subtotals_leave_no_hidden_cell_recoverable_from_any_table(
+    counts: list[list[int]],
+) -> None:
+    from services.reports.pack_cells import by_need_with_quarters  # noqa: PLC0415
+
+    table, quarters = by_need_with_quarters(counts, [[0, 1, 2], [3, 4, 5]])
+    # Every published number as an unknown (hidden) or a constant, and every addition between them.
+    grid = [[*row, total] for row, total in zip(table.cells, table.row_totals or [], strict=True)]
+    grid.append([*(table.column_totals or []), table.grand_total])
+    cells = {(r, c): v for r, row in enumerate(grid) for c, v in enumerate(row)}
+    cells |= {(7 + k, 3): v for k, v in enumerate(quarters)}
+    additions = [[(r, c) for c in range(4)] for r in range(7)] + [[(r, c) for r in range(7)] for c in range(4)]
+    additions += [[(0, 3), (1, 3), (2, 3), (7, 3)], [(3, 3), (4, 3), (5, 3), (8, 3)]]
+    hidden = [cell for cell, v in cells.items() if v == SUPPRESSED]
+    matrix = np.array([[1.0 if cell in line else 0.0 for cell in hidden] for line in additions]).reshape(
+        len(additions), len(hidden)
+    )
+    rank = np.linalg.matrix_rank(matrix) if matrix.size else 0
+    for index in range(len(hidden)):
+        unit = np.zeros((1, len(hidden)))
+        unit[0, index] = 1.0
+        assert np.linalg.matrix_rank(np.vstack([matrix, unit])) > rank, hidden[index]
+    truth = [sum(row) for row in counts]
+    assert quarters[0] in (sum(truth[:3]), SUPPRESSED)
