@@ -11,7 +11,14 @@ from services.reports import commentary as say
 from services.reports.pack_cells import SharedCounts
 from services.reports.pack_model import Chart, Column, QuarterStatus, Section, Table, Value
 from services.reports.pack_sections import TOTAL, count_of, fraction_of, numbers, rate_of
-from services.reports.suppression import SuppressedTable, shown_count, shown_rate, suppress_column, suppress_table
+from services.reports.suppression import (
+    SUPPRESSED,
+    SuppressedTable,
+    shown_count,
+    shown_rate,
+    suppress_column,
+    suppress_table,
+)
 
 NEED_NAMES = {
     "N0": "Not stated",
@@ -163,27 +170,39 @@ def needs_section(months: Sequence[Row], previous: Sequence[Row], shared: Shared
     return Section("needs", "Presenting issue (primary need) by month", facts, tables, [chart])
 
 
-def _one_way(title: str, label: str, items: Sequence[tuple[str, int]]) -> Table:
-    shown = suppress_table([[n] for _, n in items], row_totals=False, column_totals=True)
-    rows: list[list[Value]] = [[name, cell[0]] for (name, _), cell in zip(items, shown.cells, strict=True)]
-    rows.append([TOTAL, (shown.column_totals or [0])[0]])
+def _one_way(title: str, label: str, items: Sequence[tuple[str, int]], total: Value) -> Table:
+    """Re-referrals by one breakdown; `total` is the period's re-referrals as the re-referral table shows it."""
+    if total == SUPPRESSED:  # the total is hidden there, so here too; without it, only 1..4 need hiding
+        cells: list[Value] = [shown_count(n) for _, n in items]
+    else:
+        shown = suppress_table([[n] for _, n in items], row_totals=False, column_totals=True)
+        cells, total = [row[0] for row in shown.cells], (shown.column_totals or [0])[0]
+    rows: list[list[Value]] = [[name, cell] for (name, _), cell in zip(items, cells, strict=True)]
+    rows.append([TOTAL, total])
     return Table(title, [Column(label, "label"), Column("Re-referrals", "count")], rows)
 
 
-def closures_section(months: Sequence[Row], listing: Sequence[Rereferral]) -> Section:
+def closures_section(months: Sequence[Row], listing: Sequence[Rereferral], shared: SharedCounts) -> Section:
     keys = {k for r in months for k in r if str(k).startswith("rereferrals_previous_team_")}
     teams = sorted((k.removeprefix("rereferrals_previous_team_"), sum(count_of(r, k) for r in months)) for k in keys)
     reasons = [(rc, sum(count_of(r, f"rereferrals_previous_reason_{rc}") for r in months)) for rc in (*REASONS, "open")]
     by_team = _one_way(
-        "Re-referrals by the team that closed the previous episode", "Closing team", [t for t in teams if t[1]]
+        "Re-referrals by the team that closed the previous episode",
+        "Closing team",
+        [t for t in teams if t[1]],
+        shared.rereferrals_total,
     )
     by_reason = _one_way(
-        "Re-referrals by the previous episode's closure reason", "Closure reason", [r for r in reasons if r[1]]
+        "Re-referrals by the previous episode's closure reason",
+        "Closure reason",
+        [r for r in reasons if r[1]],
+        shared.rereferrals_total,
     )
     same = sum(1 for r in listing if r.same_concern)
     step_downs = sum(count_of(r, "step_downs") for r in months)
     after = sum(count_of(r, "rereferrals_after_step_down") for r in months)
-    listed, same_shown, downs_shown, after_shown = (shown_count(n) for n in (len(listing), same, step_downs, after))
+    same_shown, downs_shown, after_shown = (shown_count(n) for n in (same, step_downs, after))
+    listed = shared.rereferrals_total  # the same number as the re-referral table's period total
     summary = Table(
         "Same concern and step-downs to early help",
         [Column("Figure", "label"), Column("Count", "count"), Column("Share", "rate")],

@@ -46,7 +46,7 @@ def build_pack(series: CouncilSeries, first: str, last: str, targets: Mapping[st
             cpp_section(months),
             funnel_section(months, shared, statuses),
             needs_section(months, previous, shared),
-            closures_section(months, listing),
+            closures_section(months, listing, shared),
         ],
         quarters=statuses,
         targets=dict(targets),
