@@ -43,9 +43,11 @@ def counts_with_total(rows: Sequence[Row], keys: Sequence[str]) -> SuppressedTab
 
 
 def rate_of(numerator: Value, denominator: Value, n: int, d: int) -> float | None:
-    """The rate of two published counts, by the series' rule (numerator / denominator, 6 places)."""
+    """The rate of two published counts by the series' rule (n / d, 6 places); hidden as `shown_rate` says."""
     exact = round(n / d, 6) if d > 0 else None
-    return shown_rate(numerator if numerator is not None else 0, denominator if denominator is not None else 0, exact)  # type: ignore[arg-type]  # Value here is always a count or "c"
+    if not isinstance(numerator, int) or not isinstance(denominator, int):  # "c" (or not a count): not shown
+        return None
+    return shown_rate(numerator, denominator, exact)
 
 
 def _difference(quarter: QuarterStatus) -> float | None:
