@@ -116,7 +116,7 @@ def run_pack(args: argparse.Namespace) -> int:
         )
         if not model.red_two_quarters():
             print("no exception report: no indicator with a target is red in the last two complete quarters")
-    for path in written:
+    for path in dict.fromkeys(written):  # the audit file once, however many entries it got
         print(f"wrote {path}")
     print(f"pack for council {args.la_code} built in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     return 0

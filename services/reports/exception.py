@@ -11,6 +11,7 @@ from services.core.rag import RED_MARGIN
 from services.reports import commentary as say
 from services.reports.dip_sample import DipSample
 from services.reports.pack_model import Chart, Column, Indicator, PackModel, Section, Table, Value
+from services.reports.pack_sections import COUNT_TITLES
 from services.reports.suppression import shown_count
 
 BREAKDOWNS = ("funnel", "needs", "closures")
@@ -27,8 +28,8 @@ def _outturns(model: PackModel, indicator: Indicator) -> Table:
         f"{indicator.title}: quarterly outturn against target",
         [
             Column("Quarter", "label", "quarter"),
-            Column("Numerator", "count", indicator.numerator),
-            Column("Denominator", "count", indicator.denominator),
+            Column(COUNT_TITLES[indicator.numerator], "count", indicator.numerator),
+            Column(COUNT_TITLES[indicator.denominator], "count", indicator.denominator),
             Column("Outturn", "rate", indicator.rate),
             Column("Target", "rate"),
             Column("Difference (points)", "points"),

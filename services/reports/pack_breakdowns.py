@@ -9,8 +9,8 @@ from services.core.rereferral_list import Rereferral
 from services.core.series import GROUPS, REASONS, Row
 from services.reports import commentary as say
 from services.reports.pack_cells import SharedCounts
-from services.reports.pack_model import Chart, Column, QuarterStatus, Section, Table, Value
-from services.reports.pack_sections import TOTAL, count_of, fraction_of, numbers, rate_of
+from services.reports.pack_model import INDICATORS, Chart, Column, QuarterStatus, Section, Table, Value
+from services.reports.pack_sections import TOTAL, count_of, fraction_of, numbers, rag_table, rate_of
 from services.reports.suppression import (
     SUPPRESSED,
     SuppressedTable,
@@ -90,6 +90,7 @@ def funnel_section(
         style="bars",
         percent=False,
     )
+    rag_tables = [rag_table(i, statuses[i.key]) for i in INDICATORS[1:] if statuses.get(i.key)]
     facts = []
     for key, title in (
         ("contact_to_referral", "Contact to referral conversion"),
@@ -100,7 +101,8 @@ def funnel_section(
     if isinstance(all_row[5], float):
         facts.insert(0, f"{say.percent(all_row[5])} of the period's contacts became referrals.")
     nfa_table = Table("Referrals marked no further action (NFA), by month", nfa_columns, nfa_rows)
-    return Section("funnel", "From contact to assessment, by source group", facts, [funnel, nfa_table], [chart])
+    tables = [funnel, *rag_tables, nfa_table]
+    return Section("funnel", "From contact to assessment, by source group", facts, tables, [chart])
 
 
 def previous_year_rows(document: Mapping[str, Any], months: Sequence[Row]) -> list[Row]:

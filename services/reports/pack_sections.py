@@ -12,6 +12,7 @@ from services.reports.pack_model import (
     INDICATORS,
     Chart,
     Column,
+    Indicator,
     QuarterStatus,
     Section,
     Table,
@@ -21,6 +22,13 @@ from services.reports.pack_model import (
 from services.reports.suppression import SuppressedTable, shown_count, shown_rate, suppress_table
 
 TOTAL = "Period total"
+COUNT_TITLES = {
+    "referrals": "Referrals",
+    "rereferrals": "Re-referrals",
+    "contacts": "Contacts",
+    "funnel_referred": "Became referrals",
+    "funnel_assessed": "Assessed",
+}
 
 
 def count_of(row: Row, key: str) -> int:
@@ -48,6 +56,36 @@ def rate_of(numerator: Value, denominator: Value, n: int, d: int) -> float | Non
     if not isinstance(numerator, int) or not isinstance(denominator, int):  # "c" (or not a count): not shown
         return None
     return shown_rate(numerator, denominator, exact)
+
+
+def rag_table(indicator: Indicator, quarters: Sequence[QuarterStatus]) -> Table:
+    """The indicator's complete quarters in the period: counts and rate as published, target, RAG."""
+    side = "above" if indicator.better == "lower" else "below"
+    return Table(
+        f"{indicator.title} by quarter against target (RAG)",
+        [
+            Column("Quarter", "label", "quarter"),
+            Column(COUNT_TITLES[indicator.denominator], "count", indicator.denominator),
+            Column(COUNT_TITLES[indicator.numerator], "count", indicator.numerator),
+            Column("Rate", "rate", indicator.rate),
+            Column("Target", "rate"),
+            Column("Difference (points)", "points"),
+            Column("RAG", "rag"),
+        ],
+        [
+            [
+                q.quarter,
+                q.denominator,
+                q.numerator,
+                q.rate,
+                q.target,
+                _difference(q),
+                q.status.value if q.status else None,
+            ]
+            for q in quarters
+        ],
+        f"Complete calendar quarters only. Green: on target or better; amber: up to 2 points {side}; red: beyond.",
+    )
 
 
 def _difference(quarter: QuarterStatus) -> float | None:
@@ -110,31 +148,7 @@ def rereferral_section(
         {c.title: numbers(rows[:-1], i) for i, c in enumerate(columns) if i >= 3},
         dashed=frozenset({"England", "Region", "Statistical neighbours", "Target"}),
     )
-    rag = Table(
-        "Re-referral rate by quarter against target (RAG)",
-        [
-            Column("Quarter", "label", "quarter"),
-            Column("Referrals", "count", "referrals"),
-            Column("Re-referrals", "count", "rereferrals"),
-            Column("Rate", "rate", "rereferral_rate"),
-            Column("Target", "rate"),
-            Column("Difference (points)", "points"),
-            Column("RAG", "rag"),
-        ],
-        [
-            [
-                q.quarter,
-                q.denominator,
-                q.numerator,
-                q.rate,
-                q.target,
-                _difference(q),
-                q.status.value if q.status else None,
-            ]
-            for q in quarters
-        ],
-        "Complete calendar quarters only. Green: at or below target; amber: up to 2 points above; red: beyond.",
-    )
+    rag = rag_table(indicator, quarters)
     facts = [
         say.trend_sentence("The re-referral rate over the rolling 12 months", names, chart.series["Rolling 12 months"]),
         say.trend_sentence("The monthly re-referral rate", names, chart.series["Rate"]),
