@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from html import escape
 
 from services.reports import charts
-from services.reports.commentary import month_name
 from services.reports.pack_model import Section, Table, Value
 from services.reports.suppression import SUPPRESSED
 
@@ -75,7 +74,3 @@ def page(title: str, subtitle: str, sections: Sequence[Section], footer: Sequenc
         f'<style>{STYLE}</style></head><body><h1>{escape(title)}</h1><p class="meta">{escape(subtitle)}</p>'
         f"{body}<footer>{notes}</footer></body></html>\n"
     )
-
-
-def period_text(first: str, last: str) -> str:
-    return f"{month_name(first)} to {month_name(last)}"

@@ -31,10 +31,6 @@ class SuppressedTable:
     column_totals: list[Shown] | None
     grand_total: Shown | None
 
-    def suppressed(self) -> int:
-        every = [c for row in self.cells for c in row] + (self.row_totals or []) + (self.column_totals or [])
-        return sum(1 for c in [*every, self.grand_total] if c == SUPPRESSED)
-
 
 def is_small(count: int) -> bool:
     """A count that could identify a child: 1 to 4."""
