@@ -7,7 +7,7 @@ from tests.deploy.test_kafka_security import security
 
 
 def test_the_acl_table_names_the_identity_topic_the_code_uses_and_it_is_compacted() -> None:
-    assert security.IDENTITY == IDENTITY.name
+    assert IDENTITY.name == security.IDENTITY
     assert IDENTITY in ALL_TOPICS
     assert (IDENTITY.cleanup_policy, IDENTITY.key) == ("compact", "child_key")
 
