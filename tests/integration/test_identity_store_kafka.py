@@ -7,18 +7,23 @@ identity topic, whose values are sealed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import datetime as dt
 import logging
+import re
 import secrets
 import uuid
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
+import aiohttp
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from pydantic import SecretStr
 
 from schemas.codec import encode
+from services.alertdesk.service import RunningDesk, run_desk
 from services.alertdesk.settings import AlertDeskSettings
 from services.cli import main as frontdoor
 from services.identity.sealing import Keyring
@@ -29,11 +34,37 @@ from services.kafka.clients import consumer_kwargs, producer_kwargs
 from services.kafka.publish import EventPublisher
 from services.settings import Settings
 from tests.integration.conftest import TestTopics
-from tests.integration.test_alertdesk_kafka import desk, signed_in, until
-from tests.unit.alertdesk.desk_builders import make_rereferral
+from tests.unit.alertdesk.desk_builders import PASSWORD, directory, make_rereferral
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(120)]
 NOW = dt.datetime(2024, 6, 5, 9, 30, tzinfo=dt.UTC)
+
+
+@contextlib.asynccontextmanager
+async def desk(settings: Settings, config: AlertDeskSettings) -> AsyncIterator[RunningDesk]:
+    async with run_desk(settings, config, "127.0.0.1", 0, users=directory()) as running:
+        await until(lambda: running.desk.caught_up and running.context.identity.caught_up, 30)
+        yield running
+
+
+@contextlib.asynccontextmanager
+async def signed_in(running: RunningDesk, username: str) -> AsyncIterator[tuple[aiohttp.ClientSession, str]]:
+    """A session signed in through the login form; yields it and a CSRF token from a page every role may open."""
+    jar = aiohttp.CookieJar(unsafe=True, treat_as_secure_origin=running.url)
+    async with aiohttp.ClientSession(running.url, cookie_jar=jar, timeout=aiohttp.ClientTimeout(total=10)) as http:
+        nonce = re.search(r'name="csrf_token" value="([^"]+)"', await (await http.get("/login")).text())
+        assert nonce
+        await http.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": nonce[1]})
+        page = await (await http.get("/aggregates", headers={"Accept": "text/html"})).text()
+        token = re.search(r'<meta name="csrf-token" content="([^"]+)"', page)
+        assert token, page[:200]
+        yield http, token[1]
+
+
+async def until(condition: Callable[[], bool], timeout_seconds: float = 10.0) -> None:
+    async with asyncio.timeout(timeout_seconds):
+        while not condition():
+            await asyncio.sleep(0.02)
 
 
 def council_extract(tmp_path: Path, child_ids: list[str]) -> Path:
@@ -79,6 +110,7 @@ async def test_ingest_seals_ids_the_desk_reveals_them_audited_erasure_removes_th
         update={"pseudonym_key": SecretStr(pseudonym_key), "identity_key": SecretStr(identity_key)}
     )
     identity_topic = (await topics.create("identity", cleanup_policy="compact")).name  # as `topics create` makes it
+    events_topic = (await topics.create("events")).name
     kept_id, erased_id = f"KENT{uuid.uuid4().hex[:10].upper()}", f"KENT{uuid.uuid4().hex[:10].upper()}"
     config = AlertDeskSettings(
         alerts_topic=topics.unique_name("alerts"),
@@ -87,8 +119,10 @@ async def test_ingest_seals_ids_the_desk_reveals_them_audited_erasure_removes_th
         identity_topic=identity_topic,
         session_secret=SecretStr("integration-test-secret"),
         case_record_url_template="https://lcs.example/child/{la_child_id}",
+        # The desk's own read model and timeline source where it has them (unknown settings are ignored).
+        database_url="sqlite:///:memory:",
+        events_topic=events_topic,
     )
-    events_topic = (await topics.create("events")).name
 
     # Ingest: the council's extract to pseudonymised events, and the sealed mapping to the identity store.
     pseudonymiser = Pseudonymiser(pseudonym_key.encode(), keep_identities=True)
