@@ -26,7 +26,7 @@
       const body = await response.json();
       output.textContent = "LA child id: " + body.la_child_id;
       output.classList.add("revealed");
-      button.hidden = true;
+      button.remove();  // the answer stays; asking again would only add another audit record
     } catch (error) {
       output.textContent = "Could not reveal: the desk did not answer";
       button.disabled = false;
