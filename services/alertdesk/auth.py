@@ -18,6 +18,8 @@ from services.alertdesk.passwords import MAX_PASSWORD_CHARACTERS, hash_password,
 Role = Literal["duty_manager", "team_manager", "head_of_service", "performance", "partner"]
 ROLES: tuple[Role, ...] = get_args(Role)
 CHILD_LEVEL_ROLES: frozenset[Role] = frozenset({"duty_manager", "team_manager", "head_of_service"})
+# Alertmanager's indicator and platform alerts (/indicators): aggregates, for those who answer for the figures.
+INDICATOR_ROLES: frozenset[Role] = frozenset({"head_of_service", "performance"})
 
 __all__ = ["hash_password", "verify_password"]  # re-exported: callers and older tests import them from here
 

@@ -8,15 +8,13 @@ import logging
 from aiohttp import web
 from pydantic import ValidationError
 
-from services.alertdesk.auth import Role
+from services.alertdesk.auth import INDICATOR_ROLES
 from services.alertdesk.context import context_of, session_of
 from services.alertdesk.indicators import IndicatorAlert, WebhookPayload
 from services.alertdesk.pages import e, fmt_date, shell
 
 log = logging.getLogger(__name__)
 HOOK_PATH = "/hooks/alertmanager"
-# Aggregates only, so no child-level role is needed; partners see only their agency's totals elsewhere.
-INDICATOR_ROLES: frozenset[Role] = frozenset({"head_of_service", "performance"})
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
@@ -68,7 +66,8 @@ async def indicators_page(request: web.Request) -> web.StreamResponse:
         '<th scope="col">Severity</th><th scope="col">Council</th><th scope="col">Summary</th>'
         f'<th scope="col">Since</th></tr></thead><tbody>{rows}</tbody></table>'
     )
-    return web.Response(text=shell("Indicators", body, user=user, csrf=session.csrf_token), content_type="text/html")
+    page = shell("Indicators", body, user=user, csrf=session.csrf_token, nav="indicators")
+    return web.Response(text=page, content_type="text/html")
 
 
 def _row(alert: IndicatorAlert) -> str:

@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 from schemas.codes import ClosureReason, Rule, Severity
 from services.alertdesk.actions import OUTCOME_LABELS
-from services.alertdesk.auth import User
+from services.alertdesk.auth import INDICATOR_ROLES, User
 from services.alertdesk.state import AlertRecord
 
 RULE_LABELS: dict[Rule, str] = {
@@ -65,11 +65,12 @@ def shell(title: str, body: str, *, user: User | None = None, csrf: str = "", na
         ("/feed", "Live feed", "feed"),
         ("/review/weekly", "Weekly review", "review"),
         ("/aggregates", "Totals", "agg"),
+        ("/indicators", "Indicators", "indicators"),
     ]
     menu = "".join(
         f'<a href="{href}"{" aria-current=page" if key == nav else ""}>{label}</a>'
         for href, label, key in links
-        if user is not None and (user.sees_child_level or key == "agg")
+        if user is not None and _in_menu(user, key)
     )
     return (
         '<!doctype html><html lang="en-GB"><head><meta charset="utf-8">'
@@ -81,6 +82,12 @@ def shell(title: str, body: str, *, user: User | None = None, csrf: str = "", na
         f'Front Door <span>alert desk</span></div><nav aria-label="Main">{menu}</nav>{account}</header>'
         f'<main id="main">{body}</main></body></html>'
     )
+
+
+def _in_menu(user: User, key: str) -> bool:
+    if key == "indicators":
+        return user.role in INDICATOR_ROLES
+    return user.sees_child_level or key == "agg"
 
 
 def login_page(nonce: str, *, error: str = "", local: bool = True, oidc: bool = False, first_run: str = "") -> str:

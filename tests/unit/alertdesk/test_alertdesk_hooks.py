@@ -132,6 +132,7 @@ async def test_heads_of_service_and_performance_see_their_councils_and_the_platf
         page = await (await client.get("/indicators")).text()
 
     assert "FrontdoorWorkerDown" in page and ">FrontdoorRereferralAboveTarget<" in page
+    assert '<a href="/indicators" aria-current=page>Indicators</a>' in page
     assert "FrontdoorRereferralAboveTargetTwoQuarters" not in page  # another council's indicator
 
 
@@ -139,6 +140,7 @@ async def test_heads_of_service_and_performance_see_their_councils_and_the_platf
 async def test_partners_and_duty_managers_are_refused_the_indicators_page(username: str) -> None:
     async with browser(desk(), username) as client:
         assert (await client.get("/indicators")).status == 403
+        assert 'href="/indicators"' not in await (await client.get("/aggregates")).text()
 
 
 async def test_label_and_annotation_values_are_escaped_on_the_page() -> None:
