@@ -19,6 +19,7 @@ from services.alertdesk.auth import User, UserDirectory
 from services.alertdesk.desk import Desk
 from services.alertdesk.indicators import IndicatorAlerts
 from services.alertdesk.oidc import OidcClient
+from services.alertdesk.reveal_budget import RevealBudget
 from services.alertdesk.sessions import Session, SessionStore
 from services.alertdesk.settings import AlertDeskSettings
 from services.alertdesk.signin import SignIn
@@ -54,6 +55,7 @@ class DeskContext:
     live_streams: Counter[str] = field(default_factory=Counter)  # open feed streams per session id
     identity: IdentityVault = field(default_factory=IdentityVault)  # sealed council ids, opened by reveal.py
     indicator_alerts: IndicatorAlerts = field(default_factory=IndicatorAlerts)  # from Alertmanager, by hooks.py
+    reveal_budget: RevealBudget = field(default_factory=RevealBudget)  # council ids one person may see an hour
     # Feed event ids are "<epoch>-<seq>": a client resuming across a restart of the desk gets a full snapshot.
     epoch: str = field(default_factory=lambda: secrets.token_hex(4))
 

@@ -66,7 +66,8 @@ def desk_metrics(registry: CollectorRegistry, state: Callable[[], DeskState]) ->
         feed_clients=Gauge("frontdoor_alertdesk_feed_clients", "Live feed connections open now", registry=registry),
         identity_reveals=Counter(
             "frontdoor_alertdesk_identity_reveals_total",
-            "Requests for a child's council id, by route (reveal, case) and outcome (revealed, refused, unsealable)",
+            "Requests for a child's council id, by route (reveal, case) and outcome "
+            "(revealed, refused, throttled, unsealable)",
             ["route", "outcome"],
             registry=registry,
         ),

@@ -64,6 +64,10 @@ async def open_identity(context: DeskContext, user: User, request: web.Request, 
         counter.labels(route=route, outcome="refused").inc()
         context.desk.metrics.access_denied.labels(reason="role" if not allowed else "not_found").inc()
         raise web.HTTPForbidden(text=REFUSED, content_type="text/plain")
+    if not context.reveal_budget.take(user.username, context.clock()):
+        counter.labels(route=route, outcome="throttled").inc()
+        log.warning("reveal budget used up for %r (%d an hour)", user.username[:64], context.reveal_budget.per_hour)
+        raise web.HTTPTooManyRequests(text="too many reveals: try again later", content_type="text/plain")
     try:
         la_child_id = context.identity.open_for(record)
     except (IdentityUnsealError, IdentityKeyError) as error:

@@ -24,6 +24,7 @@ from services.alertdesk.kafka import consume, start_publisher
 from services.alertdesk.metrics import desk_metrics
 from services.alertdesk.notify import Notifier
 from services.alertdesk.oidc import OidcClient, OidcConfig
+from services.alertdesk.reveal_budget import RevealBudget
 from services.alertdesk.revocation import UsersWatcher
 from services.alertdesk.sessions import SessionStore
 from services.alertdesk.settings import AlertDeskSettings
@@ -126,6 +127,7 @@ async def run_desk(
         signin=sign_in_defences(desk_settings),
         identity=identity,
         indicator_alerts=IndicatorAlerts(desk_settings.alertmanager_max_alerts),
+        reveal_budget=RevealBudget(desk_settings.reveals_per_user_per_hour),
     )
     watcher = UsersWatcher(context, desk_settings.users_file)
     tasks.append(asyncio.create_task(watcher.run(stop), name="alertdesk-users-watcher"))

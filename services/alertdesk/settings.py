@@ -55,6 +55,9 @@ class AlertDeskSettings(BaseSettings):
     # Alerts per feed page (and per first stream snapshot): a page is what one audit record set covers.
     feed_page_size: int = Field(default=200, ge=10, le=500)
 
+    # Council child ids one person may reveal (or open as case links) per hour; every reveal is audited as well.
+    reveals_per_user_per_hour: int = Field(default=120, ge=1)
+
     # The bearer token Alertmanager's webhook (POST /hooks/alertmanager) must present; unset, every delivery is refused.
     alertmanager_token: SecretStr | None = None
     # Indicator and platform alerts kept for /indicators (latest state per fingerprint; the oldest go first).

@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestClient
 from schemas.codec import encode
 from services.alertdesk.audit import AuditRecord, ChildIdentityRevealed, MemoryAuditSink
 from services.alertdesk.auth import LocalUser, User, UserDirectory, hash_password
+from services.alertdesk.reveal_budget import RevealBudget
 from services.alertdesk.settings import AlertDeskSettings
 from services.identity.sealing import Keyring
 from services.identity.vault import IdentityVault
@@ -180,3 +181,24 @@ async def test_no_plain_child_id_reaches_the_logs_metrics_or_audit_after_reveals
         assert KENT_CHILD_ID not in text and OLDHAM_CHILD_ID not in text
     assert 'frontdoor_alertdesk_identity_reveals_total{outcome="revealed",route="reveal"} 1.0' in metrics
     assert 'frontdoor_alertdesk_identity_reveals_total{outcome="refused",route="reveal"} 1.0' in metrics
+
+
+async def test_one_person_may_reveal_only_so_many_ids_an_hour_and_others_are_unaffected() -> None:
+    harness = desk()
+    harness.context.reveal_budget = RevealBudget(per_hour=2)
+    async with browser(harness, "dm.kent") as client:
+        answers = [(await post_reveal(client, KENT_CHILD))[0] for _ in range(3)]
+    async with browser(harness, "tm.kent") as other:
+        answers.append((await post_reveal(other, KENT_CHILD))[0])
+
+    assert answers == [200, 200, 429, 200]
+    assert len(harness.audit.reveals()) == 3  # the refused one revealed nothing, so it is counted, not audited
+
+
+def test_the_reveal_budget_is_a_sliding_hour() -> None:
+    budget = RevealBudget(per_hour=2)
+
+    assert budget.take("dm.kent", NOW) and budget.take("dm.kent", NOW + dt.timedelta(minutes=30))
+    assert not budget.take("dm.kent", NOW + dt.timedelta(minutes=59))
+    assert budget.take("dm.kent", NOW + dt.timedelta(minutes=60))
+    assert not budget.take("dm.kent", NOW + dt.timedelta(minutes=61))
