@@ -153,3 +153,18 @@ async def test_label_and_annotation_values_are_escaped_on_the_page() -> None:
 
     assert "<script>x</script>" not in page and "<img src=x>" not in page
     assert "&lt;script&gt;x&lt;/script&gt;" in page
+
+
+async def test_a_full_delivery_of_fifty_alerts_fits_the_desks_request_limit() -> None:
+    harness = desk()
+    alerts = []
+    for i in range(50):  # max_alerts in deploy/alertmanager/alertmanager.yml
+        alert = webhook_alert("FrontdoorRereferralAboveTarget", fingerprint=f"{i:016x}", la_code="886")
+        alert["generatorURL"] = "http://prometheus:9090/graph?g0.expr=" + "x" * 400
+        alert["annotations"]["description"] = "d" * 200
+        alerts.append(alert)
+    async with browser(harness) as client:
+        response = await client.post("/hooks/alertmanager", json=payload(*alerts), headers=bearer())
+
+    assert response.status == 200
+    assert len(harness.context.indicator_alerts.alerts) == 50
