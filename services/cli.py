@@ -12,6 +12,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "services.cli_core",
     "services.kafka.cli_topics",
     "services.ingest.cli_ingest",
+    "services.identity.cli_identity",
     "services.cli_demo",
     "services.simulator.cli_simulate",
     "services.alertdesk.cli_alertdesk",
