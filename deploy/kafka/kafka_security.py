@@ -30,6 +30,7 @@ ALERTS = "frontdoor.alerts.v1"
 DEADLETTER = "frontdoor.deadletter.v1"
 ACTIONS = "frontdoor.alert-actions.v1"
 AUDIT = "frontdoor.audit.v1"
+IDENTITY = "frontdoor.identity.v1"
 WORKER_APP_ID = "frontdoor-processor"
 WORKER_CHANGELOG = f"{WORKER_APP_ID}-children-changelog"
 DESK_GROUP_PREFIX = "frontdoor-alertdesk"
@@ -70,6 +71,9 @@ ACLS: tuple[Acl, ...] = (
     # ingest and simulate: write events, and dead letters for records they cannot map.
     topic("ingest", EVENTS, "WRITE"),
     topic("ingest", DEADLETTER, "WRITE"),
+    # the sealed identity store (pseudonym -> LA child id): ingest writes it (and its erasures), the desk reads it.
+    topic("ingest", IDENTITY, "WRITE"),
+    topic("desk", IDENTITY, "READ"),
     # the worker: its consumer group is its app id; it creates, reads and writes its changelog.
     topic("worker", EVENTS, "READ"),
     topic("worker", ALERTS, "WRITE"),
@@ -90,6 +94,20 @@ ACLS: tuple[Acl, ...] = (
     # Nobody deletes the audit trail. A DENY outranks any ALLOW; only a super user bypasses it.
     topic("*", AUDIT, "DELETE", "DENY"),
 )
+
+
+# The CI broker only (`up --secure --test-acls`): the integration tests run each service under its own principal
+# on private topics named "<production topic>.<unique suffix>" and a worker app id "<WORKER_APP_ID>-<suffix>"
+# (bench/processor/harness.py Names, tests/integration/conftest.py TestTopics). Each ACL above is repeated with its
+# name as a PREFIXED pattern, so a test's topics carry exactly the production rules; the worker's changelog of a
+# private app id ("<app id>-children-changelog") is covered by the app id as a topic prefix.
+def test_acls() -> tuple[Acl, ...]:
+    literal = (a for a in ACLS if a.pattern_type == "LITERAL")
+    prefixed = tuple(Acl(a.service, a.resource_type, "PREFIXED", a.name, a.operation, a.permission) for a in literal)
+    changelog = tuple(
+        Acl("worker", "TOPIC", "PREFIXED", WORKER_APP_ID, a.operation) for a in ACLS if a.name == WORKER_CHANGELOG
+    )
+    return prefixed + changelog
 
 
 def username(service: str) -> str:

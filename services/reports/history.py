@@ -24,11 +24,15 @@ from schemas.codec import encode
 from services.core.aggregates import AggregateKey, council_totals
 from services.core.config import Rules
 from services.core.engine import Engine
+from services.core.history import ChildHistory
 from services.core.indicators import Referral, referrals_of
 from services.ingest.identity import Pseudonymiser
 from services.ingest.jsonl import iter_jsonl
 from services.ingest.result import Rejected
-from services.reports.split import split_by_council, split_files_by_council
+from services.reports.split import council_of, jsonl_text_lines, split_by_council, split_files_by_council
+
+__all__ = ["CouncilReplay", "council_of", "jsonl_lines", "replay_council", "replay_council_files", "replay_councils"]
+jsonl_lines = jsonl_text_lines  # the pack reads text lines and picks its council with council_of
 
 
 @dataclass(slots=True)
@@ -44,21 +48,28 @@ class CouncilReplay:
     outcomes: Counter[str] = field(default_factory=Counter)
     referrals: list[list[Referral]] = field(default_factory=list)
     last_day: dt.date | None = None
+    # Kept only for the pack and the dip sample: every child's history, for the child-level re-referral list.
+    histories: list[ChildHistory] = field(default_factory=list)
 
 
 def replay_council(
     la_code: str,
-    paths: Sequence[Path],
+    paths: Path | Sequence[Path],
     definitions: Sequence[Rules],
     pseudonym_key: bytes | None,
     keep_alerts: bool = False,
+    *,
+    keep_histories: bool = False,
 ) -> CouncilReplay:
-    """One council's events in arrival order through the core; its totals under each definition.
+    """One council's events (one file, or its files in order) through the core; its totals under each definition.
 
     The histories do not depend on the definition (offline rules keep all history), so one replay serves all.
     """
+    files = [paths] if isinstance(paths, Path) else list(paths)
     with _without_cycle_collection():
-        return _replay(la_code, paths, definitions, pseudonym_key, keep_alerts)
+        return _replay(
+            la_code, files, definitions, pseudonym_key, keep_alerts=keep_alerts, keep_histories=keep_histories
+        )
 
 
 @contextlib.contextmanager
@@ -77,7 +88,13 @@ def _without_cycle_collection() -> Iterator[None]:
 
 
 def _replay(
-    la_code: str, paths: Sequence[Path], definitions: Sequence[Rules], pseudonym_key: bytes | None, keep_alerts: bool
+    la_code: str,
+    paths: Sequence[Path],
+    definitions: Sequence[Rules],
+    pseudonym_key: bytes | None,
+    *,
+    keep_alerts: bool,
+    keep_histories: bool,
 ) -> CouncilReplay:
     result = CouncilReplay(la_code)
     engine = Engine(definitions[0], alerts=keep_alerts)
@@ -94,6 +111,8 @@ def _replay(
     if keep_alerts:
         result.referrals = [referrals_of(history, definitions[0]) for history in engine.children.values()]
         result.last_day = max((h.last_day for h in engine.children.values() if h.last_day), default=None)
+    if keep_histories:
+        result.histories = list(engine.children.values())
     result.totals = [council_totals(engine.children.values(), rules) for rules in definitions]
     return result
 

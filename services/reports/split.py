@@ -23,7 +23,10 @@ UNKNOWN_COUNCIL = "unknown"  # lines whose council cannot be read: replayed alon
 MIN_RANGE_BYTES = 1 << 24  # smaller files are split in one piece: a process costs more than it saves
 
 
-def council_of(line: bytes) -> str:
+def council_of(line: bytes | str) -> str:
+    """The la_code a line names (found without parsing it), or UNKNOWN_COUNCIL."""
+    if isinstance(line, str):
+        line = line.encode("utf-8", errors="surrogateescape")
     match = _LA_CODE.search(line)
     if match is not None:
         return match.group(1).decode("utf-8", errors="replace")
@@ -102,4 +105,11 @@ def jsonl_lines(paths: Iterable[Path]) -> Iterator[bytes]:
         with path.open("rb") as handle:
             first = next(handle, b"")
             yield first.removeprefix(_BOM)
+            yield from handle
+
+
+def jsonl_text_lines(paths: Iterable[Path]) -> Iterator[str]:
+    """The files' lines as text, a BOM dropped: for readers that pick lines out one by one."""
+    for path in paths:
+        with path.open(encoding="utf-8-sig") as handle:
             yield from handle

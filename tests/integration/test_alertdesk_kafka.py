@@ -12,7 +12,9 @@ import aiohttp
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from bench.kafka_principals import principal_settings
 from schemas.codec import encode
+from schemas.topics import ALERT_ACTIONS, ALERTS, AUDIT
 from services.alertdesk.actions import decode_action
 from services.alertdesk.audit import ChildLevelDataViewed
 from services.alertdesk.service import RunningDesk, run_desk
@@ -26,18 +28,20 @@ from tests.unit.alertdesk.desk_builders import PASSWORD, directory, make_rerefer
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(120)]
 
 
-def desk_settings(topics: TestTopics) -> AlertDeskSettings:
+async def desk_settings(topics: TestTopics) -> AlertDeskSettings:
+    """Private alerts, actions and audit topics, made up front: the desk's principal may not create topics."""
     return AlertDeskSettings(
-        alerts_topic=topics.unique_name("alerts"),
-        actions_topic=topics.unique_name("actions"),
-        audit_topic=topics.unique_name("audit"),
+        alerts_topic=await topics.create_like(ALERTS),
+        actions_topic=await topics.create_like(ALERT_ACTIONS),
+        audit_topic=await topics.create_like(AUDIT),
         session_secret="integration-test-secret",  # type: ignore[arg-type]  # pydantic coerces to SecretStr
     )
 
 
 @contextlib.asynccontextmanager
-async def desk(settings: Settings, config: AlertDeskSettings) -> AsyncIterator[RunningDesk]:
-    async with run_desk(settings, config, "127.0.0.1", 0, users=directory()) as running:
+async def desk(config: AlertDeskSettings) -> AsyncIterator[RunningDesk]:
+    """The desk as its own Kafka principal on the secured broker (bench/kafka_principals.py)."""
+    async with run_desk(principal_settings("desk"), config, "127.0.0.1", 0, users=directory()) as running:
         async with asyncio.timeout(30):
             while not running.desk.caught_up:
                 await asyncio.sleep(0.05)
@@ -90,19 +94,17 @@ async def read_all(settings: Settings, topic: str, count: int) -> list[bytes]:
     return values
 
 
-async def test_the_desk_rebuilds_alerts_and_actions_from_the_topics_after_a_restart(
-    kafka_settings: Settings, topics: TestTopics
-) -> None:
-    config = desk_settings(topics)
+async def test_the_desk_rebuilds_alerts_and_actions_from_the_topics_after_a_restart(topics: TestTopics) -> None:
+    config = await desk_settings(topics)
     kept, gone = make_rereferral(child_key=pseudonym("kept")), make_rereferral(child_key=pseudonym("gone"))
-    async with desk(kafka_settings, config) as running:
-        await produce(kafka_settings, config.alerts_topic, kept, gone, withdrawn(gone))
+    async with desk(config) as running:
+        await produce(principal_settings("worker"), config.alerts_topic, kept, gone, withdrawn(gone))
         await until(lambda: running.desk.state.seq >= 3)
         async with signed_in(running) as (http, token):
             url = f"/alerts/{kept.alert_id}/note"
             response = await http.post(url, data={"text": "Checked with police", "csrf_token": token})
             assert response.status == 200
-    async with desk(kafka_settings, config) as restarted:
+    async with desk(config) as restarted:
         state = restarted.desk.state
         assert state.records[gone.alert_id].status == "withdrawn"
         assert [n.text for n in state.records[kept.alert_id].notes] == ["Checked with police"]
@@ -111,10 +113,10 @@ async def test_the_desk_rebuilds_alerts_and_actions_from_the_topics_after_a_rest
 async def test_an_action_posted_on_the_desk_is_an_event_on_the_actions_topic(
     kafka_settings: Settings, topics: TestTopics
 ) -> None:
-    config = desk_settings(topics)
+    config = await desk_settings(topics)
     alert = make_rereferral(child_key=pseudonym("child-a"))
-    async with desk(kafka_settings, config) as running:
-        await produce(kafka_settings, config.alerts_topic, alert)
+    async with desk(config) as running:
+        await produce(principal_settings("worker"), config.alerts_topic, alert)
         await until(lambda: alert.alert_id in running.desk.state.records)
         async with signed_in(running) as (http, token):
             headers = {"X-CSRF-Token": token, "Accept": "application/json"}
@@ -132,10 +134,10 @@ async def test_an_action_posted_on_the_desk_is_an_event_on_the_actions_topic(
 async def test_every_child_level_view_lands_as_an_audit_record_on_the_audit_topic(
     kafka_settings: Settings, topics: TestTopics
 ) -> None:
-    config = desk_settings(topics)
+    config = await desk_settings(topics)
     alert = make_rereferral(child_key=pseudonym("child-a"))
-    async with desk(kafka_settings, config) as running:
-        await produce(kafka_settings, config.alerts_topic, alert)
+    async with desk(config) as running:
+        await produce(principal_settings("worker"), config.alerts_topic, alert)
         await until(lambda: alert.alert_id in running.desk.state.records)
         async with signed_in(running) as (http, _token):
             assert (await http.get(f"/alerts/{alert.alert_id}")).status == 200
