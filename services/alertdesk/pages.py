@@ -62,6 +62,7 @@ def shell(title: str, body: str, *, user: User | None = None, csrf: str = "", na
         )
     links = [
         ("/feed", "Live feed", "feed"),
+        ("/history", "History", "history"),
         ("/review/weekly", "Weekly review", "review"),
         ("/aggregates", "Totals", "agg"),
     ]
@@ -116,7 +117,8 @@ def status_text(record: AlertRecord) -> str:
     if record.status == "withdrawn":
         return f"Withdrawn: {record.withdrawn_reason}"
     if record.status == "closed" and record.outcome is not None:
-        return f"Closed by {record.closed_by}: {OUTCOME_LABELS[record.outcome]}"
+        reason = f" ({record.closed_reason})" if record.closed_reason else ""
+        return f"Closed by {record.closed_by}: {OUTCOME_LABELS[record.outcome]}{reason}"
     if record.status == "assigned":
         return f"Assigned to {record.assignee_kind} {record.assignee}"
     if record.status == "acknowledged":
@@ -162,7 +164,9 @@ def card(record: AlertRecord, *, csrf: str, case_url_template: str | None, can_a
         f"{e(sev.value.capitalize())}</span>"
         f'<h2 id="{title_id}">{e(RULE_LABELS[alert.rule])}</h2>'
         f'<span class="status" data-status="{record.status}">{e(STATUS_LABELS[record.status])}</span></header>'
-        f'<p class="child">Child {case_record_link(case_url_template, record)}</p>'
+        f'<p class="child">Child {case_record_link(case_url_template, record)} · '
+        f'<a href="/children/{e(alert.child_key)}" class="timeline-link">Timeline</a></p>'
+        f'<div class="identity" data-child="{e(alert.child_key)}"></div>'
         f'<p class="status-line" role="status">{e(status_text(record))}</p>'
         f'<dl class="facts">{fact_list}</dl>'
         + (f'<ul class="notes" aria-label="Latest notes">{notes}</ul>' if notes else "")

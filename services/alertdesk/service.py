@@ -13,22 +13,25 @@ from dataclasses import dataclass
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
-from schemas.topics import ALERT_ACTIONS, ALERTS, AUDIT
+from schemas.topics import ALERT_ACTIONS, ALERTS, AUDIT, EVENTS
 from services.alertdesk.app import create_app
 from services.alertdesk.auth import UserDirectory, load_users
 from services.alertdesk.connections import ConnectionLimits, guarded
 from services.alertdesk.context import DeskContext
+from services.alertdesk.database import Database
 from services.alertdesk.desk import Desk
 from services.alertdesk.kafka import consume, start_publisher
 from services.alertdesk.metrics import desk_metrics
 from services.alertdesk.notify import Notifier
 from services.alertdesk.oidc import OidcClient, OidcConfig
+from services.alertdesk.readmodel import ReadModel
 from services.alertdesk.revocation import UsersWatcher
 from services.alertdesk.sessions import SessionStore
 from services.alertdesk.settings import AlertDeskSettings
 from services.alertdesk.signin import SignIn, ThrottlePolicy
+from services.ingest.identity import Pseudonymiser
 from services.kafka.topics import ensure_topics, plan_topic
-from services.settings import Settings
+from services.settings import MissingPseudonymKeyError, Settings
 
 SHUTDOWN_SECONDS = 5.0
 
@@ -78,6 +81,23 @@ def sign_in_defences(desk_settings: AlertDeskSettings) -> SignIn:
     )
 
 
+def open_read_model(desk_settings: AlertDeskSettings, rebuild: bool = False) -> ReadModel:
+    """Open (and create) the database; `rebuild` drops the projection so it is replayed from the topics."""
+    db = Database(desk_settings.database_url)
+    if rebuild:
+        db.drop_schema()
+    db.create_schema()
+    return ReadModel(db)
+
+
+def child_id_search(settings: Settings) -> Pseudonymiser | None:
+    """The ingest pseudonymiser, so a search by the council's child id becomes a search by pseudonym."""
+    try:
+        return Pseudonymiser(settings.pseudonym_key_bytes())
+    except MissingPseudonymKeyError:
+        return None
+
+
 @contextlib.asynccontextmanager
 async def run_desk(
     settings: Settings,
@@ -85,16 +105,23 @@ async def run_desk(
     host: str,
     port: int,
     users: UserDirectory | None = None,
+    *,
+    rebuild: bool = False,
 ) -> AsyncIterator[RunningDesk]:
     """Start everything, yield once the server listens, and stop it all on exit."""
     topics = [
         dataclasses.replace(ALERTS, name=desk_settings.alerts_topic),
         dataclasses.replace(ALERT_ACTIONS, name=desk_settings.actions_topic),
         dataclasses.replace(AUDIT, name=desk_settings.audit_topic),
+        dataclasses.replace(EVENTS, name=desk_settings.events_topic),
     ]
     await ensure_topics(settings, [plan_topic(spec, settings) for spec in topics])
     registry = CollectorRegistry()
-    desk = Desk(metrics=desk_metrics(registry, lambda: desk.state))
+    model = open_read_model(desk_settings, rebuild)
+    desk = Desk(
+        metrics=desk_metrics(registry, lambda: desk.state), state=model,
+        history_after_days=desk_settings.history_after_days,
+    )  # fmt: skip
     notifier = Notifier(desk_settings, desk.metrics)
     if notifier.enabled:
         desk.new_alert_listeners.append(notifier.count)
@@ -113,6 +140,7 @@ async def run_desk(
         registry=registry,
         oidc=oidc_client(desk_settings),
         signin=sign_in_defences(desk_settings),
+        pseudonymiser=child_id_search(settings),
     )
     watcher = UsersWatcher(context, desk_settings.users_file)
     tasks.append(asyncio.create_task(watcher.run(stop), name="alertdesk-users-watcher"))
@@ -132,6 +160,7 @@ async def run_desk(
                 await asyncio.wait_for(task, timeout=10)
         await publisher.stop()
         context.signin.checker.close()
+        model.db.close()
 
 
 @contextlib.asynccontextmanager

@@ -32,7 +32,8 @@
       if (!existing.contains(document.activeElement) || existing.querySelector("details[open]") === null) {
         existing.replaceWith(cardFrom(data.html));
       }
-    } else {
+    } else if (feed.dataset.live === "1") {
+      // Only the first page takes new alerts: an older page keeps its place.
       const card = cardFrom(data.html);
       card.classList.add("arrived");
       feed.prepend(card);
