@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
+import pytest
+
 from schemas.codes import Rule, Severity
 from schemas.events import ContactReceived, EventRetracted, ReferralOpened
 from services.alertdesk.database import Database
@@ -108,10 +110,8 @@ def test_offsets_are_stored_with_the_rows_and_a_failed_batch_stores_neither(mode
     broken = batch_of(make_rereferral(child_key="x"), acknowledged(make_rereferral(child_key="x")))
     broken.read("alerts", 0, 99)
     broken.items.append((object(), None))  # type: ignore[arg-type]  # not a message: the batch must fail whole
-    try:
+    with pytest.raises(AttributeError):
         project(model.db, broken, None)
-    except AttributeError:
-        pass
     assert model.offsets() == {("alerts", 0): 42}
     assert model.total() == 1
 
