@@ -28,6 +28,7 @@ from services.settings import Settings
 
 log = logging.getLogger(__name__)
 POLL_TIMEOUT_MS = 200
+ASSIGNMENT_SECONDS = 30.0
 
 
 ProducerFactory = Callable[[], Awaitable[AIOKafkaProducer]]
@@ -140,19 +141,26 @@ def kind_of(topic: str, desk_settings: AlertDeskSettings) -> str:
     return "events" if topic == desk_settings.events_topic else "actions"
 
 
-async def _assign_from_stored_offsets(
+async def _resume_from_stored_offsets(
     consumer: AIOKafkaConsumer, desk: Desk, topics: list[str]
 ) -> list[TopicPartition]:
-    await consumer.topics()  # refreshes the cluster metadata, so every topic's partitions are known
-    partitions = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
-    consumer.assign(partitions)
+    """Wait for every partition of the topics to be assigned, then move each to its stored offset, if any.
+
+    Without a consumer group aiokafka assigns every partition of the subscribed topics to this consumer, and
+    a partition with no stored offset starts at the earliest retained message.
+    """
+    consumer.subscribe(topics)
+    async with asyncio.timeout(ASSIGNMENT_SECONDS):
+        while {tp.topic for tp in consumer.assignment()} != set(topics):
+            await asyncio.sleep(0.05)
+    partitions = sorted(consumer.assignment())
     stored = desk.state.offsets()
     for tp in partitions:
-        offset = stored.get((tp.topic, tp.partition))
-        if offset is None:
-            await consumer.seek_to_beginning(tp)
-        else:
-            consumer.seek(tp, offset)
+        if (tp.topic, tp.partition) in stored:
+            consumer.seek(tp, stored[(tp.topic, tp.partition)])
+    fresh = [tp for tp in partitions if (tp.topic, tp.partition) not in stored]
+    if fresh:
+        await consumer.seek_to_beginning(*fresh)  # one request for all, not one wait per partition
     return partitions
 
 
@@ -163,7 +171,7 @@ async def consume(desk: Desk, settings: Settings, desk_settings: AlertDeskSettin
     topics = sorted({desk_settings.alerts_topic, desk_settings.actions_topic, desk_settings.events_topic})
     await consumer.start()
     try:
-        partitions = await _assign_from_stored_offsets(consumer, desk, topics)
+        partitions = await _resume_from_stored_offsets(consumer, desk, topics)
         ends = await consumer.end_offsets(partitions)
         while not stop.is_set():
             batches = await consumer.getmany(timeout_ms=POLL_TIMEOUT_MS, max_records=5000)

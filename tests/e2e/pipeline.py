@@ -84,7 +84,8 @@ def live_pipeline(
         alerts_topic=names.processor_settings().alerts_topic,
         actions_topic=f"{names.prefix}.actions",
         audit_topic=f"{names.prefix}.audit",
-        **desk_overrides,
+        events_topic=names.processor_settings().events_topic,  # the desk's timelines read the worker's events
+        **({"database_url": "sqlite:///:memory:", "history_after_days": 100_000} | desk_overrides),
     )
     asyncio.run(create_topics(settings, names))
     worker = WorkerProcess("worker", workdir, names.env(), store="memory://")

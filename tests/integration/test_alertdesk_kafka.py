@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import re
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -19,7 +20,7 @@ from services.alertdesk.service import RunningDesk, run_desk
 from services.alertdesk.settings import AlertDeskSettings
 from services.kafka.clients import consumer_kwargs, producer_kwargs
 from services.settings import Settings
-from tests.builders import pseudonym
+from tests.builders import make_referral, pseudonym
 from tests.integration.conftest import TestTopics
 from tests.unit.alertdesk.desk_builders import PASSWORD, directory, make_rereferral, withdrawn
 
@@ -31,6 +32,9 @@ def desk_settings(topics: TestTopics) -> AlertDeskSettings:
         alerts_topic=topics.unique_name("alerts"),
         actions_topic=topics.unique_name("actions"),
         audit_topic=topics.unique_name("audit"),
+        events_topic=topics.unique_name("events"),
+        database_url="sqlite:///:memory:",  # rebuilt from the topics at every start, as these tests expect
+        history_after_days=100_000,  # the builders' alerts are dated 2024: keep them in the live feed
         session_secret="integration-test-secret",  # type: ignore[arg-type]  # pydantic coerces to SecretStr
     )
 
@@ -104,8 +108,9 @@ async def test_the_desk_rebuilds_alerts_and_actions_from_the_topics_after_a_rest
             assert response.status == 200
     async with desk(kafka_settings, config) as restarted:
         state = restarted.desk.state
-        assert state.records[gone.alert_id].status == "withdrawn"
-        assert [n.text for n in state.records[kept.alert_id].notes] == ["Checked with police"]
+        assert (gone_record := state.get("886", gone.alert_id)) and gone_record.status == "withdrawn"
+        assert (kept_record := state.get("886", kept.alert_id))
+        assert [n.text for n in kept_record.notes] == ["Checked with police"]
 
 
 async def test_an_action_posted_on_the_desk_is_an_event_on_the_actions_topic(
@@ -115,7 +120,7 @@ async def test_an_action_posted_on_the_desk_is_an_event_on_the_actions_topic(
     alert = make_rereferral(child_key=pseudonym("child-a"))
     async with desk(kafka_settings, config) as running:
         await produce(kafka_settings, config.alerts_topic, alert)
-        await until(lambda: alert.alert_id in running.desk.state.records)
+        await until(lambda: running.desk.state.get("886", alert.alert_id) is not None)
         async with signed_in(running) as (http, token):
             headers = {"X-CSRF-Token": token, "Accept": "application/json"}
             assert (await http.post(f"/alerts/{alert.alert_id}/acknowledge", headers=headers)).status == 200
@@ -136,7 +141,7 @@ async def test_every_child_level_view_lands_as_an_audit_record_on_the_audit_topi
     alert = make_rereferral(child_key=pseudonym("child-a"))
     async with desk(kafka_settings, config) as running:
         await produce(kafka_settings, config.alerts_topic, alert)
-        await until(lambda: alert.alert_id in running.desk.state.records)
+        await until(lambda: running.desk.state.get("886", alert.alert_id) is not None)
         async with signed_in(running) as (http, _token):
             assert (await http.get(f"/alerts/{alert.alert_id}")).status == 200
     records = [
@@ -146,3 +151,45 @@ async def test_every_child_level_view_lands_as_an_audit_record_on_the_audit_topi
         ("dm.kent", "feed", (alert.alert_id,)),  # signing in lands on the feed
         ("dm.kent", "alert", (alert.alert_id,)),
     ]
+
+
+def alerts_folded(running: RunningDesk) -> float:
+    return sum(
+        running.context.registry.get_sample_value("frontdoor_alertdesk_alert_messages_total", {"type": kind}) or 0.0
+        for kind in ("RereferralDetected", "AlertWithdrawn")
+    )
+
+
+async def test_a_desk_on_a_database_file_resumes_from_its_stored_offsets_and_a_rebuild_replays_the_topics(
+    kafka_settings: Settings, topics: TestTopics, tmp_path: Path
+) -> None:
+    config = desk_settings(topics).model_copy(update={"database_url": f"sqlite:///{tmp_path / 'desk.sqlite3'}"})
+    first, second = make_rereferral(child_key=pseudonym("first")), make_rereferral(child_key=pseudonym("second"))
+    referral = make_referral(child_key=pseudonym("first"), date="2024-06-03", team="North")
+    async with desk(kafka_settings, config) as running:
+        await produce(kafka_settings, config.alerts_topic, first)
+        await produce(kafka_settings, config.events_topic, referral)
+        await until(lambda: running.desk.state.total() == 1 and running.desk.state.timeline("886", first.child_key))
+    await produce(kafka_settings, config.alerts_topic, second)  # while the desk is down
+    async with desk(kafka_settings, config) as restarted:
+        assert restarted.desk.state.total() == 2
+        assert alerts_folded(restarted) == 1, "only the message produced while it was down was read again"
+        assert [x.kind for x in restarted.desk.state.timeline("886", first.child_key)] == ["ReferralOpened"]
+    async with run_desk(kafka_settings, config, "127.0.0.1", 0, users=directory(), rebuild=True) as rebuilt:
+        await until(lambda: rebuilt.desk.caught_up)
+        assert rebuilt.desk.state.total() == 2 and alerts_folded(rebuilt) == 2, "a rebuild replays both topics"
+
+
+async def test_an_alert_about_an_old_referral_when_it_reaches_the_topic_goes_to_history_not_the_feed(
+    kafka_settings: Settings, topics: TestTopics
+) -> None:
+    config = desk_settings(topics).model_copy(update={"history_after_days": 14})
+    old = make_rereferral(child_key=pseudonym("old"), referral_date="2024-06-03")  # years before the message's time
+    async with desk(kafka_settings, config) as running:
+        await produce(kafka_settings, config.alerts_topic, old)
+        await until(lambda: running.desk.state.total() == 1)
+        record = running.desk.state.get("886", old.alert_id)
+        assert record is not None and record.history
+        async with signed_in(running) as (http, _token):
+            assert old.alert_id not in await (await http.get("/feed")).text()
+            assert old.alert_id in await (await http.get("/history")).text()
