@@ -20,6 +20,7 @@ from services.alertdesk.actions import (
 from services.alertdesk.context import DeskContext, context_of, read_form, session_of
 from services.alertdesk.filters import feed_filter, filter_query, filters_form, search_form
 from services.alertdesk.pages import card, e, shell
+from services.alertdesk.readmodel import COUNT_CAP
 from services.alertdesk.sessions import Session
 from services.alertdesk.state import AlertRecord, FeedFilter
 
@@ -55,6 +56,10 @@ def listing(
     return cards + _pager(request_path(chosen), chosen, older, page.older), total, page.records
 
 
+def total_text(total: int) -> str:
+    return f"more than {COUNT_CAP - 1:,}" if total >= COUNT_CAP else f"{total:,}"
+
+
 def request_path(chosen: FeedFilter) -> str:
     return "/history" if chosen.history else "/feed"
 
@@ -76,7 +81,7 @@ async def feed_page(request: web.Request) -> web.StreamResponse:
         f'<div class="feed-head"><h1>{title}</h1>'
         '<p id="live-status" class="live" role="status" aria-live="polite">Connecting to the live feed…</p>'
         f'<p class="count"><span id="alert-count">{len(records)}</span> shown of '
-        f'<span id="alert-total">{total}</span> matching</p></div>'
+        f'<span id="alert-total">{total_text(total)}</span> matching</p></div>'
         f"{search_form(session.csrf_token)}"
         f"{filters_form('/feed', context.desk.state.teams(user.la_code), chosen)}"
         f'<div id="feed" class="cards" data-stream="{e(stream_url)}" data-live="{0 if older else 1}" aria-live="off">'

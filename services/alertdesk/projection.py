@@ -50,7 +50,7 @@ class Change:
 
 
 def _alert_id(message: Message) -> str | None:
-    return getattr(message, "alert_id", None)
+    return None if isinstance(message, InboundEvent) else message.alert_id
 
 
 def project(db: Database, batch: Batch, history_after_days: int | None) -> list[Change]:

@@ -20,6 +20,7 @@ from services.alertdesk.timeline import TimelineEntry
 from services.alertdesk.weeks import IsoWeek
 
 CHANGED_BATCH = 500
+COUNT_CAP = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,9 +88,11 @@ class ReadModel:
         """Every matching record, newest first (up to `limit`): for tests, bulk actions and one child's alerts."""
         return self.page(la_code, chosen or FeedFilter(), older_than=None, size=limit).records
 
-    def count(self, la_code: str, chosen: FeedFilter) -> int:
+    def count(self, la_code: str, chosen: FeedFilter, cap: int = COUNT_CAP) -> int:
+        """How many match, counted up to `cap` (a page says "more than" beyond it): bounded work per page."""
         where, params = filter_sql(la_code, chosen)
-        return int(self.db.query(f"SELECT COUNT(*) FROM desk_alerts WHERE {where}", params)[0][0])  # noqa: S608  # as above
+        sql = f"SELECT COUNT(*) FROM (SELECT 1 FROM desk_alerts WHERE {where} LIMIT ?) AS matching"  # noqa: S608  # as above
+        return int(self.db.query(sql, [*params, cap])[0][0])
 
     def changed_since(self, la_code: str, after_seq: int, limit: int = CHANGED_BATCH) -> list[AlertRecord]:
         """Records of this council changed after a feed sequence number, in the order they changed."""
