@@ -72,7 +72,7 @@ def older_cursor(request: web.Request) -> int | None:
 async def feed_page(request: web.Request) -> web.StreamResponse:
     session = child_level_session(request)
     context, user = context_of(request), session.user
-    chosen, older = feed_filter(request, history=False), older_cursor(request)
+    chosen, older = feed_filter(request.query, history=False), older_cursor(request)
     seq = context.desk.state.seq
     cards, total, records = listing(context, session, chosen, older)
     stream_url = f"/feed/stream?{filter_query(chosen)}&after={context.epoch}-{seq}".replace("?&", "?")
@@ -142,7 +142,7 @@ async def feed_stream(request: web.Request) -> web.StreamResponse:
     """Server-sent events: each changed card with id `<epoch>-<seq>`; a browser reconnecting resumes after it."""
     session = child_level_session(request)
     context, user = context_of(request), session.user
-    chosen, desk = feed_filter(request, history=False), context.desk
+    chosen, desk = feed_filter(request.query, history=False), context.desk
     after = parse_event_id(request.headers.get("Last-Event-ID") or request.query.get("after"), context.epoch)
     if context.live_streams[session.session_id] >= context.settings.max_streams_per_session:
         raise web.HTTPTooManyRequests(text="too many live feeds open in this session", content_type="text/plain")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from urllib.parse import urlencode
 
 from aiohttp import web
@@ -24,9 +25,8 @@ def _date(text: str | None) -> dt.date | None:
         raise web.HTTPBadRequest(text="dates look like 2024-06-03", content_type="text/plain") from None
 
 
-def feed_filter(request: web.Request, *, history: bool) -> FeedFilter:
-    """The filter a request asks for; `history` says which view (the live feed or History) it is for."""
-    query = request.query
+def feed_filter(query: Mapping[str, str], *, history: bool) -> FeedFilter:
+    """The filter a query string asks for; `history` says which view (the live feed or History) it is for."""
     try:
         severity = Severity(query["severity"]) if query.get("severity") else None
         rule = Rule(query["rule"]) if query.get("rule") else None

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from urllib.parse import parse_qsl
 
 from aiohttp import web
 from pydantic import ValidationError
@@ -49,7 +50,7 @@ def _bulk_form(csrf: str, query: str, total: int) -> str:
 async def history_page(request: web.Request) -> web.StreamResponse:
     session = child_level_session(request)
     context, user = context_of(request), session.user
-    chosen = feed_filter(request, history=True)
+    chosen = feed_filter(request.query, history=True)
     cards, total, records = listing(context, session, chosen, older_cursor(request))
     days = context.settings.history_after_days
     closed = request.query.get("closed", "")
@@ -79,8 +80,7 @@ async def bulk_close(request: web.Request) -> web.StreamResponse:
     session = child_level_session(request)
     context, user = context_of(request), session.user
     form = await read_form(request)
-    filters = request.clone(rel_url=f"/history?{form.get('filters', '')}")
-    chosen = feed_filter(filters, history=True)
+    chosen = feed_filter(dict(parse_qsl(str(form.get("filters", "")))), history=True)
     records = context.desk.state.page(user.la_code, chosen, older_than=None, size=MAX_BULK_CLOSE).records
     now = context.clock()
     try:
