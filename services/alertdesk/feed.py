@@ -19,7 +19,7 @@ from services.alertdesk.actions import (
 )
 from services.alertdesk.context import DeskContext, context_of, read_form, session_of
 from services.alertdesk.filters import feed_filter, filter_query, filters_form, search_form
-from services.alertdesk.pages import card, e, shell
+from services.alertdesk.pages import action_template, card, e, shell
 from services.alertdesk.readmodel import COUNT_CAP
 from services.alertdesk.sessions import Session
 from services.alertdesk.state import AlertRecord, FeedFilter
@@ -87,6 +87,7 @@ async def feed_page(request: web.Request) -> web.StreamResponse:
         f'<div id="feed" class="cards" data-stream="{e(stream_url)}" data-live="{0 if older else 1}" aria-live="off">'
         f"{cards}</div>"
         + ("" if records else '<p class="empty" id="empty">No alerts match. New alerts appear here live.</p>')
+        + action_template(session.csrf_token)
     )
     # Only one page is shown, and so only one page is audited: one record per page.
     await context.audit_view(user, "search" if chosen.child_key else "feed", records)

@@ -16,7 +16,7 @@ from services.alertdesk.actions import OUTCOME_LABELS, AlertClosed, AlertOutcome
 from services.alertdesk.context import context_of, read_form
 from services.alertdesk.feed import child_level_session, listing, older_cursor, total_text
 from services.alertdesk.filters import feed_filter, filter_query, filters_form
-from services.alertdesk.pages import e, shell
+from services.alertdesk.pages import action_template, e, shell
 from services.alertdesk.projection import Batch
 
 log = logging.getLogger(__name__)
@@ -69,6 +69,7 @@ async def history_page(request: web.Request) -> web.StreamResponse:
         + (_bulk_form(session.csrf_token, filter_query(chosen), total) if total and chosen.status is None else "")
         + f'<div id="feed" class="cards" data-live="0">{cards}</div>'
         + ("" if records else '<p class="empty" id="empty">No history alerts match.</p>')
+        + action_template(session.csrf_token)
     )
     await context.audit_view(user, "history", records)
     return web.Response(text=shell("History", body, user=user, csrf=session.csrf_token, nav="history"),

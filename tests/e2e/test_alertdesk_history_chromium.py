@@ -86,6 +86,15 @@ def test_history_stays_out_of_the_live_feed_closes_in_bulk_and_a_new_alert_appea
         )
         arrived_seconds = time.monotonic() - produced
         assert arrived_seconds < 2.0, f"the new alert took {arrived_seconds:.2f} s to appear"
+        live_card = driver.find_element(By.ID, f"alert-{live_alert.alert_id}")
+        live_card.find_element(By.XPATH, ".//button[normalize-space()='Add note']").click()  # copied in on demand
+        live_card.find_element(By.CSS_SELECTOR, "textarea[name=text]").send_keys("Called the school")
+        live_card.find_element(By.XPATH, ".//button[normalize-space()='Save note']").click()
+        WebDriverWait(driver, 5).until(
+            expected_conditions.text_to_be_present_in_element(
+                (By.ID, f"alert-{live_alert.alert_id}"), "Called the school"
+            )
+        )
         shot(driver, "alertdesk-feed.png", tmp_path)
 
         driver.get(f"{pipeline.desk.url}/history")
