@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -33,7 +31,6 @@ from services.alertdesk.actions import (
     AlertNoteAdded,
     AlertOutcome,
 )
-from services.alertdesk.weeks import IsoWeek
 
 Status = Literal["new", "acknowledged", "assigned", "closed", "withdrawn"]
 SEVERITY_RANK = {Severity.HIGH: 0, Severity.MEDIUM: 1, Severity.LOW: 2}
@@ -171,7 +168,11 @@ class Aggregates:
 
 @dataclass(slots=True)
 class DeskState:
-    """Every alert record, plus actions waiting for their alert. Mutated only through `apply_*`."""
+    """Every alert record, plus actions waiting for their alert. Mutated only through `apply_*`.
+
+    The desk keeps no DeskState of its own: projection.py loads the records a batch touches into one, applies
+    the batch, and writes the changed records back. Queries are the read model's (readmodel.py).
+    """
 
     records: dict[str, AlertRecord] = field(default_factory=dict)
     waiting_actions: dict[str, list[ActionMessage]] = field(default_factory=dict)
@@ -225,47 +226,6 @@ class DeskState:
         self.records[record.alert_id] = record
         return record
 
-    # Queries. Every one that returns child-level records takes the council, so no caller can forget it.
-
-    def get(self, la_code: str, alert_id: str) -> AlertRecord | None:
-        """The record, only if it belongs to this council: another council's id looks exactly like no id."""
-        record = self.records.get(alert_id)
-        return record if record is not None and record.la_code == la_code else None
-
-    def select(self, la_code: str, feed_filter: FeedFilter = FeedFilter()) -> list[AlertRecord]:
-        """The feed: newest alerts first."""
-        chosen = [r for r in self.records.values() if r.la_code == la_code and feed_filter.matches(r)]
-        return sorted(chosen, key=lambda r: -r.raised_seq)
-
-    def changed_since(self, la_code: str, after_seq: int) -> list[AlertRecord]:
-        """Records of this council changed after a feed sequence number, in the order they changed."""
-        changed = [r for r in self.records.values() if r.la_code == la_code and r.seq > after_seq]
-        return sorted(changed, key=lambda r: r.seq)
-
-    def teams(self, la_code: str) -> list[str]:
-        return sorted({r.team for r in self.records.values() if r.la_code == la_code and r.team})
-
-    def weekly_review(self, la_code: str, week: IsoWeek) -> list[AlertRecord]:
-        """Oldham's weekly list: two referrals in six months, with the referral dated in that ISO week."""
-        listed = [
-            r
-            for r in self.records.values()
-            if r.la_code == la_code
-            and isinstance(r.alert, TwoReferralsInSixMonths)
-            and r.withdrawn_reason is None
-            and week.monday <= r.alert.referral_date <= week.sunday
-        ]
-        return sorted(listed, key=lambda r: (r.anchor_date, r.alert.child_key))
-
-    def aggregates(self, la_code: str, agency: str | None = None) -> Aggregates:
-        """Counts for one council; with an agency, only alerts that agency's referrals or contacts raised."""
-        chosen = [
-            r
-            for r in self.records.values()
-            if r.la_code == la_code and r.withdrawn_reason is None and (agency is None or r.source_group == agency)
-        ]
-        return _count(chosen)
-
 
 def _anchor_of(alert: RaisedAlert) -> dt.date:
     if isinstance(alert, RereferralDetected | TwoReferralsInSixMonths):
@@ -288,19 +248,3 @@ def _with_action(record: AlertRecord, action: ActionMessage) -> AlertRecord:
     return dataclasses.replace(
         record, outcome=action.outcome, closed_by=action.actor, closed_at=action.at, closed_reason=action.reason
     )
-
-
-def _count(records: Iterable[AlertRecord]) -> Aggregates:
-    rules: Counter[str] = Counter()
-    severities: Counter[str] = Counter()
-    statuses: Counter[str] = Counter()
-    outcomes: Counter[str] = Counter()
-    total = 0
-    for record in records:
-        total += 1
-        rules[record.rule.value] += 1
-        severities[record.severity.value] += 1
-        statuses[record.status] += 1
-        if record.outcome is not None:
-            outcomes[record.outcome.value] += 1
-    return Aggregates(total, dict(rules), dict(severities), dict(statuses), dict(outcomes))
