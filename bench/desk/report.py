@@ -26,6 +26,7 @@ def write(figures: dict[str, Any], results_dir: Path) -> tuple[Path, Path]:
 
 def markdown(f: dict[str, Any]) -> str:
     m, desk, pages, given = f["machine"], f["desk"], f["pages"], f["input"]
+    rate = (given["alerts"] + given["events"]) / desk["cold_start_to_caught_up_seconds"]
     rows = [
         f"| {label} | {pages[key]['p50_seconds']:.3f} | {pages[key]['p95_seconds']:.3f} | "
         f"{pages[key]['max_seconds']:.3f} | {pages[key]['samples']} | "
@@ -38,7 +39,8 @@ def markdown(f: dict[str, Any]) -> str:
             "",
             f"Machine: {m['cpu_model']}, {m['nproc']} cores, {m['ram_gib']} GiB RAM, {m['os']}, "
             f"Python {m['python']}; load average at start {m['load_average_at_start']} (the machine is shared). "
-            f"Commit {m.get('commit', '?')}, {m['date_utc']}.",
+            f"Commit {str(m.get('git_commit', '?'))[:12]}{' (with local changes)' if m.get('git_modified') else ''}, "
+            f"{m['date_utc']}.",
             "",
             f"Input: {given['alerts']:,} alert messages and {given['events']:,} events published to this run's topics "
             f"in {given['publish_seconds']} s (`frontdoor simulate --council 886` then `frontdoor replay`).",
@@ -47,6 +49,8 @@ def markdown(f: dict[str, Any]) -> str:
             "",
             f"- first HTTP answer: {desk['answered_seconds']} s; caught up with every topic: "
             f"**{desk['cold_start_to_caught_up_seconds']} s**",
+            f"- throughput of the rebuild: {rate:,.0f} messages/s in one process (the events, for the timelines, are "
+            f"{given['events'] / (given['alerts'] + given['events']):.0%} of the messages)",
             f"- resident memory after the rebuild: **{desk['after_rebuild']['rss_mib']} MiB** "
             f"(peak {desk['after_rebuild']['peak_rss_mib']} MiB); after the page measurements: "
             f"{desk['after_measurements']['rss_mib']} MiB",
