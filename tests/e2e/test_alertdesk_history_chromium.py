@@ -58,6 +58,7 @@ def pipeline(kafka_settings: Settings, tmp_path: Path) -> Iterator[Pipeline]:
 def shot(driver: object, name: str, tmp_path: Path) -> None:
     """Refresh the committed docs/ screenshot only when asked, so a test run leaves the checkout clean."""
     path = DOCS / name if os.environ.get("FRONTDOOR_UPDATE_SCREENSHOT") == "1" else tmp_path / name
+    driver.execute_script("window.scrollTo(0, 0)")  # type: ignore[attr-defined]  # a selenium driver
     driver.save_screenshot(str(path))  # type: ignore[attr-defined]  # a selenium driver
     assert path.stat().st_size > 10_000
 
@@ -86,6 +87,8 @@ def test_history_stays_out_of_the_live_feed_closes_in_bulk_and_a_new_alert_appea
         )
         arrived_seconds = time.monotonic() - produced
         assert arrived_seconds < 2.0, f"the new alert took {arrived_seconds:.2f} s to appear"
+        # the re-referral and two referrals in six months: the count follows the cards that arrive
+        WebDriverWait(driver, 5).until(expected_conditions.text_to_be_present_in_element((By.ID, "alert-total"), "2"))
         live_card = driver.find_element(By.ID, f"alert-{live_alert.alert_id}")
         live_card.find_element(By.XPATH, ".//button[normalize-space()='Add note']").click()  # copied in on demand
         live_card.find_element(By.CSS_SELECTOR, "textarea[name=text]").send_keys("Called the school")

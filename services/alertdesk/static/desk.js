@@ -26,10 +26,20 @@
     return template.content.firstElementChild;
   }
 
+  function addToTotal(delta) {
+    const total = document.getElementById("alert-total");
+    if (total && /^[0-9,]+$/.test(total.textContent)) {
+      total.textContent = (Number(total.textContent.replaceAll(",", "")) + delta).toLocaleString("en-GB");
+    }
+  }
+
   function applyCard(feed, data) {
     const existing = document.getElementById("alert-" + data.alert_id);
     if (!data.visible) {
-      if (existing) existing.remove();
+      if (existing) {
+        existing.remove();
+        addToTotal(-1);
+      }
     } else if (existing) {
       // Keep an open form (e.g. a half-written note) rather than replacing it under the user's hands.
       if (!existing.contains(document.activeElement) || existing.querySelector("details[open]") === null) {
@@ -40,6 +50,7 @@
       const card = cardFrom(data.html);
       card.classList.add("arrived");
       feed.prepend(card);
+      addToTotal(1);
     }
     updateCount(feed);
   }
