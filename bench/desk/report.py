@@ -65,6 +65,7 @@ def markdown(f: dict[str, Any]) -> str:
             "|---|---:|---:|---:|---:|---|",
             *rows,
             "",
+            *([f"Note: {f['note']}", ""] if f.get("note") else []),
             "Re-run: `python -m bench.desk.run --events history.jsonl --alerts out/alerts.jsonl "
             "[--database postgresql]` (see bench/README.md).",
             "",
