@@ -9,6 +9,9 @@ PYTHON="${PYTHON:-.venv/bin/python}"
 # replay (events/s) and report (seconds) on a 10-year, 5M-referral history, against a DuckDB query
 "$PYTHON" -m bench.replay_vs_duckdb "$@"
 
+# the report pack for a mid-size council (Wirral) and for Kent from two years of history: seconds, peak memory
+"$PYTHON" -m bench.pack_build
+
 # the live worker against a naive faust table agent and the raw aiokafka ceiling, latency, restart, restore,
 # memory per 100k children: needs a broker, started here if none answers and stopped again afterwards
 started_kafka=0

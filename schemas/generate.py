@@ -11,12 +11,14 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from schemas.codec import ALERT_ADAPTER, EVENT_ADAPTER
-from schemas.topics import ALERTS, EVENTS
+from schemas.identity import ChildIdentitySealed
+from schemas.topics import ALERTS, EVENTS, IDENTITY
 
 OUT_DIR = Path(__file__).parent / "jsonschema"
 SCHEMAS: dict[str, TypeAdapter[Any]] = {
     f"{EVENTS.name}.json": EVENT_ADAPTER,  # the event contract is unchanged from v1; the topic's key changed
     f"{ALERTS.name}.json": ALERT_ADAPTER,
+    f"{IDENTITY.name}.json": TypeAdapter(ChildIdentitySealed),
 }
 
 

@@ -34,7 +34,10 @@ DEADLETTER = TopicSpec(
 ALERT_ACTIONS = TopicSpec(
     "frontdoor.alert-actions.v1", "alert_id", "alert desk action", "delete", CHILD_DATA_RETENTION_MS
 )
+# Compacted: the latest sealed id per child, and a tombstone (null value) erases it. Only ingest writes it and only the
+# desk reads it (deploy/kafka/kafka_security.py); no retention limit, since erasure is explicit.
+IDENTITY = TopicSpec("frontdoor.identity.v1", "child_key", "schemas.identity.ChildIdentitySealed", "compact")
 AUDIT = TopicSpec("frontdoor.audit.v1", "user", "audit record", "delete", AUDIT_RETENTION_MS)
 
 
-ALL_TOPICS: tuple[TopicSpec, ...] = (EVENTS, ALERTS, DEADLETTER, ALERT_ACTIONS, AUDIT)
+ALL_TOPICS: tuple[TopicSpec, ...] = (EVENTS, ALERTS, DEADLETTER, ALERT_ACTIONS, AUDIT, IDENTITY)

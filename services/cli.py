@@ -12,11 +12,13 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "services.cli_core",
     "services.kafka.cli_topics",
     "services.ingest.cli_ingest",
+    "services.identity.cli_identity",
     "services.cli_demo",
     "services.simulator.cli_simulate",
     "services.alertdesk.cli_alertdesk",
     "services.metrics.cli_dashboards",
     "services.processor.cli_processor",
+    "services.reports.cli_pack",
 )
 
 

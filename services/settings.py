@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     # Workers' names in council extracts: "drop" (default), "pseudonymise" (keyed HMAC) or "keep".
     worker_names: WorkerNames = "drop"
 
+    # The identity store (pseudonym -> the council's own child id, AES-256-GCM): one key for every council, or
+    # per-council keys as JSON, e.g. FRONTDOOR_IDENTITY_KEYS='{"886": "<64 hex digits>"}', which take precedence.
+    identity_key: SecretStr | None = None
+    identity_keys: dict[str, SecretStr] = Field(default_factory=dict)
+
     # Per-council rule definitions (deploy/rules.example.toml); None: the DfE defaults for every council.
     rules_config: Path | None = None
 

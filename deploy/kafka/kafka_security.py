@@ -30,6 +30,7 @@ ALERTS = "frontdoor.alerts.v1"
 DEADLETTER = "frontdoor.deadletter.v1"
 ACTIONS = "frontdoor.alert-actions.v1"
 AUDIT = "frontdoor.audit.v1"
+IDENTITY = "frontdoor.identity.v1"
 WORKER_APP_ID = "frontdoor-processor"
 WORKER_CHANGELOG = f"{WORKER_APP_ID}-children-changelog"
 DESK_GROUP_PREFIX = "frontdoor-alertdesk"
@@ -70,6 +71,9 @@ ACLS: tuple[Acl, ...] = (
     # ingest and simulate: write events, and dead letters for records they cannot map.
     topic("ingest", EVENTS, "WRITE"),
     topic("ingest", DEADLETTER, "WRITE"),
+    # the sealed identity store (pseudonym -> LA child id): ingest writes it (and its erasures), the desk reads it.
+    topic("ingest", IDENTITY, "WRITE"),
+    topic("desk", IDENTITY, "READ"),
     # the worker: its consumer group is its app id; it creates, reads and writes its changelog.
     topic("worker", EVENTS, "READ"),
     topic("worker", ALERTS, "WRITE"),

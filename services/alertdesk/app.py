@@ -16,7 +16,7 @@ import aiohttp
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from services.alertdesk import children, feed, history, review
+from services.alertdesk import children, feed, history, hooks, reveal, review
 from services.alertdesk.audit import SignInRefused
 from services.alertdesk.auth import FIRST_RUN_HELP, User, replace_hash
 from services.alertdesk.context import CONTEXT, SESSION, DeskContext, context_of, read_form, session_of
@@ -28,7 +28,10 @@ from services.alertdesk.signin import Lockout, Refusal
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
-PUBLIC_PATHS = frozenset({"/login", "/login/oidc", "/login/oidc/callback", "/healthz", "/metrics", "/favicon.ico"})
+# The webhook has no session: hooks.py checks Alertmanager's bearer token instead (and needs no CSRF token).
+PUBLIC_PATHS = frozenset(
+    {"/login", "/login/oidc", "/login/oidc/callback", "/healthz", "/metrics", "/favicon.ico", hooks.HOOK_PATH}
+)
 WrongPassword = Literal["wrong_password"]
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -58,6 +61,8 @@ def create_app(context: DeskContext) -> web.Application:
     review.add_routes(app.router)
     history.add_routes(app.router)
     children.add_routes(app.router)
+    reveal.add_routes(app.router)
+    hooks.add_routes(app.router)
     return app
 
 

@@ -53,7 +53,27 @@ class SignInRefused(BaseModel):
     schema_version: Literal[1] = 1
 
 
-AuditRecord = ChildLevelDataViewed | SignInRefused
+class ChildIdentityRevealed(BaseModel):
+    """A child's own council id shown to (`reveal`) or used in a case-record link for (`case`) one person.
+
+    The record names the child by pseudonym only: the trail must not become a second copy of the identity store.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["ChildIdentityRevealed"] = "ChildIdentityRevealed"
+    audit_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    occurred_at: AwareDatetime
+    user: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    role: str
+    la_code: LaCode
+    route: Literal["reveal", "case"]
+    purpose: str
+    child_key: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
+    schema_version: Literal[1] = 1
+
+
+AuditRecord = ChildLevelDataViewed | SignInRefused | ChildIdentityRevealed
 # Ids per record: 500 ids of 32 hex digits keep a record near 20 KB, far below Kafka's 1 MiB message limit.
 MAX_ALERT_IDS_PER_RECORD = 500
 
@@ -94,6 +114,9 @@ class MemoryAuditSink:
 
     def for_route(self, route: str) -> list[ChildLevelDataViewed]:
         return [r for r in self.records if isinstance(r, ChildLevelDataViewed) and r.route == route]
+
+    def reveals(self) -> list[ChildIdentityRevealed]:
+        return [r for r in self.records if isinstance(r, ChildIdentityRevealed)]
 
     def sign_ins(self) -> list[SignInRefused]:
         return [r for r in self.records if isinstance(r, SignInRefused)]

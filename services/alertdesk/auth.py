@@ -15,9 +15,11 @@ from typing import Any, Literal, get_args
 from schemas.codes import SourceGroup
 from services.alertdesk.passwords import MAX_PASSWORD_CHARACTERS, hash_password, needs_rehash, verify_password
 
-Role = Literal["duty_manager", "team_manager", "performance", "partner"]
+Role = Literal["duty_manager", "team_manager", "head_of_service", "performance", "partner"]
 ROLES: tuple[Role, ...] = get_args(Role)
-CHILD_LEVEL_ROLES: frozenset[Role] = frozenset({"duty_manager", "team_manager"})
+CHILD_LEVEL_ROLES: frozenset[Role] = frozenset({"duty_manager", "team_manager", "head_of_service"})
+# Alertmanager's indicator and platform alerts (/indicators): aggregates, for those who answer for the figures.
+INDICATOR_ROLES: frozenset[Role] = frozenset({"head_of_service", "performance"})
 
 __all__ = ["hash_password", "verify_password"]  # re-exported: callers and older tests import them from here
 
@@ -168,6 +170,6 @@ Create the first one (the password is asked for, never taken from the command li
 
     frontdoor alertdesk add-user --users-file {path} --username duty.manager --role duty_manager --la-code 886
 
-Roles: duty_manager and team_manager see their own council's child-level alerts; performance sees
+Roles: duty_manager, team_manager and head_of_service see their own council's child-level alerts; performance sees
 aggregates only; partner (with --agency) sees only their agency's aggregates.
 Or configure OIDC with FRONTDOOR_ALERTDESK_OIDC_ISSUER, _OIDC_CLIENT_ID and _OIDC_REDIRECT_URL."""

@@ -17,11 +17,14 @@ from services.alertdesk.actions import ActionMessage, utc_now
 from services.alertdesk.audit import MAX_ALERT_IDS_PER_RECORD, AuditHealth, AuditSink, ChildLevelDataViewed
 from services.alertdesk.auth import User, UserDirectory
 from services.alertdesk.desk import Desk
+from services.alertdesk.indicators import IndicatorAlerts
 from services.alertdesk.oidc import OidcClient
+from services.alertdesk.reveal_budget import RevealBudget
 from services.alertdesk.sessions import Session, SessionStore
 from services.alertdesk.settings import AlertDeskSettings
 from services.alertdesk.signin import SignIn
 from services.alertdesk.state import AlertRecord
+from services.identity.vault import IdentityVault
 from services.ingest.identity import Pseudonymiser
 
 ActionPublisher = Callable[[ActionMessage], Awaitable[None]]
@@ -55,6 +58,9 @@ class DeskContext:
     signin: SignIn = field(default_factory=SignIn.build)
     audit_health: AuditHealth = field(default_factory=AuditHealth)
     live_streams: Counter[str] = field(default_factory=Counter)  # open feed streams per session id
+    identity: IdentityVault = field(default_factory=IdentityVault)  # sealed council ids, opened by reveal.py
+    indicator_alerts: IndicatorAlerts = field(default_factory=IndicatorAlerts)  # from Alertmanager, by hooks.py
+    reveal_budget: RevealBudget = field(default_factory=RevealBudget)  # council ids one person may see an hour
     # Feed event ids are "<epoch>-<seq>": a client resuming across a restart of the desk gets a full snapshot.
     epoch: str = field(default_factory=lambda: secrets.token_hex(4))
     # Computes a pseudonym from the council's child id for search; None without FRONTDOOR_PSEUDONYM_KEY.

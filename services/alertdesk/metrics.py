@@ -22,6 +22,8 @@ class DeskMetrics:
     access_denied: Counter
     notifications: Counter
     feed_clients: Gauge
+    identity_reveals: Counter
+    alertmanager_deliveries: Counter
 
 
 def desk_metrics(registry: CollectorRegistry, state: Callable[[], ReadModel]) -> DeskMetrics:
@@ -62,6 +64,19 @@ def desk_metrics(registry: CollectorRegistry, state: Callable[[], ReadModel]) ->
             registry=registry,
         ),
         feed_clients=Gauge("frontdoor_alertdesk_feed_clients", "Live feed connections open now", registry=registry),
+        identity_reveals=Counter(
+            "frontdoor_alertdesk_identity_reveals_total",
+            "Requests for a child's council id, by route (reveal, case) and outcome "
+            "(revealed, refused, throttled, unsealable)",
+            ["route", "outcome"],
+            registry=registry,
+        ),
+        alertmanager_deliveries=Counter(
+            "frontdoor_alertdesk_alertmanager_deliveries_total",
+            "Alertmanager webhook deliveries, by outcome (accepted, unauthorized, invalid)",
+            ["outcome"],
+            registry=registry,
+        ),
     )
 
 

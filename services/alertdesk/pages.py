@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 from schemas.codes import ClosureReason, Rule, Severity
 from services.alertdesk.actions import OUTCOME_LABELS
-from services.alertdesk.auth import User
+from services.alertdesk.auth import INDICATOR_ROLES, User
 from services.alertdesk.state import AlertRecord
 
 RULE_LABELS: dict[Rule, str] = {
@@ -36,6 +36,7 @@ STATUS_LABELS = {
 ROLE_LABELS = {
     "duty_manager": "Duty manager",
     "team_manager": "Team manager",
+    "head_of_service": "Head of service",
     "performance": "Performance",
     "partner": "Partner",
 }
@@ -65,21 +66,29 @@ def shell(title: str, body: str, *, user: User | None = None, csrf: str = "", na
         ("/history", "History", "history"),
         ("/review/weekly", "Weekly review", "review"),
         ("/aggregates", "Totals", "agg"),
+        ("/indicators", "Indicators", "indicators"),
     ]
     menu = "".join(
         f'<a href="{href}"{" aria-current=page" if key == nav else ""}>{label}</a>'
         for href, label, key in links
-        if user is not None and (user.sees_child_level or key == "agg")
+        if user is not None and _in_menu(user, key)
     )
     return (
         '<!doctype html><html lang="en-GB"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f'<meta name="csrf-token" content="{e(csrf)}"><title>{e(title)} · Front Door alert desk</title>'
-        '<link rel="stylesheet" href="/static/desk.css"><script src="/static/desk.js" defer></script></head>'
+        '<link rel="stylesheet" href="/static/desk.css"><script src="/static/desk.js" defer></script>'
+        '<script src="/static/identity.js" defer></script></head>'
         '<body><a class="skip" href="#main">Skip to content</a><header class="top"><div class="brand">'
         f'Front Door <span>alert desk</span></div><nav aria-label="Main">{menu}</nav>{account}</header>'
         f'<main id="main">{body}</main></body></html>'
     )
+
+
+def _in_menu(user: User, key: str) -> bool:
+    if key == "indicators":
+        return user.role in INDICATOR_ROLES
+    return user.sees_child_level or key == "agg"
 
 
 def login_page(nonce: str, *, error: str = "", local: bool = True, oidc: bool = False, first_run: str = "") -> str:
@@ -109,7 +118,8 @@ def case_record_link(template: str | None, record: AlertRecord) -> str:
     shown = f'<span class="pseudonym" title="{e(key)}">{e(key[:16])}</span>'
     if not template:
         return shown
-    href = template.replace("{child_key}", quote(key, safe="")).replace("{la_code}", quote(record.la_code, safe=""))
+    # Through the desk, which opens the child's council id ({la_child_id}) with an audited reveal (reveal.py).
+    href = f"/children/{quote(key, safe='')}/case"
     return f'<a href="{e(href)}" rel="noopener noreferrer" target="_blank">{shown}<span class="sr-only"> (case record, opens in a new tab)</span></a>'  # noqa: E501
 
 

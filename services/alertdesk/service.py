@@ -13,22 +13,27 @@ from dataclasses import dataclass
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
-from schemas.topics import ALERT_ACTIONS, ALERTS, AUDIT, EVENTS
+from schemas.topics import ALERT_ACTIONS, ALERTS, AUDIT, EVENTS, IDENTITY
 from services.alertdesk.app import create_app
 from services.alertdesk.auth import UserDirectory, load_users
 from services.alertdesk.connections import ConnectionLimits, guarded
 from services.alertdesk.context import DeskContext
 from services.alertdesk.database import Database
 from services.alertdesk.desk import Desk
+from services.alertdesk.indicators import IndicatorAlerts
 from services.alertdesk.kafka import consume, start_publisher
 from services.alertdesk.metrics import desk_metrics
 from services.alertdesk.notify import Notifier
 from services.alertdesk.oidc import OidcClient, OidcConfig
 from services.alertdesk.readmodel import ReadModel
+from services.alertdesk.reveal_budget import RevealBudget
 from services.alertdesk.revocation import UsersWatcher
 from services.alertdesk.sessions import SessionStore
 from services.alertdesk.settings import AlertDeskSettings
 from services.alertdesk.signin import SignIn, ThrottlePolicy
+from services.identity.sealing import Keyring
+from services.identity.store import follow_identities
+from services.identity.vault import IdentityVault
 from services.ingest.identity import Pseudonymiser
 from services.kafka.topics import ensure_topics, plan_topic
 from services.settings import MissingPseudonymKeyError, Settings
@@ -114,6 +119,7 @@ async def run_desk(
         dataclasses.replace(ALERT_ACTIONS, name=desk_settings.actions_topic),
         dataclasses.replace(AUDIT, name=desk_settings.audit_topic),
         dataclasses.replace(EVENTS, name=desk_settings.events_topic),
+        dataclasses.replace(IDENTITY, name=desk_settings.identity_topic),
     ]
     await ensure_topics(settings, [plan_topic(spec, settings) for spec in topics])
     registry = CollectorRegistry()
@@ -128,6 +134,12 @@ async def run_desk(
     publisher = await start_publisher(settings, desk_settings)
     stop = asyncio.Event()
     tasks = [asyncio.create_task(consume(desk, settings, desk_settings, stop), name="alertdesk-consumer")]
+    identity = IdentityVault(Keyring.from_secrets(settings.identity_key, settings.identity_keys))
+    tasks.append(
+        asyncio.create_task(
+            follow_identities(identity, settings, desk_settings.identity_topic, stop), name="alertdesk-identities"
+        )
+    )
     if notifier.enabled:
         tasks.append(asyncio.create_task(notifier.run(stop), name="alertdesk-notifier"))
     context = DeskContext(
@@ -141,6 +153,9 @@ async def run_desk(
         oidc=oidc_client(desk_settings),
         signin=sign_in_defences(desk_settings),
         pseudonymiser=child_id_search(settings),
+        identity=identity,
+        indicator_alerts=IndicatorAlerts(desk_settings.alertmanager_max_alerts),
+        reveal_budget=RevealBudget(desk_settings.reveals_per_user_per_hour),
     )
     watcher = UsersWatcher(context, desk_settings.users_file)
     tasks.append(asyncio.create_task(watcher.run(stop), name="alertdesk-users-watcher"))

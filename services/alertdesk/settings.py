@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from schemas.topics import ALERT_ACTIONS, ALERTS, AUDIT, EVENTS
+from schemas.topics import ALERT_ACTIONS, ALERTS, AUDIT, EVENTS, IDENTITY
 
 
 class AlertDeskSettings(BaseSettings):
@@ -24,7 +24,8 @@ class AlertDeskSettings(BaseSettings):
     session_idle_seconds: int = Field(default=30 * 60, ge=60)
     # Secure cookies are sent only over HTTPS (browsers also accept them from http://localhost for development).
     cookie_secure: bool = True
-    # The council's case record for a child pseudonym, e.g. https://lcs.example.gov.uk/child?pseudonym={child_key}
+    # The council's case record for a child, e.g. https://lcs.example.gov.uk/child/{la_child_id}: {la_child_id} is
+    # the council's own id, opened from the identity store by an audited reveal; {child_key} and {la_code} also work.
     case_record_url_template: str | None = None
     # Where people log in, for notifications (counts and this link only).
     public_url: str = "http://127.0.0.1:8080"
@@ -60,6 +61,14 @@ class AlertDeskSettings(BaseSettings):
     # alerts topic goes to History: not the live feed, not notifications (e.g. alerts raised while loading history).
     history_after_days: int = Field(default=14, ge=0)
 
+    # Council child ids one person may reveal (or open as case links) per hour; every reveal is audited as well.
+    reveals_per_user_per_hour: int = Field(default=120, ge=1)
+
+    # The bearer token Alertmanager's webhook (POST /hooks/alertmanager) must present; unset, every delivery is refused.
+    alertmanager_token: SecretStr | None = None
+    # Indicator and platform alerts kept for /indicators (latest state per fingerprint; the oldest go first).
+    alertmanager_max_alerts: int = Field(default=500, ge=10, le=10_000)
+
     # OIDC in production (authorisation code flow with PKCE).
     oidc_issuer: str | None = None
     oidc_client_id: str | None = None
@@ -85,6 +94,7 @@ class AlertDeskSettings(BaseSettings):
     actions_topic: str = ALERT_ACTIONS.name
     audit_topic: str = AUDIT.name
     events_topic: str = EVENTS.name  # for the child timeline
+    identity_topic: str = IDENTITY.name
 
     @model_validator(mode="after")
     def _oidc_is_all_or_nothing(self) -> AlertDeskSettings:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 
 from schemas.codes import ClosureReason
 from services.core.definitions import ReferralRecords
+from services.core.facts import Fact
 from services.core.records import Records
 
 AggregateKey = tuple[str, str, str]
@@ -37,22 +38,28 @@ def add_funnel(records: Records, counts: Counter[AggregateKey], month: MonthOf, 
                 counts[(key_month, "funnel_in_need", key_group)] += 1
 
 
+def previous_closure(records: Records, previous: ReferralRecords, day: dt.date) -> Fact | None:
+    """The previous referral's closure as a re-referral dated `day` sees it: its first EpisodeClosed in event
+    time dated on or before `day`; None when it had not closed by then."""
+    closures = records.closures
+    ends = [closures[r] for r in previous.refs if r in closures and closures[r].day <= day]
+    return min(ends, key=lambda f: f.sort_key) if ends else None
+
+
 def add_previous_closures(
     records: Records, found: Sequence[ReferralRecords], counts: Counter[AggregateKey], month: MonthOf
 ) -> None:
     """Closures by reason in their month; each re-referral by its previous referral's closing team and reason.
 
-    The previous referral's closure is its first EpisodeClosed in event time dated on or before the re-referral;
-    a re-referral whose previous referral had not closed by then is counted under "open".
+    The previous referral's closure is `previous_closure`; a re-referral whose previous referral had not closed by
+    then is counted under "open".
     """
-    closures = records.closures
-    for f in closures.values():
+    for f in records.closures.values():
         counts[(month(f.day), "closures_by_reason", f.code or NO_TEAM)] += 1
     previous: ReferralRecords | None = None
     for referral in found:
         if referral.rereferral and previous is not None:
-            ends = [closures[r] for r in previous.refs if r in closures and closures[r].day <= referral.day]
-            closure = min(ends, key=lambda f: f.sort_key) if ends else None
+            closure = previous_closure(records, previous, referral.day)
             key_month = month(referral.day)
             team = (closure.team or NO_TEAM) if closure else NOT_CLOSED
             reason = (closure.code or NO_TEAM) if closure else NOT_CLOSED

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import json
 import sys
 from collections.abc import Callable
@@ -27,6 +28,11 @@ def register(subparsers: Any) -> None:
     ingest.add_argument("--la-code", help="three-digit DfE council code (Annex A and CSV have none)")
     ingest.add_argument("--mapping", type=Path, help="CSV column mapping (.toml or .json), see docs/ingest-csv.md")
     ingest.add_argument("--out", type=Path, help="with --to jsonl: the output file (default: standard output)")
+    ingest.add_argument(
+        "--no-identity-store",
+        action="store_true",
+        help="with --to kafka: do not write the sealed pseudonym -> LA child id mapping (frontdoor.identity.v1)",
+    )
     ingest.set_defaults(handler=run_ingest)
 
 
@@ -85,7 +91,11 @@ def _jsonl(path: Path, pseudonymiser: Pseudonymiser) -> IngestResult:
 def run_ingest(args: argparse.Namespace) -> int:
     settings = Settings()
     try:  # never the public dev key, even in the dev profile: these are a council's real files
-        pseudonymiser = Pseudonymiser(settings.pseudonym_key_for_council_files(), worker_names=settings.worker_names)
+        pseudonymiser = Pseudonymiser(
+            settings.pseudonym_key_for_council_files(),
+            worker_names=settings.worker_names,
+            keep_identities=args.to == "kafka" and not args.no_identity_store,
+        )
     except MissingPseudonymKeyError as exc:
         print(f"frontdoor ingest: {exc}", file=sys.stderr)
         return 2
@@ -101,6 +111,8 @@ def run_ingest(args: argparse.Namespace) -> int:
         progress.update(published=len(result.events))
     else:
         progress.update(published=asyncio.run(_publish(settings, result)))
+        if pseudonymiser.identities is not None:
+            result.notes.append(_store_identities(settings, pseudonymiser.identities))
     for rejected in result.rejected:
         print(f"rejected {rejected.source} {rejected.location}: {rejected.reason}", file=sys.stderr)
     for note in result.notes:
@@ -117,6 +129,23 @@ def _write_jsonl(result: IngestResult, out: Path | None) -> None:
     finally:
         if out:
             stream.close()
+
+
+def _store_identities(settings: Settings, identities: dict[str, tuple[str, str]]) -> str:
+    """Seal each child's council id with the council's key and publish it to the identity store."""
+    from schemas.topics import IDENTITY  # noqa: PLC0415
+    from services.identity.sealing import IdentityKeyError, Keyring  # noqa: PLC0415
+    from services.identity.store import publish_identities  # noqa: PLC0415
+
+    try:
+        keyring = Keyring.from_secrets(settings.identity_key, settings.identity_keys)
+        if keyring.empty:
+            raise IdentityKeyError("no FRONTDOOR_IDENTITY_KEY or FRONTDOOR_IDENTITY_KEYS is set")
+        now = dt.datetime.now(dt.UTC)
+        sent = asyncio.run(publish_identities(settings, keyring, identities, IDENTITY.name, now))
+    except IdentityKeyError as error:
+        return f"the identity store was not written ({error}), so the desk cannot reveal these children's ids"
+    return f"identity store: {sent} children sealed to {IDENTITY.name}"
 
 
 async def _publish(settings: Settings, result: IngestResult) -> int:

@@ -21,10 +21,12 @@ class Pseudonymiser:
     pseudonymised the same way, each in its own domain, so they still join up within a council.
     """
 
-    def __init__(self, key: bytes | None, *, worker_names: WorkerNames = "drop") -> None:
+    def __init__(self, key: bytes | None, *, worker_names: WorkerNames = "drop", keep_identities: bool = False) -> None:
         # key=None keeps raw ids, for a council reconciling its own census locally (--no-pseudonymise).
         self._key = key
         self._worker_names: WorkerNames = "keep" if key is None else worker_names
+        # pseudonym -> (council, the council's own child id), for the sealed identity store (services/identity).
+        self.identities: dict[str, tuple[str, str]] | None = {} if keep_identities and key is not None else None
 
     @property
     def keeps_raw_ids(self) -> bool:
@@ -34,7 +36,10 @@ class Pseudonymiser:
         raw = raw_child_id.strip()
         if self._key is None:
             return raw
-        return self._hmac(f"{la_code}\x1f{raw}")
+        key = self._hmac(f"{la_code}\x1f{raw}")
+        if self.identities is not None and raw:
+            self.identities[key] = (la_code, raw)
+        return key
 
     def reference(self, la_code: str, field: str, raw_reference: str) -> str:
         """A council reference (e.g. `referral_id`), keyed by its field so every event naming it agrees."""

@@ -25,6 +25,7 @@ from schemas.codec import encode
 from services.core.aggregates import AggregateKey, contribution
 from services.core.config import Rules
 from services.core.engine import Engine
+from services.core.history import ChildHistory
 from services.core.indicators import Referral, referrals_of
 from services.ingest.identity import Pseudonymiser
 from services.ingest.result import Rejected
@@ -47,6 +48,8 @@ class CouncilReplay:
     outcomes: Counter[str] = field(default_factory=Counter)
     referrals: list[list[Referral]] = field(default_factory=list)
     last_day: dt.date | None = None
+    # Kept only for the pack and the dip sample: every child's history, for the child-level re-referral list.
+    histories: list[ChildHistory] = field(default_factory=list)
 
 
 def council_of(line: str) -> str:
@@ -81,7 +84,13 @@ def split_by_council(lines: Iterable[str], directory: Path) -> dict[str, Path]:
 
 
 def replay_council(
-    la_code: str, path: Path, definitions: Sequence[Rules], pseudonym_key: bytes | None, keep_alerts: bool = False
+    la_code: str,
+    path: Path,
+    definitions: Sequence[Rules],
+    pseudonym_key: bytes | None,
+    keep_alerts: bool = False,
+    *,
+    keep_histories: bool = False,
 ) -> CouncilReplay:
     """One council's events in arrival order through the core; its totals under each definition.
 
@@ -102,6 +111,8 @@ def replay_council(
     if keep_alerts:
         result.referrals = [referrals_of(history, definitions[0]) for history in engine.children.values()]
         result.last_day = max((h.last_day for h in engine.children.values() if h.last_day), default=None)
+    if keep_histories:
+        result.histories = list(engine.children.values())
     for rules in definitions:
         totals: Counter[AggregateKey] = Counter()
         for history in engine.children.values():

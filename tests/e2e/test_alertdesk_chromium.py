@@ -151,9 +151,9 @@ def test_a_duty_manager_sees_a_rereferral_raised_by_the_worker_arrive_live_ackno
         assert "Re-referral within 12 months" in live.text and "MEDIUM" in live.text.upper()
         assert "02 Mar 2024" in live.text and "RC8" in live.text, "the previous referral and its closure"
         assert "Two referrals in six months" in driver.find_element(By.ID, other_card).text
-        # The child appears only as its pseudonym, linked to the council's own case record.
+        # The child appears only as its pseudonym, linked to the case record through the desk's audited reveal.
         link = live.find_element(By.CSS_SELECTOR, "a .pseudonym").find_element(By.XPATH, "..")
-        assert link.get_attribute("href") == CASE_RECORD.format(child_key=key)
+        assert link.get_attribute("href") == f"{pipeline.desk.url}/children/{key}/case"
         assert key[:16] in live.text and NEW_CHILD_ID not in driver.page_source
 
         live.find_element(By.XPATH, ".//button[normalize-space()='Acknowledge']").click()

@@ -28,7 +28,7 @@ async def test_a_card_shows_rule_and_severity_as_words_and_icons_the_pseudonym_l
         page = await (await client.get("/feed")).text()
     assert "Re-referral within 12 months" in page
     assert '<span aria-hidden="true">▲</span> High' in page  # never colour alone
-    assert 'href="https://lcs.example/child?p=child%20a%2F1&amp;la=886"' in page
+    assert 'href="/children/child%20a%2F1/case"' in page  # through the audited reveal (reveal.py)
     for text in ("03 Jun 2024", "01 Mar 2024", "RC8 NFA after assessment", "Family Support East"):
         assert text in page
     assert "<dt>Same concern as before</dt><dd>yes</dd>" in page
