@@ -168,7 +168,8 @@ async def consume(desk: Desk, settings: Settings, desk_settings: AlertDeskSettin
     """Resume every partition of the three topics from the stored offsets, mark the desk caught up at the end
     offsets seen at start, then follow. Each poll's messages are one transaction in the read model."""
     consumer = AIOKafkaConsumer(**consumer_kwargs(settings, group_id=None))
-    topics = sorted({desk_settings.alerts_topic, desk_settings.actions_topic, desk_settings.events_topic})
+    wanted = (desk_settings.alerts_topic, desk_settings.actions_topic, desk_settings.events_topic)
+    topics = sorted({t for t in wanted if t})  # an empty events topic: no timelines (e.g. before the ACL allows it)
     await consumer.start()
     try:
         partitions = await _resume_from_stored_offsets(consumer, desk, topics)

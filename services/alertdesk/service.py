@@ -118,7 +118,7 @@ async def run_desk(
         dataclasses.replace(ALERTS, name=desk_settings.alerts_topic),
         dataclasses.replace(ALERT_ACTIONS, name=desk_settings.actions_topic),
         dataclasses.replace(AUDIT, name=desk_settings.audit_topic),
-        dataclasses.replace(EVENTS, name=desk_settings.events_topic),
+        *([dataclasses.replace(EVENTS, name=desk_settings.events_topic)] if desk_settings.events_topic else []),
         dataclasses.replace(IDENTITY, name=desk_settings.identity_topic),
     ]
     await ensure_topics(settings, [plan_topic(spec, settings) for spec in topics])

@@ -93,7 +93,8 @@ class AlertDeskSettings(BaseSettings):
     alerts_topic: str = ALERTS.name
     actions_topic: str = ALERT_ACTIONS.name
     audit_topic: str = AUDIT.name
-    events_topic: str = EVENTS.name  # for the child timeline
+    # For the child timeline; empty turns the timeline's projection off (the desk principal then needs no READ on it).
+    events_topic: str = EVENTS.name
     identity_topic: str = IDENTITY.name
 
     @model_validator(mode="after")
