@@ -11,9 +11,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 NAVIGATION = "const n = performance.getEntriesByType('navigation')[0]; return n ? n.toJSON() : null;"
@@ -40,11 +40,14 @@ def search(driver: WebDriver, base_url: str, la_child_id: str) -> float:
     driver.get(f"{base_url}/feed")
     box = driver.find_element(By.ID, "f-child-id")
     box.send_keys(la_child_id)
-    old = driver.find_element(By.TAG_NAME, "html")
     driver.find_element(By.CSS_SELECTOR, "form.search button").click()
-    WebDriverWait(driver, 20).until(expected_conditions.staleness_of(old))
-    WebDriverWait(driver, 20).until(lambda d: "child=" in d.current_url)
+    WebDriverWait(driver, 20, ignored_exceptions=(WebDriverException,)).until(_results_loaded)
     return navigation_seconds(driver)
+
+
+def _results_loaded(driver: WebDriver) -> bool:
+    """The search's own page (its URL names the child) has finished loading; mid-navigation errors are retried."""
+    return "child=" in driver.current_url and driver.execute_script("return document.readyState") == "complete"
 
 
 def percentiles(samples: list[float]) -> dict[str, float]:
