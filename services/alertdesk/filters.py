@@ -26,7 +26,10 @@ def _date(text: str | None) -> dt.date | None:
 
 
 def feed_filter(query: Mapping[str, str], *, history: bool) -> FeedFilter:
-    """The filter a query string asks for; `history` says which view (the live feed or History) it is for."""
+    """The filter a query string asks for; `history` says which view (the live feed or History) it is for.
+
+    One child's alerts (a search) are shown whole, live and history together.
+    """
     try:
         severity = Severity(query["severity"]) if query.get("severity") else None
         rule = Rule(query["rule"]) if query.get("rule") else None
@@ -44,7 +47,8 @@ def feed_filter(query: Mapping[str, str], *, history: bool) -> FeedFilter:
     return FeedFilter(
         severity, rule, team[:200] if team else None, include_finished=show == "all",
         status=show if show in STATUSES else None,
-        date_from=_date(query.get("from")), date_to=_date(query.get("to")), child_key=pseudonym, history=history,
+        date_from=_date(query.get("from")), date_to=_date(query.get("to")), child_key=pseudonym,
+        history=history if pseudonym is None else None,
     )  # fmt: skip
 
 

@@ -64,6 +64,8 @@ async def test_search_turns_the_council_child_id_into_its_pseudonym_and_never_pu
     harness = Harness()
     harness.context.pseudonymiser = KEY
     harness.fold(make_rereferral(child_key=CHILD), make_rereferral(child_key="c" * 32))
+    harness.desk.history_after_days = 14
+    harness.desk.fold_alert(make_rereferral(child_key=CHILD, referral_date="2024-01-09"), SEEN)  # in History
     async with browser(harness, "dm.kent") as client:
         token = await csrf_token(client)
         found = await client.post("/search", data={"csrf_token": token, "la_child_id": RAW_ID}, allow_redirects=False)
@@ -71,8 +73,8 @@ async def test_search_turns_the_council_child_id_into_its_pseudonym_and_never_pu
         page = await (await client.get(location)).text()
     assert found.status == 303 and RAW_ID not in location
     assert parse_qs(urlsplit(location).query)["child"] == [CHILD]
-    assert len(re.findall(r'<article class="card', page)) == 1 and CHILD in page and RAW_ID not in page
-    assert harness.audit.for_route("search")[-1].alert_ids == (make_rereferral(child_key=CHILD).alert_id,)
+    assert len(re.findall(r'<article class="card', page)) == 2 and CHILD in page and RAW_ID not in page
+    assert len(harness.audit.for_route("search")[-1].alert_ids) == 2, "the child's live and history alerts"
 
 
 async def test_a_plain_id_in_the_feeds_query_string_is_refused() -> None:
