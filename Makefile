@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 
 help:
 	@echo "make demo        run the whole stack on this machine with a synthetic MASH feed"
-	@echo "make test        install everything, start Kafka, run ruff, mypy, import-linter and pytest"
+	@echo "make test        install everything, start Kafka secured (SASL_SSL + ACLs), run ruff, mypy, import-linter and pytest"
 	@echo "make kafka-up    start the local Apache Kafka broker (KRaft) on 127.0.0.1:9092 (KAFKA_SECURE=1: SASL_SSL + ACLs)"
 	@echo "make kafka-down  stop it"
 	@echo "make bench       run the benchmarks and write bench/results"

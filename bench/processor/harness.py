@@ -26,9 +26,11 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
+from bench.kafka_principals import principal_env
 from schemas.alerts import AlertMessage, AlertRevised, AlertWithdrawn
 from schemas.codec import decode_alert
 from schemas.events import InboundEvent
+from schemas.topics import ALERTS, DEADLETTER, EVENTS
 from services.core.aggregates import AggregateKey, contribution
 from services.core.config import DEFAULT_CONFIG, RuleConfig
 from services.core.engine import ChildId, Engine
@@ -37,7 +39,7 @@ from services.kafka.clients import common_kwargs, consumer_kwargs, producer_kwar
 from services.kafka.topics import ensure_topics
 from services.processor.app import changelog_names
 from services.processor.cli_processor import topic_plans
-from services.processor.settings import ProcessorSettings
+from services.processor.settings import APP_ID, ProcessorSettings
 from services.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -45,7 +47,11 @@ REPO = Path(__file__).resolve().parents[2]
 
 @dataclass(frozen=True, slots=True)
 class Names:
-    """A private app id and topic names, so runs never share state with each other or with production."""
+    """A private app id and topic names, so runs never share state with each other or with production.
+
+    Each name starts with its production name ("frontdoor.events.v2.<prefix>", app id "frontdoor-processor-<prefix>"):
+    on the secured CI broker the production ACLs hold for them as prefixes (`launcher.py up --secure --test-acls`).
+    """
 
     prefix: str
 
@@ -53,12 +59,16 @@ class Names:
     def unique(cls, purpose: str) -> Names:
         return cls(f"{purpose}-{uuid.uuid4().hex[:10]}")
 
+    def topic(self, production_name: str) -> str:
+        """This run's private copy of a production topic (the desk's actions and audit topics, for example)."""
+        return f"{production_name}.{self.prefix}"
+
     def processor_settings(self, **overrides: Any) -> ProcessorSettings:
         return ProcessorSettings(
-            app_id=f"{self.prefix}-app",
-            events_topic=f"{self.prefix}.events",
-            alerts_topic=f"{self.prefix}.alerts",
-            deadletter_topic=f"{self.prefix}.deadletter",
+            app_id=f"{APP_ID}-{self.prefix}",
+            events_topic=self.topic(EVENTS.name),
+            alerts_topic=self.topic(ALERTS.name),
+            deadletter_topic=self.topic(DEADLETTER.name),
             **overrides,
         )
 
@@ -100,8 +110,9 @@ class WorkerProcess:
         self.log_path = workdir / f"{name}.log"
         self.status_path = workdir / f"{name}.status.json"
         self.datadir = workdir / f"{name}-data"
-        # Synthetic data on a local broker: the dev profile, unless the caller's environment says otherwise.
-        self.env = {"FRONTDOOR_PROFILE": "dev"} | os.environ | {"PYTHONPATH": str(REPO)} | env
+        # Synthetic data on a local broker: the dev profile, unless the caller's environment says otherwise; on the
+        # secured CI broker, the worker's own principal (bench/kafka_principals.py).
+        self.env = {"FRONTDOOR_PROFILE": "dev"} | os.environ | principal_env("worker") | {"PYTHONPATH": str(REPO)} | env
         self.env |= {
             "FRONTDOOR_PROCESSOR_STATUS_PATH": str(self.status_path),
             "FRONTDOOR_PROCESSOR_STATUS_INTERVAL_SECONDS": "0.1",

@@ -96,6 +96,20 @@ ACLS: tuple[Acl, ...] = (
 )
 
 
+# The CI broker only (`up --secure --test-acls`): the integration tests run each service under its own principal
+# on private topics named "<production topic>.<unique suffix>" and a worker app id "<WORKER_APP_ID>-<suffix>"
+# (bench/processor/harness.py Names, tests/integration/conftest.py TestTopics). Each ACL above is repeated with its
+# name as a PREFIXED pattern, so a test's topics carry exactly the production rules; the worker's changelog of a
+# private app id ("<app id>-children-changelog") is covered by the app id as a topic prefix.
+def test_acls() -> tuple[Acl, ...]:
+    literal = (a for a in ACLS if a.pattern_type == "LITERAL")
+    prefixed = tuple(Acl(a.service, a.resource_type, "PREFIXED", a.name, a.operation, a.permission) for a in literal)
+    changelog = tuple(
+        Acl("worker", "TOPIC", "PREFIXED", WORKER_APP_ID, a.operation) for a in ACLS if a.name == WORKER_CHANGELOG
+    )
+    return prefixed + changelog
+
+
 def username(service: str) -> str:
     return f"frontdoor-{service}"
 

@@ -58,6 +58,7 @@ class Config:
     heap: list[str]
     start_timeout: float
     secure: bool
+    test_acls: bool = False
 
     @property
     def libs_dir(self) -> Path:
@@ -112,8 +113,11 @@ class Config:
         return self.state_dir / "env"
 
 
-def load_config(*, secure: bool = False) -> Config:
-    """Secure when asked (--secure or KAFKA_SECURE=1), or when the state dir was made secure before."""
+def load_config(*, secure: bool = False, test_acls: bool = False) -> Config:
+    """Secure when asked (--secure or KAFKA_SECURE=1), or when the state dir was made secure before.
+
+    test_acls (--test-acls or KAFKA_TEST_ACLS=1, for the CI broker): also the ACLs for the tests' private topics.
+    """
     version = os.environ.get("KAFKA_VERSION", "4.1.1")
     port = int(os.environ.get("KAFKA_PORT", "9092"))
     cache_root = Path.home() / ".cache" / "frontdoor"
@@ -130,6 +134,7 @@ def load_config(*, secure: bool = False) -> Config:
         heap=shlex.split(os.environ.get("KAFKA_HEAP", "-Xms256m -Xmx768m")),
         start_timeout=float(os.environ.get("KAFKA_START_TIMEOUT", "120")),
         secure=secure or (resolved_state / "credentials.json").exists(),
+        test_acls=test_acls or os.environ.get("KAFKA_TEST_ACLS", "") in {"1", "true", "yes"},
     )
 
 
@@ -301,8 +306,13 @@ def prepare_secure_state(cfg: Config) -> None:
     creds = credentials(cfg)
     security.write_env_files(cfg.env_dir, creds)
     security.write_private(cfg.admin_properties, security.admin_client_properties(creds))
-    cfg.acl_file.write_text("".join(acl.line() + "\n" for acl in security.ACLS))
+    write_acl_file(cfg)
     print(f"TLS and credentials ready in {cfg.state_dir} ({time.monotonic() - started:.1f}s)")
+
+
+def write_acl_file(cfg: Config) -> None:
+    acls = security.ACLS + (security.test_acls() if cfg.test_acls else ())
+    cfg.acl_file.write_text("".join(acl.line() + "\n" for acl in acls))
 
 
 def apply_acls(cfg: Config) -> None:
@@ -506,6 +516,10 @@ def cmd_up(cfg: Config) -> int:
     pid = running_pid(cfg, remove_stale=True)
     if pid is not None:
         print(f"Kafka is already running (pid {pid}) at {cfg.bootstrap}")
+        if cfg.credentials_file.exists():
+            write_acl_file(cfg)  # the table may have grown since it started; creating an existing ACL is a no-op
+            apply_acls(cfg)
+        print_client_lines(cfg)
         return 0
     for port in (cfg.port, cfg.controller_port):
         if port_in_use(port):
@@ -530,10 +544,15 @@ def cmd_up(cfg: Config) -> int:
         raise
     elapsed = time.monotonic() - started
     print(f"Kafka {cfg.version} ready at {cfg.bootstrap} (started in {elapsed:.1f}s; log: {cfg.server_log})")
-    print(f"BOOTSTRAP={cfg.bootstrap}")
-    if cfg.secure:
-        print(f"CREDENTIALS={cfg.credentials_file}")
+    print_client_lines(cfg)
     return 0
+
+
+def print_client_lines(cfg: Config) -> None:
+    """What a script needs to connect (deploy/run-tests.sh reads them): the address, and for TLS the credentials."""
+    print(f"BOOTSTRAP={cfg.bootstrap}")
+    if cfg.credentials_file.exists():
+        print(f"CREDENTIALS={cfg.credentials_file}")
 
 
 def signal_group(pid: int, sig: signal.Signals) -> None:
@@ -616,6 +635,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     up.add_argument(
         "--secure", action="store_true", help="SASL_SSL (SCRAM-SHA-512), a local CA, and one ACL'd user per service"
     )
+    up.add_argument(
+        "--test-acls",
+        action="store_true",
+        help="with --secure, for CI: the same ACLs on the tests' private topics (production names as prefixes)",
+    )
     down = sub.add_parser("down", help="stop the broker (SIGTERM, then SIGKILL after 30s)")
     down.add_argument("--wipe", action="store_true", help="also delete the state dir (data, logs, config)")
     sub.add_parser("status", help="exit 0 if the broker is running, 3 if not")
@@ -625,7 +649,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    cfg = load_config(secure=getattr(args, "secure", False))
+    cfg = load_config(secure=getattr(args, "secure", False), test_acls=getattr(args, "test_acls", False))
     try:
         if args.command == "up":
             return cmd_up(cfg)

@@ -6,7 +6,9 @@ import importlib.util
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
+from bench.processor.harness import Names
 from schemas.topics import ALERT_ACTIONS, ALERTS, AUDIT, DEADLETTER, EVENTS
 from services.processor.app import changelog_names
 from services.processor.settings import APP_ID, ProcessorSettings
@@ -75,3 +77,61 @@ def test_every_service_has_its_own_principal_and_the_admin_is_the_only_super_use
     assert properties["allow.everyone.if.no.acl.found"] == "false"
     assert "PLAINTEXT" not in properties["listener.security.protocol.map"]
     assert properties["listener.name.controller.ssl.client.auth"] == "required"
+
+
+# --- the CI broker's extra ACLs for the tests' private topics (`launcher.py up --secure --test-acls`) ----------
+
+
+def authorised(acls: tuple[object, ...], service: str, operation: str, name: str, resource: str = "TOPIC") -> bool:
+    """What the StandardAuthorizer decides for one principal: some ALLOW matches and no DENY does."""
+
+    def matches(acl: Any) -> bool:
+        named = acl.name == name if acl.pattern_type == "LITERAL" else name.startswith(acl.name)
+        implied = acl.operation == operation or (operation == "DESCRIBE" and acl.operation in {"READ", "WRITE"})
+        return acl.service in {service, "*"} and acl.resource_type == resource and named and implied
+
+    hits = [acl for acl in acls if matches(acl)]
+    return any(a.permission == "ALLOW" for a in hits) and not any(a.permission == "DENY" for a in hits)
+
+
+def test_the_ci_acls_repeat_every_literal_rule_as_a_prefix_plus_the_private_worker_changelogs() -> None:
+    extra = security.test_acls()
+    literal = [acl for acl in security.ACLS if acl.pattern_type == "LITERAL"]
+    assert [acl for acl in extra if acl.name != security.WORKER_APP_ID or acl.resource_type == "GROUP"] == [
+        security.Acl(a.service, a.resource_type, "PREFIXED", a.name, a.operation, a.permission) for a in literal
+    ]
+    changelog_ops = {acl.operation for acl in security.ACLS if acl.name == security.WORKER_CHANGELOG}
+    worker_app = [acl for acl in extra if acl.name == security.WORKER_APP_ID and acl.resource_type == "TOPIC"]
+    assert {(acl.service, acl.pattern_type, acl.operation) for acl in worker_app} == {
+        ("worker", "PREFIXED", operation) for operation in changelog_ops
+    }
+
+
+def test_a_private_worker_run_gets_exactly_the_production_rules_on_the_ci_broker() -> None:
+    acls = security.ACLS + security.test_acls()
+    processor = Names.unique("it-acl").processor_settings()
+    (changelog,) = changelog_names(processor)
+    assert authorised(acls, "worker", "READ", processor.events_topic)
+    assert authorised(acls, "worker", "WRITE", processor.alerts_topic)
+    assert authorised(acls, "worker", "CREATE", changelog)
+    assert authorised(acls, "worker", "READ", processor.app_id, resource="GROUP")
+    assert not authorised(acls, "worker", "WRITE", processor.events_topic)
+    assert not authorised(acls, "desk", "WRITE", processor.alerts_topic)
+    assert not authorised(acls, "ingest", "READ", processor.alerts_topic)
+    assert not authorised(acls, "receiver", "READ", processor.events_topic)
+
+
+def test_a_private_desk_may_write_its_audit_topic_but_nobody_may_read_or_delete_it() -> None:
+    acls = security.ACLS + security.test_acls()
+    names = Names.unique("it-acl")
+    audit, actions = names.topic(AUDIT.name), names.topic(ALERT_ACTIONS.name)
+    assert authorised(acls, "desk", "WRITE", audit) and authorised(acls, "desk", "WRITE", actions)
+    assert not authorised(acls, "desk", "READ", audit)
+    assert [s for s in security.SERVICES if authorised(acls, s, "WRITE", actions)] == ["desk"]
+    assert not any(authorised(acls, s, "DELETE", audit) for s in security.SERVICES)
+
+
+def test_the_production_acls_alone_do_not_cover_private_topics() -> None:
+    processor = Names.unique("it-acl").processor_settings()
+    assert not authorised(security.ACLS, "worker", "READ", processor.events_topic)
+    assert authorised(security.ACLS, "worker", "READ", EVENTS.name)

@@ -41,9 +41,10 @@ CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 class DeskThread:
     """`frontdoor alertdesk serve`, in-process: start() returns once the desk has rebuilt its state."""
 
-    settings: Settings
+    settings: Settings  # the test's own producer (events or alerts sent to the desk)
     desk_settings: AlertDeskSettings
     users: UserDirectory
+    desk_kafka: Settings | None = None  # the desk's Kafka connection (its own principal); None: `settings`
     running: RunningDesk | None = None
     producer: AIOKafkaProducer | None = None
     _loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.new_event_loop)
@@ -61,7 +62,8 @@ class DeskThread:
     async def _serve(self, ready: concurrent.futures.Future[None]) -> None:
         self._stop = asyncio.Event()
         try:
-            async with run_desk(self.settings, self.desk_settings, "127.0.0.1", 0, self.users) as running:
+            desk_kafka = self.desk_kafka or self.settings
+            async with run_desk(desk_kafka, self.desk_settings, "127.0.0.1", 0, self.users) as running:
                 self.running = running
                 self.producer = AIOKafkaProducer(**producer_kwargs(self.settings))
                 await self.producer.start()

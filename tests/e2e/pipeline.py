@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import time
 from collections.abc import Iterable, Iterator
@@ -15,10 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.kafka_principals import principal_settings
 from bench.processor.harness import Names, WorkerProcess, create_topics, delete_topics, read_topic
 from schemas.events import InboundEvent
+from schemas.topics import ALERT_ACTIONS, AUDIT
 from services.alertdesk.auth import UserDirectory
 from services.alertdesk.settings import AlertDeskSettings
+from services.kafka.topics import ensure_topics, plan_topic
 from services.settings import Settings
 from tests.e2e.desk_runner import DeskThread
 
@@ -76,24 +80,39 @@ def wait_until_running(worker: WorkerProcess, timeout_seconds: float = WORKER_RE
 
 @contextlib.contextmanager
 def live_pipeline(
-    settings: Settings, workdir: Path, users: UserDirectory, purpose: str, **desk_overrides: Any
+    settings: Settings,
+    workdir: Path,
+    users: UserDirectory,
+    purpose: str,
+    *,
+    timeline: bool = False,
+    **desk_overrides: Any,
 ) -> Iterator[Pipeline]:
-    """Start the worker, wait until it runs, start a desk over its alerts topic; stop both and delete every topic."""
+    """Start the worker, wait until it runs, start a desk over its alerts topic; stop both and delete every topic.
+
+    With `timeline` the desk also projects the worker's events topic, for the child timeline.
+    """
     names = Names.unique(purpose)
     desk_config = AlertDeskSettings(
         alerts_topic=names.processor_settings().alerts_topic,
-        actions_topic=f"{names.prefix}.actions",
-        audit_topic=f"{names.prefix}.audit",
-        events_topic=names.processor_settings().events_topic,  # the desk's timelines read the worker's events
+        actions_topic=names.topic(ALERT_ACTIONS.name),
+        audit_topic=names.topic(AUDIT.name),
+        # The desk's timelines read the worker's events topic only when asked: on the secured broker that needs the
+        # desk principal's READ on the events topic (deploy/kafka/kafka_security.py).
+        events_topic=names.processor_settings().events_topic if timeline else "",
         **({"database_url": "sqlite:///:memory:", "history_after_days": 100_000} | desk_overrides),
     )
+    # Every topic up front (by `settings`, the admin on the secured broker): the desk's principal may not create any.
     asyncio.run(create_topics(settings, names))
+    desk_topics = [dataclasses.replace(spec, name=names.topic(spec.name)) for spec in (ALERT_ACTIONS, AUDIT)]
+    asyncio.run(ensure_topics(settings, [plan_topic(spec, settings) for spec in desk_topics]))
+    # The worker connects as its own principal by itself (WorkerProcess); the desk as the desk.
     worker = WorkerProcess("worker", workdir, names.env(), store="memory://")
     desk: DeskThread | None = None
     try:
         worker.start()
         wait_until_running(worker)
-        desk = DeskThread(settings, desk_config, users).start()
+        desk = DeskThread(settings, desk_config, users, desk_kafka=principal_settings("desk")).start()
         yield Pipeline(settings, names, worker, desk)
     finally:
         if desk is not None:

@@ -51,7 +51,9 @@ def referred_again_yesterday(today: dt.date) -> InboundEvent:
 
 @pytest.fixture
 def pipeline(kafka_settings: Settings, tmp_path: Path) -> Iterator[Pipeline]:
-    with live_pipeline(kafka_settings, tmp_path, directory("dm.kent"), "e2e-history", history_after_days=14) as running:
+    with live_pipeline(
+        kafka_settings, tmp_path, directory("dm.kent"), "e2e-history", timeline=True, history_after_days=14
+    ) as running:
         yield running
 
 

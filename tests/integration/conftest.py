@@ -2,24 +2,31 @@
 
 Tests marked `kafka` are skipped when no broker answers, unless KAFKA_REQUIRED=1 (as `make test` sets),
 in which case they fail: a CI run that silently skipped every broker test would prove nothing.
+
+On the secured CI broker (`make test`), `kafka_settings` is the admin principal (SASL_SSL), for setting topics up
+and reading results back; a service the test runs connects as its own principal (`service_settings`, and
+`WorkerProcess` by itself), on topics named after the production ones (`TestTopics.create_like`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import re
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
+from bench.kafka_principals import principal_settings
+from schemas.topics import TopicSpec
 from services.kafka.clients import common_kwargs
 from services.kafka.reachability import broker_answers
-from services.kafka.topics import TopicPlan, ensure_topics
+from services.kafka.topics import TopicPlan, ensure_topics, plan_topic
 from services.settings import Settings
 
 REACHABILITY_TIMEOUT_SECONDS = 5.0
@@ -27,7 +34,10 @@ _REACHABLE = pytest.StashKey[bool]()
 
 
 def settings_from_env() -> Settings:
-    """FRONTDOOR_* from the environment (FRONTDOOR_BOOTSTRAP_SERVERS defaults to 127.0.0.1:9092), dev profile."""
+    """FRONTDOOR_* from the environment (FRONTDOOR_BOOTSTRAP_SERVERS defaults to 127.0.0.1:9092), dev profile.
+
+    `make test` puts the admin principal's SASL_SSL settings there; a PLAINTEXT dev broker needs none.
+    """
     return Settings(profile="dev")
 
 
@@ -57,6 +67,12 @@ def kafka_settings() -> Settings:
     return settings_from_env()
 
 
+@pytest.fixture(scope="session")
+def service_settings() -> Callable[[str], Settings]:
+    """Settings for a service the test runs ("ingest", "worker", "desk", "receiver"), as its own principal."""
+    return principal_settings
+
+
 @dataclass(frozen=True, slots=True)
 class TopicDescription:
     """A topic as the broker reports it."""
@@ -76,9 +92,20 @@ class TestTopics:
     created: list[str] = field(default_factory=list)
 
     def unique_name(self, purpose: str) -> str:
-        slug = re.sub(r"[^a-zA-Z0-9]+", "-", self.test_name.removeprefix("test_"))[:60].strip("-")
-        name = f"it.{purpose}.{slug}.{uuid.uuid4().hex[:10]}"
+        name = f"it.{purpose}.{self.suffix()}"
         self.created.append(name)
+        return name
+
+    def suffix(self) -> str:
+        slug = re.sub(r"[^a-zA-Z0-9]+", "-", self.test_name.removeprefix("test_"))[:60].strip("-")
+        return f"{slug}.{uuid.uuid4().hex[:10]}"
+
+    async def create_like(self, spec: TopicSpec) -> str:
+        """A private copy of a production topic, named "<production name>.<test>.<random>" so that a service's
+        production ACLs hold for it on the secured broker; created (by the admin) with the production configs."""
+        name = f"{spec.name}.{self.suffix()}"
+        self.created.append(name)
+        assert await ensure_topics(self.settings, [plan_topic(dataclasses.replace(spec, name=name), self.settings)])
         return name
 
     async def create(self, purpose: str, *, partitions: int = 6, cleanup_policy: str = "delete") -> TopicPlan:

@@ -18,6 +18,9 @@ from typing import Any
 
 import faust
 
+from services.kafka.clients import faust_credentials
+from services.settings import Settings
+
 SNAPSHOT_INTERVAL_SECONDS = 0.2
 
 
@@ -38,6 +41,9 @@ def make_app(app_id: str, broker_url: str, topic_name: str, partitions: int, dat
     app = faust.App(
         app_id,
         broker=broker_url,
+        # A test's own faust app, not a service: it connects as the environment says (the admin on the secured
+        # CI broker, which creates its changelog; nothing on a PLAINTEXT dev broker).
+        broker_credentials=faust_credentials(Settings(profile="dev")),
         store="memory://",
         # faust reads unprefixed variables (BROKER_URL, STORE, WEB_PORT, ...) from os.environ by default,
         # and they win over these arguments; an empty mapping makes this call the only source of config.

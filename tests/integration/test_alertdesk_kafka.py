@@ -13,7 +13,9 @@ import aiohttp
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from bench.kafka_principals import principal_settings
 from schemas.codec import encode
+from schemas.topics import ALERT_ACTIONS, ALERTS, AUDIT, EVENTS
 from services.alertdesk.actions import decode_action
 from services.alertdesk.audit import ChildLevelDataViewed
 from services.alertdesk.service import RunningDesk, run_desk
@@ -27,12 +29,16 @@ from tests.unit.alertdesk.desk_builders import PASSWORD, directory, make_rerefer
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(120)]
 
 
-def desk_settings(topics: TestTopics) -> AlertDeskSettings:
+async def desk_settings(topics: TestTopics, *, timeline: bool = False) -> AlertDeskSettings:
+    """Private alerts, actions and audit topics, made up front: the desk's principal may not create topics.
+
+    With `timeline`, an events topic too (the desk principal then needs READ on it on the secured broker).
+    """
     return AlertDeskSettings(
-        alerts_topic=topics.unique_name("alerts"),
-        actions_topic=topics.unique_name("actions"),
-        audit_topic=topics.unique_name("audit"),
-        events_topic=topics.unique_name("events"),
+        alerts_topic=await topics.create_like(ALERTS),
+        actions_topic=await topics.create_like(ALERT_ACTIONS),
+        audit_topic=await topics.create_like(AUDIT),
+        events_topic=await topics.create_like(EVENTS) if timeline else "",
         database_url="sqlite:///:memory:",  # rebuilt from the topics at every start, as these tests expect
         history_after_days=100_000,  # the builders' alerts are dated 2024: keep them in the live feed
         session_secret="integration-test-secret",  # type: ignore[arg-type]  # pydantic coerces to SecretStr
@@ -40,8 +46,9 @@ def desk_settings(topics: TestTopics) -> AlertDeskSettings:
 
 
 @contextlib.asynccontextmanager
-async def desk(settings: Settings, config: AlertDeskSettings) -> AsyncIterator[RunningDesk]:
-    async with run_desk(settings, config, "127.0.0.1", 0, users=directory()) as running:
+async def desk(config: AlertDeskSettings) -> AsyncIterator[RunningDesk]:
+    """The desk as its own Kafka principal on the secured broker (bench/kafka_principals.py)."""
+    async with run_desk(principal_settings("desk"), config, "127.0.0.1", 0, users=directory()) as running:
         async with asyncio.timeout(30):
             while not running.desk.caught_up:
                 await asyncio.sleep(0.05)
@@ -94,19 +101,17 @@ async def read_all(settings: Settings, topic: str, count: int) -> list[bytes]:
     return values
 
 
-async def test_the_desk_rebuilds_alerts_and_actions_from_the_topics_after_a_restart(
-    kafka_settings: Settings, topics: TestTopics
-) -> None:
-    config = desk_settings(topics)
+async def test_the_desk_rebuilds_alerts_and_actions_from_the_topics_after_a_restart(topics: TestTopics) -> None:
+    config = await desk_settings(topics)
     kept, gone = make_rereferral(child_key=pseudonym("kept")), make_rereferral(child_key=pseudonym("gone"))
-    async with desk(kafka_settings, config) as running:
-        await produce(kafka_settings, config.alerts_topic, kept, gone, withdrawn(gone))
+    async with desk(config) as running:
+        await produce(principal_settings("worker"), config.alerts_topic, kept, gone, withdrawn(gone))
         await until(lambda: running.desk.state.seq >= 3)
         async with signed_in(running) as (http, token):
             url = f"/alerts/{kept.alert_id}/note"
             response = await http.post(url, data={"text": "Checked with police", "csrf_token": token})
             assert response.status == 200
-    async with desk(kafka_settings, config) as restarted:
+    async with desk(config) as restarted:
         state = restarted.desk.state
         assert (gone_record := state.get("886", gone.alert_id)) and gone_record.status == "withdrawn"
         assert (kept_record := state.get("886", kept.alert_id))
@@ -116,10 +121,10 @@ async def test_the_desk_rebuilds_alerts_and_actions_from_the_topics_after_a_rest
 async def test_an_action_posted_on_the_desk_is_an_event_on_the_actions_topic(
     kafka_settings: Settings, topics: TestTopics
 ) -> None:
-    config = desk_settings(topics)
+    config = await desk_settings(topics)
     alert = make_rereferral(child_key=pseudonym("child-a"))
-    async with desk(kafka_settings, config) as running:
-        await produce(kafka_settings, config.alerts_topic, alert)
+    async with desk(config) as running:
+        await produce(principal_settings("worker"), config.alerts_topic, alert)
         await until(lambda: running.desk.state.get("886", alert.alert_id) is not None)
         async with signed_in(running) as (http, token):
             headers = {"X-CSRF-Token": token, "Accept": "application/json"}
@@ -137,10 +142,10 @@ async def test_an_action_posted_on_the_desk_is_an_event_on_the_actions_topic(
 async def test_every_child_level_view_lands_as_an_audit_record_on_the_audit_topic(
     kafka_settings: Settings, topics: TestTopics
 ) -> None:
-    config = desk_settings(topics)
+    config = await desk_settings(topics)
     alert = make_rereferral(child_key=pseudonym("child-a"))
-    async with desk(kafka_settings, config) as running:
-        await produce(kafka_settings, config.alerts_topic, alert)
+    async with desk(config) as running:
+        await produce(principal_settings("worker"), config.alerts_topic, alert)
         await until(lambda: running.desk.state.get("886", alert.alert_id) is not None)
         async with signed_in(running) as (http, _token):
             assert (await http.get(f"/alerts/{alert.alert_id}")).status == 200
@@ -161,33 +166,34 @@ def alerts_folded(running: RunningDesk) -> float:
 
 
 async def test_a_desk_on_a_database_file_resumes_from_its_stored_offsets_and_a_rebuild_replays_the_topics(
-    kafka_settings: Settings, topics: TestTopics, tmp_path: Path
+    topics: TestTopics, tmp_path: Path
 ) -> None:
-    config = desk_settings(topics).model_copy(update={"database_url": f"sqlite:///{tmp_path / 'desk.sqlite3'}"})
+    config = (await desk_settings(topics, timeline=True)).model_copy(
+        update={"database_url": f"sqlite:///{tmp_path / 'desk.sqlite3'}"}
+    )
     first, second = make_rereferral(child_key=pseudonym("first")), make_rereferral(child_key=pseudonym("second"))
     referral = make_referral(child_key=pseudonym("first"), date="2024-06-03", team="North")
-    async with desk(kafka_settings, config) as running:
-        await produce(kafka_settings, config.alerts_topic, first)
-        await produce(kafka_settings, config.events_topic, referral)
+    async with desk(config) as running:
+        await produce(principal_settings("worker"), config.alerts_topic, first)
+        await produce(principal_settings("ingest"), config.events_topic, referral)
         await until(lambda: running.desk.state.total() == 1 and running.desk.state.timeline("886", first.child_key))
-    await produce(kafka_settings, config.alerts_topic, second)  # while the desk is down
-    async with desk(kafka_settings, config) as restarted:
+    await produce(principal_settings("worker"), config.alerts_topic, second)  # while the desk is down
+    async with desk(config) as restarted:
         assert restarted.desk.state.total() == 2
         assert alerts_folded(restarted) == 1, "only the message produced while it was down was read again"
         assert [x.kind for x in restarted.desk.state.timeline("886", first.child_key)] == ["ReferralOpened"]
-    async with run_desk(kafka_settings, config, "127.0.0.1", 0, users=directory(), rebuild=True) as rebuilt:
+    async with run_desk(principal_settings("desk"), config, "127.0.0.1", 0, users=directory(), rebuild=True) as rebuilt:
         await until(lambda: rebuilt.desk.caught_up)
         assert rebuilt.desk.state.total() == 2 and alerts_folded(rebuilt) == 2, "a rebuild replays both topics"
 
 
 async def test_an_alert_about_an_old_referral_when_it_reaches_the_topic_goes_to_history_not_the_feed(
-    kafka_settings: Settings, topics: TestTopics
+    topics: TestTopics,
 ) -> None:
-    # and without the events topic (timelines off), as a cluster whose ACLs do not yet grant it would run the desk
-    config = desk_settings(topics).model_copy(update={"history_after_days": 14, "events_topic": ""})
+    config = (await desk_settings(topics)).model_copy(update={"history_after_days": 14})
     old = make_rereferral(child_key=pseudonym("old"), referral_date="2024-06-03")  # years before the message's time
-    async with desk(kafka_settings, config) as running:
-        await produce(kafka_settings, config.alerts_topic, old)
+    async with desk(config) as running:
+        await produce(principal_settings("worker"), config.alerts_topic, old)
         await until(lambda: running.desk.state.total() == 1)
         record = running.desk.state.get("886", old.alert_id)
         assert record is not None and record.history

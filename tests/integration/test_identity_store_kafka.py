@@ -22,7 +22,9 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from pydantic import SecretStr
 
+from bench.kafka_principals import principal_env
 from schemas.codec import encode
+from schemas.topics import ALERT_ACTIONS, ALERTS, AUDIT, EVENTS, IDENTITY
 from services.alertdesk.service import RunningDesk, run_desk
 from services.alertdesk.settings import AlertDeskSettings
 from services.cli import main as frontdoor
@@ -99,6 +101,7 @@ async def read_topic(settings: Settings, topic: str) -> list[tuple[bytes | None,
 
 async def test_ingest_seals_ids_the_desk_reveals_them_audited_erasure_removes_them_and_no_plain_id_leaks(
     kafka_settings: Settings,
+    service_settings: Callable[[str], Settings],
     topics: TestTopics,
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
@@ -106,16 +109,20 @@ async def test_ingest_seals_ids_the_desk_reveals_them_audited_erasure_removes_th
 ) -> None:
     caplog.set_level(logging.DEBUG)
     pseudonym_key, identity_key = secrets.token_hex(32), secrets.token_hex(32)
-    settings = kafka_settings.model_copy(
-        update={"pseudonym_key": SecretStr(pseudonym_key), "identity_key": SecretStr(identity_key)}
-    )
-    identity_topic = (await topics.create("identity", cleanup_policy="compact")).name  # as `topics create` makes it
-    events_topic = (await topics.create("events")).name
+    keys = {"pseudonym_key": SecretStr(pseudonym_key), "identity_key": SecretStr(identity_key)}
+    # Test setup and reading results back as `kafka_settings` (the admin on the secured CI broker); ingest, the
+    # desk and the alerts sent to the desk each as their own principal (bench/kafka_principals.py).
+    settings = kafka_settings.model_copy(update=keys)
+    ingest = service_settings("ingest").model_copy(update=keys)
+    desk_kafka = service_settings("desk").model_copy(update=keys)
+    # Every topic up front, named after the production ones (so their ACLs hold): the desk may not create topics.
+    identity_topic = await topics.create_like(IDENTITY)  # compacted, as `topics create` makes it
+    events_topic = await topics.create_like(EVENTS)
     kept_id, erased_id = f"KENT{uuid.uuid4().hex[:10].upper()}", f"KENT{uuid.uuid4().hex[:10].upper()}"
     config = AlertDeskSettings(
-        alerts_topic=topics.unique_name("alerts"),
-        actions_topic=topics.unique_name("actions"),
-        audit_topic=topics.unique_name("audit"),
+        alerts_topic=await topics.create_like(ALERTS),
+        actions_topic=await topics.create_like(ALERT_ACTIONS),
+        audit_topic=await topics.create_like(AUDIT),
         identity_topic=identity_topic,
         session_secret=SecretStr("integration-test-secret"),
         case_record_url_template="https://lcs.example/child/{la_child_id}",
@@ -130,18 +137,18 @@ async def test_ingest_seals_ids_the_desk_reveals_them_audited_erasure_removes_th
     assert len(result.events) == 4 and not result.rejected
     assert pseudonymiser.identities is not None
     kept_key, erased_key = (pseudonymiser.child_key("886", raw) for raw in (kept_id, erased_id))
-    producer = AIOKafkaProducer(**producer_kwargs(settings))
+    producer = AIOKafkaProducer(**producer_kwargs(ingest))
     await producer.start()
     try:
         await EventPublisher(producer, topic=events_topic).send_batch(result.events)
     finally:
         await producer.stop()
     keyring = Keyring.from_secrets(settings.identity_key, settings.identity_keys)
-    assert await publish_identities(settings, keyring, pseudonymiser.identities, config.identity_topic, NOW) == 2
+    assert await publish_identities(ingest, keyring, pseudonymiser.identities, config.identity_topic, NOW) == 2
 
-    async with desk(settings, config) as running:
+    async with desk(desk_kafka, config) as running:
         alert = make_rereferral(child_key=kept_key)
-        producer = AIOKafkaProducer(**producer_kwargs(settings))
+        producer = AIOKafkaProducer(**producer_kwargs(service_settings("worker")))  # alerts are the worker's
         await producer.start()
         try:
             await producer.send_and_wait(config.alerts_topic, encode(alert), key=kept_key.encode())
@@ -164,6 +171,8 @@ async def test_ingest_seals_ids_the_desk_reveals_them_audited_erasure_removes_th
         monkeypatch.setenv("FRONTDOOR_PSEUDONYM_KEY", pseudonym_key)
         monkeypatch.setenv("FRONTDOOR_PROFILE", "dev")
         monkeypatch.setenv("FRONTDOOR_BOOTSTRAP_SERVERS", settings.bootstrap_servers)
+        for variable, value in principal_env("ingest").items():  # the command as the ingest principal
+            monkeypatch.setenv(variable, value)
         command = ["identity", "erase", "--la-code", "886", "--child-id", erased_id, "--topic", config.identity_topic]
         assert await asyncio.to_thread(frontdoor, command) == 0
         await until(lambda: erased_key not in vault.sealed)

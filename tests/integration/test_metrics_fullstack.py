@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from bench.kafka_principals import principal_settings
 from bench.processor.harness import Names, WorkerProcess, keyed, private_topics, produce, read_topic, wait_caught_up
 from schemas.alerts import Alert
 from schemas.codec import decode_alert, encode
@@ -160,7 +161,7 @@ async def test_a_real_worker_fed_twenty_councils_through_kafka_gives_every_panel
             with run_prometheus(f"127.0.0.1:{port}", tmp_path, scrape_seconds=SCRAPE_SECONDS) as prometheus:
                 # Prometheus scrapes from before the first event, so counters start at 0 and increase() sees all.
                 feed_started = time.time()
-                await produce(kafka_settings, processor.events_topic, keyed(feed, encode))
+                await produce(principal_settings("ingest"), processor.events_topic, keyed(feed, encode))
                 await wait_caught_up(
                     kafka_settings, processor.app_id, processor.events_topic, [worker], CATCH_UP_TIMEOUT_SECONDS
                 )

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.kafka_principals import principal_settings
 from bench.processor.harness import (
     REPO,
     Names,
@@ -60,7 +61,7 @@ async def test_a_council_configured_for_365_days_gets_the_365_day_flags_live_as_
     names = Names.unique("it-council-rules")
     processor = names.processor_settings()
     async with private_topics(kafka_settings, names):
-        await produce(kafka_settings, processor.events_topic, keyed(feed, encode))  # type: ignore[arg-type]
+        await produce(principal_settings("ingest"), processor.events_topic, keyed(feed, encode))  # type: ignore[arg-type]
         env = names.env() | {"FRONTDOOR_RULES_CONFIG": str(rules)}
         worker = WorkerProcess("worker", tmp_path, env).start()
         try:

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bench.kafka_principals import principal_settings
 from bench.processor.harness import (
     Names,
     WorkerProcess,
@@ -100,7 +101,8 @@ def test_every_bad_message_is_dead_lettered_with_its_reason_and_every_good_one_i
 async def check(worker: Fixture, stream: list[Message], children: list[str]) -> None:
     names, kafka_settings, process = worker
     processor = names.processor_settings()
-    written = await produce(kafka_settings, processor.events_topic, [(key, value) for _, key, value in stream])
+    pairs = [(key, value) for _, key, value in stream]
+    written = await produce(principal_settings("ingest"), processor.events_topic, pairs)
     await wait_caught_up(kafka_settings, processor.app_id, processor.events_topic, [process], timeout=60)
     letters = {
         (envelope["partition"], envelope["offset"]): envelope

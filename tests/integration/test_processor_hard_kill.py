@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from bench.kafka_principals import principal_settings
 from bench.processor.harness import (
     Names,
     WorkerProcess,
@@ -77,7 +78,7 @@ async def test_a_worker_killed_mid_stream_and_restarted_loses_and_duplicates_no_
     # Small batches and static membership: the kill lands mid-stream, and the restart rejoins at once.
     options = {"max_batch": "100", "group_instance_id": "hard-kill-worker"}
     async with private_topics(kafka_settings, names):
-        await produce(kafka_settings, processor.events_topic, keyed(feed, encode))
+        await produce(principal_settings("ingest"), processor.events_topic, keyed(feed, encode))
         first = WorkerProcess("worker", tmp_path, names.env(), store=store, **options).start()
         second = WorkerProcess("worker", tmp_path, names.env(), store=store, **options)
         try:

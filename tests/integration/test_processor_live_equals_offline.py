@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.kafka_principals import principal_settings
 from bench.processor.harness import (
     REPO,
     Names,
@@ -41,7 +42,7 @@ async def test_a_simulated_year_through_a_worker_gives_exactly_the_alerts_replay
     async with private_topics(kafka_settings, names):
         lines = events_file.read_bytes().splitlines()
         await produce(
-            kafka_settings,
+            principal_settings("ingest"),  # the events a council's ingest would send, as the ingest principal
             names.processor_settings().events_topic,
             [(e.la_code.encode(), line) for e, line in zip(feed, lines, strict=True)],
         )

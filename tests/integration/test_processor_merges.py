@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.kafka_principals import principal_settings
 from bench.processor.harness import (
     Names,
     WorkerProcess,
@@ -96,7 +97,7 @@ async def test_merge_chains_with_late_events_through_workers_give_exactly_replay
     names = Names.unique("it-merges")
     processor = names.processor_settings()
     async with private_topics(kafka_settings, names):
-        await produce(kafka_settings, processor.events_topic, keyed(feed, encode))
+        await produce(principal_settings("ingest"), processor.events_topic, keyed(feed, encode))
         running = [WorkerProcess(f"worker-{n}", tmp_path, names.env(), max_batch="200").start() for n in range(workers)]
         try:
             await wait_caught_up(kafka_settings, processor.app_id, processor.events_topic, running, timeout=90)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.kafka_principals import principal_settings
 from bench.processor.harness import (
     REPO,
     Names,
@@ -42,7 +43,7 @@ async def test_a_simulated_year_through_a_worker_gives_the_monthly_series_of_rep
     names = Names.unique("it-series-live")
     processor = names.processor_settings()
     async with private_topics(kafka_settings, names):
-        await produce(kafka_settings, processor.events_topic, keyed(feed, encode))
+        await produce(principal_settings("ingest"), processor.events_topic, keyed(feed, encode))
         worker = WorkerProcess("worker", tmp_path, names.env()).start()
         try:
             await wait_caught_up(kafka_settings, processor.app_id, processor.events_topic, [worker], timeout=100)

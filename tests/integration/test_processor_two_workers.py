@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from bench.kafka_principals import principal_settings
 from bench.processor.harness import (
     Names,
     WorkerProcess,
@@ -52,11 +53,11 @@ async def test_two_workers_sharing_six_partitions_one_joining_mid_stream_give_th
         second = WorkerProcess("worker-2", tmp_path, names.env(), max_batch="100")
         workers = [first, second]
         try:
-            await produce(kafka_settings, processor.events_topic, keyed(feed[:half], encode))
+            await produce(principal_settings("ingest"), processor.events_topic, keyed(feed[:half], encode))
             await until(first, lambda s: s["events"] >= 1_000)
             # The second worker joins while the first is busy: a rebalance in mid-stream.
             second.start()
-            await produce(kafka_settings, processor.events_topic, keyed(feed[half:], encode))
+            await produce(principal_settings("ingest"), processor.events_topic, keyed(feed[half:], encode))
             await wait_caught_up(kafka_settings, processor.app_id, processor.events_topic, workers, timeout=90)
             await asyncio.sleep(0.5)  # the status files are rewritten every 0.1 s
             statuses = [w.status() for w in workers]

@@ -1,7 +1,10 @@
-"""A secured broker for the Kafka ACL tests: `launcher.py up --secure` on private ports and a private state dir.
+"""The secured broker for the Kafka ACL tests.
 
-Started once per session, only when a test asks for it, and stopped (state wiped) afterwards. Without Java the
-tests are skipped, unless KAFKA_REQUIRED=1, when they fail: a CI run that skipped them would prove nothing.
+Under `make test` the run's own broker is the secured one (KAFKA_CREDENTIALS, bench/kafka_principals.py), and
+these tests use it: one broker for the whole run. Otherwise (pytest against a PLAINTEXT dev broker) a secured one
+is started once per session, only when a test asks for it, by `launcher.py up --secure` on private ports and a
+private state dir, and stopped (state wiped) afterwards. Without Java the tests are skipped, unless
+KAFKA_REQUIRED=1, when they fail: a CI run that skipped them would prove nothing.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from bench.kafka_principals import credentials_file as run_credentials_file
 from services.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -75,6 +79,10 @@ def java_available() -> bool:
 
 @pytest.fixture(scope="session")
 def secure_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureBroker]:
+    run_broker = run_credentials_file()
+    if run_broker is not None:
+        yield SecureBroker(json.loads(run_broker.read_text()), run_broker, start_seconds=0.0)
+        return
     if not java_available():
         reason = "Java 17+ is not installed: the secured broker (deploy/kafka/launcher.py up --secure) needs it"
         if os.environ.get("KAFKA_REQUIRED") == "1":
