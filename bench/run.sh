@@ -24,3 +24,6 @@ if ! python3 deploy/kafka/launcher.py status >/dev/null 2>&1; then
 fi
 trap '[ "$started_kafka" -eq 1 ] && python3 deploy/kafka/launcher.py down' EXIT
 FRONTDOOR_PROFILE=dev "$PYTHON" -m bench.processor.run
+
+# the alert desk with a large council's alerts: cold start, memory, page loads in Chromium (bench/README.md, "desk")
+bash bench/desk.sh

@@ -3,7 +3,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
-export REFERENCE_DATA_REQUIRED=1 KAFKA_REQUIRED=1 PROMTOOL_REQUIRED=1 AMTOOL_REQUIRED=1
+export REFERENCE_DATA_REQUIRED=1 KAFKA_REQUIRED=1 POSTGRES_REQUIRED=1 PROMTOOL_REQUIRED=1 AMTOOL_REQUIRED=1
 export FRONTDOOR_BOOTSTRAP_SERVERS="${FRONTDOOR_BOOTSTRAP_SERVERS:-127.0.0.1:9092}"
 # The broker this run uses: the port of FRONTDOOR_BOOTSTRAP_SERVERS, its controller on the next port (9092/9093),
 # state in ~/.cache/frontdoor/kafka-run/<port> unless KAFKA_STATE_DIR says otherwise.

@@ -123,8 +123,10 @@ def run_stack(supervisor: Supervisor, options: DemoOptions) -> int:
         "FRONTDOOR_ALERTDESK_SESSION_SECRET": secrets.token_hex(32),
         "FRONTDOOR_ALERTDESK_COOKIE_SECURE": "false",  # plain HTTP on loopback
         "FRONTDOOR_ALERTDESK_PUBLIC_URL": options.desk_url,
+        "FRONTDOOR_ALERTDESK_DATABASE_URL": f"sqlite:///{work / 'alertdesk.sqlite3'}",
     }
-    desk = frontdoor("alertdesk", "serve", "--host", "127.0.0.1", "--port", str(options.desk_port))
+    # --rebuild: the demo's read model always matches the topics, even after the broker's data was wiped.
+    desk = frontdoor("alertdesk", "serve", "--host", "127.0.0.1", "--port", str(options.desk_port), "--rebuild")
     supervisor.start("alert desk", desk, env=desk_env, log_path=work / "alertdesk.log")
 
     print(f"Sending a year of history for council {options.council} ...", flush=True)

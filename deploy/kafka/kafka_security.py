@@ -84,6 +84,7 @@ ACLS: tuple[Acl, ...] = (
     Acl("worker", "GROUP", "LITERAL", WORKER_APP_ID, "READ"),
     # the desk: reads alerts and actions (without a group today), and is the only writer of actions and audit.
     topic("desk", ALERTS, "READ"),
+    topic("desk", EVENTS, "READ"),  # the child timeline is projected from the events
     topic("desk", ACTIONS, "READ"),
     topic("desk", ACTIONS, "WRITE"),
     topic("desk", AUDIT, "WRITE"),

@@ -26,6 +26,7 @@ class AlertOutcome(StrEnum):
     STRATEGY_S47 = "strategy_s47"
     ALREADY_ALLOCATED = "already_allocated"
     NOT_A_CONCERN = "not_a_concern"
+    HISTORICAL = "historical"
 
 
 OUTCOME_LABELS: dict[AlertOutcome, str] = {
@@ -36,6 +37,7 @@ OUTCOME_LABELS: dict[AlertOutcome, str] = {
     AlertOutcome.STRATEGY_S47: "Strategy discussion / S47",
     AlertOutcome.ALREADY_ALLOCATED: "Already allocated to a worker",
     AlertOutcome.NOT_A_CONCERN: "Reviewed, not a concern",
+    AlertOutcome.HISTORICAL: "Historical: raised while loading past records",
 }
 
 
@@ -82,6 +84,7 @@ class AlertClosed(AlertAction):
 
     type: Literal["AlertClosed"] = "AlertClosed"
     outcome: AlertOutcome
+    reason: NoteText | None = None  # e.g. a bulk close of history says why, once per alert
 
 
 ActionMessage = Annotated[

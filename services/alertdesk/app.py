@@ -16,7 +16,7 @@ import aiohttp
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from services.alertdesk import feed, hooks, reveal, review
+from services.alertdesk import children, feed, history, hooks, reveal, review
 from services.alertdesk.audit import SignInRefused
 from services.alertdesk.auth import FIRST_RUN_HELP, User, replace_hash
 from services.alertdesk.context import CONTEXT, SESSION, DeskContext, context_of, read_form, session_of
@@ -59,6 +59,8 @@ def create_app(context: DeskContext) -> web.Application:
     app.router.add_static("/static", STATIC_DIR, append_version=False)
     feed.add_routes(app.router)
     review.add_routes(app.router)
+    history.add_routes(app.router)
+    children.add_routes(app.router)
     reveal.add_routes(app.router)
     hooks.add_routes(app.router)
     return app
@@ -304,7 +306,7 @@ async def healthz(request: web.Request) -> web.StreamResponse:
     body: dict[str, object] = {"status": "ok" if health.ok else "failing"}
     if not health.ok:
         body["audit"] = {"status": "failing", "consecutive_failures": health.consecutive_failures}
-    body |= {"caught_up": desk.caught_up, "alerts": len(desk.state.records)}
+    body |= {"caught_up": desk.caught_up, "alerts": desk.state.total()}
     return web.json_response(body, status=200 if health.ok else 503)
 
 

@@ -9,7 +9,7 @@ from typing import Annotated, Literal, Protocol
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from schemas.alerts import AlertId
-from schemas.events import LaCode
+from schemas.events import ChildKey, LaCode
 
 
 class ChildLevelDataViewed(BaseModel):
@@ -29,6 +29,7 @@ class ChildLevelDataViewed(BaseModel):
     route: str
     purpose: str
     alert_ids: tuple[AlertId, ...] = Field(max_length=500)
+    child_key: ChildKey | None = None  # the child's pseudonym, for a view of one child (a timeline)
     # One view of many alerts is split into several records; `part` of `parts` (1 of 1 for most views).
     part: int = Field(default=1, ge=1)
     parts: int = Field(default=1, ge=1)

@@ -27,6 +27,9 @@ def register(subparsers: Any) -> None:
     serve = commands.add_parser("serve", help="serve the desk over the alerts and actions topics")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument(
+        "--rebuild", action="store_true", help="drop the read model and replay it from the topics (Kafka is the source)"
+    )
     serve.set_defaults(handler=run_serve)
     user = commands.add_parser("add-user", help="add or replace a local user (the password is asked for)")
     user.add_argument("--users-file", type=Path, default=None, help="default: FRONTDOOR_ALERTDESK_USERS_FILE")
@@ -81,20 +84,22 @@ def run_serve(args: argparse.Namespace) -> int:
     log_budget.install()  # an error loop or a flood of refused sign-ins cannot fill the disk
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
     try:
-        return asyncio.run(_serve(settings, desk_settings, args.host, args.port, users))
+        return asyncio.run(_serve(settings, desk_settings, args.host, args.port, users, rebuild=args.rebuild))
     except (KafkaError, OSError) as error:
         print(f"frontdoor alertdesk serve: {error}. Is Kafka at {settings.bootstrap_servers}?", file=sys.stderr)
         return 1
 
 
-async def _serve(settings: Settings, desk_settings: AlertDeskSettings, host: str, port: int, users: Any) -> int:
+async def _serve(
+    settings: Settings, desk_settings: AlertDeskSettings, host: str, port: int, users: Any, *, rebuild: bool
+) -> int:
     from services.alertdesk.service import run_desk  # noqa: PLC0415  # the web stack loads only for `serve`
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    async with run_desk(settings, desk_settings, host, port, users) as running:
+    async with run_desk(settings, desk_settings, host, port, users, rebuild=rebuild) as running:
         login = "your council account (OIDC)" if desk_settings.oidc_enabled else f"a user in {desk_settings.users_file}"
         print(f"Alert desk at {running.url}/login  (sign in with {login}; Ctrl-C stops it)", flush=True)
         stopping = asyncio.create_task(stop.wait())

@@ -25,6 +25,7 @@ from services.alertdesk.settings import AlertDeskSettings
 from services.alertdesk.signin import SignIn
 from services.alertdesk.state import AlertRecord
 from services.identity.vault import IdentityVault
+from services.ingest.identity import Pseudonymiser
 
 ActionPublisher = Callable[[ActionMessage], Awaitable[None]]
 
@@ -36,6 +37,10 @@ PURPOSES: dict[str, str] = {
     "action": "recording a decision on an alert",
     "weekly": "weekly review of children with two referrals in six months",
     "weekly_csv": "weekly review list exported for the meeting",
+    "search": "search for one child's alerts by the council's child id or pseudonym",
+    "history": "history: alerts about past records, kept out of the live feed",
+    "bulk_close": "closing history alerts in bulk",
+    "timeline": "one child's front-door timeline",
 }
 
 
@@ -58,8 +63,12 @@ class DeskContext:
     reveal_budget: RevealBudget = field(default_factory=RevealBudget)  # council ids one person may see an hour
     # Feed event ids are "<epoch>-<seq>": a client resuming across a restart of the desk gets a full snapshot.
     epoch: str = field(default_factory=lambda: secrets.token_hex(4))
+    # Computes a pseudonym from the council's child id for search; None without FRONTDOOR_PSEUDONYM_KEY.
+    pseudonymiser: Pseudonymiser | None = None
 
-    async def audit_view(self, user: User, route: str, records: list[AlertRecord]) -> None:
+    async def audit_view(
+        self, user: User, route: str, records: list[AlertRecord], child_key: str | None = None
+    ) -> None:
         """Write the audit records before the response leaves; if they cannot be written, nothing is sent.
 
         A view of many alerts is split into records of at most MAX_ALERT_IDS_PER_RECORD ids, so no record can
@@ -71,7 +80,7 @@ class DeskContext:
         for part, chunk in enumerate(chunks, start=1):
             entry = ChildLevelDataViewed(
                 occurred_at=now, user=user.username, role=user.role, la_code=user.la_code, route=route,
-                purpose=PURPOSES[route], alert_ids=tuple(chunk), part=part, parts=len(chunks),
+                purpose=PURPOSES[route], alert_ids=tuple(chunk), part=part, parts=len(chunks), child_key=child_key,
             )  # fmt: skip
             try:
                 await self.audit.record(entry)

@@ -1,15 +1,27 @@
-"""The running desk: folds messages into the state, counts them, and wakes the live feeds and the notifier."""
+"""The running desk: projects messages into its read model, counts them, and wakes the live feeds and the notifier."""
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from schemas.alerts import AlertMessage, AlertRevised, AlertWithdrawn
-from services.alertdesk.actions import ActionMessage, action_kind
+from schemas.alerts import AlertMessage
+from schemas.events import InboundEvent
+from services.alertdesk.actions import ActionMessage, AlertAction, action_kind
+from services.alertdesk.database import Database
 from services.alertdesk.metrics import DeskMetrics
-from services.alertdesk.state import AlertRecord, DeskState
+from services.alertdesk.projection import Batch, Change, project
+from services.alertdesk.readmodel import ReadModel
+from services.alertdesk.state import AlertRecord
+
+
+def memory_read_model() -> ReadModel:
+    """An in-memory SQLite read model: for tests, and a desk that rebuilds from the topics at every start."""
+    db = Database("sqlite:///:memory:")
+    db.create_schema()
+    return ReadModel(db)
 
 
 class FeedHub:
@@ -53,29 +65,39 @@ NewAlertListener = Callable[[AlertRecord], None]
 
 @dataclass(slots=True)
 class Desk:
-    """The one place the state changes. Consumers and request handlers call `fold_*`; nothing else mutates it."""
+    """The one place the read model changes. The consumer calls `fold_batch`; tests may fold one message at a time."""
 
     metrics: DeskMetrics
-    state: DeskState = field(default_factory=DeskState)
+    state: ReadModel = field(default_factory=memory_read_model)
     hub: FeedHub = field(default_factory=FeedHub)
     caught_up: bool = False
     new_alert_listeners: list[NewAlertListener] = field(default_factory=list)
+    history_after_days: int | None = None
 
-    def fold_alert(self, message: AlertMessage) -> AlertRecord | None:
-        is_new = message.alert_id not in self.state.records
-        record = self.state.apply_alert(message)
-        self.metrics.alert_messages.labels(type=message.type).inc()
-        if record is not None:
+    def fold_batch(self, batch: Batch) -> list[Change]:
+        changes = project(self.state.db, batch, self.history_after_days)
+        for message, _seen_at in batch.items:
+            if isinstance(message, AlertAction):
+                self.metrics.actions.labels(action=action_kind(message)).inc()
+            elif not isinstance(message, InboundEvent):
+                self.metrics.alert_messages.labels(type=message.type).inc()
+        if changes:
             self.hub.notify()
-            raised = not isinstance(message, AlertRevised | AlertWithdrawn)
-            if is_new and raised and self.caught_up:  # a rebuild after restart notifies nobody again
+        for change in changes:
+            # A rebuild after restart notifies nobody again, and history never notifies.
+            if change.raised and self.caught_up and not change.record.history:
                 for listener in self.new_alert_listeners:
-                    listener(record)
-        return record
+                    listener(change.record)
+        return changes
+
+    def fold_alert(self, message: AlertMessage, seen_at: dt.datetime | None = None) -> AlertRecord | None:
+        batch = Batch()
+        batch.add(message, seen_at)
+        changes = self.fold_batch(batch)
+        return changes[-1].record if changes else None
 
     def fold_action(self, action: ActionMessage) -> AlertRecord | None:
-        record = self.state.apply_action(action)
-        if record is not None:
-            self.metrics.actions.labels(action=action_kind(action)).inc()
-            self.hub.notify()
-        return record
+        batch = Batch()
+        batch.add(action)
+        changes = self.fold_batch(batch)
+        return changes[-1].record if changes else None

@@ -10,7 +10,6 @@ from urllib.parse import urlencode
 from aiohttp import web
 from pydantic import ValidationError
 
-from schemas.codes import Rule, Severity
 from services.alertdesk.actions import (
     ActionMessage,
     AlertAcknowledged,
@@ -19,7 +18,9 @@ from services.alertdesk.actions import (
     AlertNoteAdded,
 )
 from services.alertdesk.context import DeskContext, context_of, read_form, session_of
-from services.alertdesk.pages import RULE_LABELS, card, e, shell
+from services.alertdesk.filters import feed_filter, filter_query, filters_form, search_form
+from services.alertdesk.pages import action_template, card, e, shell
+from services.alertdesk.readmodel import COUNT_CAP
 from services.alertdesk.sessions import Session
 from services.alertdesk.state import AlertRecord, FeedFilter
 
@@ -30,6 +31,7 @@ RETRY_MILLISECONDS = 2000
 
 def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/feed", feed_page)
+    router.add_post("/search", search)
     router.add_get("/feed/stream", feed_stream)
     router.add_get("/alerts/{alert_id}", alert_detail)
     router.add_post("/alerts/{alert_id}/{action:acknowledge|assign|note|close}", act)
@@ -44,89 +46,79 @@ def child_level_session(request: web.Request) -> Session:
     return session
 
 
-def feed_filter(request: web.Request) -> FeedFilter:
-    query = request.query
-    try:
-        severity = Severity(query["severity"]) if query.get("severity") else None
-        rule = Rule(query["rule"]) if query.get("rule") else None
-    except ValueError:
-        raise web.HTTPBadRequest(text="unknown severity or rule", content_type="text/plain") from None
-    team = query.get("team") or None
-    return FeedFilter(severity, rule, team[:200] if team else None, include_finished=query.get("show") == "all")
+def listing(
+    context: DeskContext, session: Session, chosen: FeedFilter, older: int | None
+) -> tuple[str, int, list[AlertRecord]]:
+    """One page of cards for a filter, the number matching, and the records shown (to audit)."""
+    page = context.desk.state.page(session.user.la_code, chosen, older_than=older, size=context.settings.feed_page_size)
+    total = context.desk.state.count(session.user.la_code, chosen)
+    cards = "".join(_card(context, session, r) for r in page.records)
+    return cards + _pager(request_path(chosen), chosen, older, page.older), total, page.records
 
 
-def _filter_query(chosen: FeedFilter) -> str:
-    pairs = {
-        "severity": chosen.severity.value if chosen.severity else "",
-        "rule": chosen.rule.value if chosen.rule else "",
-        "team": chosen.team or "",
-        "show": "all" if chosen.include_finished else "",
-    }
-    return urlencode({k: v for k, v in pairs.items() if v})
+def total_text(total: int) -> str:
+    return f"more than {COUNT_CAP - 1:,}" if total >= COUNT_CAP else f"{total:,}"
 
 
-def _options(values: list[tuple[str, str]], selected: str) -> str:
-    return "".join(
-        f'<option value="{e(v)}"{" selected" if v == selected else ""}>{e(label)}</option>' for v, label in values
-    )
+def request_path(chosen: FeedFilter) -> str:
+    return "/history" if chosen.history else "/feed"
 
 
-def _filters_form(context: DeskContext, la_code: str, chosen: FeedFilter) -> str:
-    severities = [("", "Any severity")] + [(s.value, s.value.capitalize()) for s in Severity]
-    rules = [("", "Any rule")] + [(r.value, label) for r, label in RULE_LABELS.items()]
-    teams = [("", "Any team")] + [(t, t) for t in context.desk.state.teams(la_code)]
-    shows = [("", "Open alerts"), ("all", "Open, closed and withdrawn")]
-    return (
-        '<form class="filters" method="get" action="/feed" aria-label="Filter alerts">'
-        f'<div><label for="f-severity">Severity</label><select id="f-severity" name="severity">'
-        f"{_options(severities, chosen.severity.value if chosen.severity else '')}</select></div>"
-        f'<div><label for="f-rule">Rule</label><select id="f-rule" name="rule">'
-        f"{_options(rules, chosen.rule.value if chosen.rule else '')}</select></div>"
-        f'<div><label for="f-team">Team</label><select id="f-team" name="team">{_options(teams, chosen.team or "")}'
-        "</select></div>"
-        f'<div><label for="f-show">Show</label><select id="f-show" name="show">'
-        f"{_options(shows, 'all' if chosen.include_finished else '')}</select></div>"
-        '<button type="submit">Apply filters</button></form>'
-    )
+def older_cursor(request: web.Request) -> int | None:
+    text = request.query.get("older", "")
+    return int(text) if text.isdigit() else None
 
 
 async def feed_page(request: web.Request) -> web.StreamResponse:
     session = child_level_session(request)
     context, user = context_of(request), session.user
-    chosen = feed_filter(request)
-    state = context.desk.state
-    seq, matching = state.seq, state.select(user.la_code, chosen)
-    page, size = _page_number(request), context.settings.feed_page_size
-    records = matching[(page - 1) * size : page * size]  # only one page is shown, and so only one page is audited
-    cards = "".join(_card(context, session, r) for r in records)
-    stream_url = f"/feed/stream?{_filter_query(chosen)}&after={context.epoch}-{seq}".replace("?&", "?")
+    chosen, older = feed_filter(request.query, history=False), older_cursor(request)
+    seq = context.desk.state.seq
+    cards, total, records = listing(context, session, chosen, older)
+    stream_url = f"/feed/stream?{filter_query(chosen)}&after={context.epoch}-{seq}".replace("?&", "?")
+    title = "Alerts for one child" if chosen.child_key else "Live alerts"
     body = (
-        '<div class="feed-head"><h1>Live alerts</h1>'
+        f'<div class="feed-head"><h1>{title}</h1>'
         '<p id="live-status" class="live" role="status" aria-live="polite">Connecting to the live feed…</p>'
-        f'<p class="count"><span id="alert-count">{len(records)}</span> alerts shown</p></div>'
-        f"{_filters_form(context, user.la_code, chosen)}"
-        f'<div id="feed" class="cards" data-stream="{e(stream_url)}" aria-live="off">{cards}</div>'
+        f'<p class="count"><span id="alert-count">{len(records)}</span> shown of '
+        f'<span id="alert-total">{total_text(total)}</span> matching</p></div>'
+        f"{search_form(session.csrf_token)}"
+        f"{filters_form('/feed', context.desk.state.teams(user.la_code), chosen)}"
+        f'<div id="feed" class="cards" data-stream="{e(stream_url)}" data-live="{0 if older else 1}" aria-live="off">'
+        f"{cards}</div>"
         + ("" if records else '<p class="empty" id="empty">No alerts match. New alerts appear here live.</p>')
-        + _pager(chosen, page, len(matching), size)
+        + action_template(session.csrf_token)
     )
-    await context.audit_view(user, "feed", records)
-    return web.Response(text=shell("Live alerts", body, user=user, csrf=session.csrf_token, nav="feed"),
+    # Only one page is shown, and so only one page is audited: one record per page.
+    await context.audit_view(user, "search" if chosen.child_key else "feed", records)
+    return web.Response(text=shell(title, body, user=user, csrf=session.csrf_token, nav="feed"),
                         content_type="text/html")  # fmt: skip
 
 
-def _page_number(request: web.Request) -> int:
-    text = request.query.get("page", "1")
-    return min(int(text), 100_000) if text.isdigit() and int(text) >= 1 else 1
+async def search(request: web.Request) -> web.StreamResponse:
+    """The council's child id, posted, becomes its pseudonym; the id itself is neither stored nor put in a URL."""
+    session = child_level_session(request)
+    context = context_of(request)
+    raw = str((await read_form(request)).get("la_child_id", "")).strip()[:100]
+    if not raw:
+        raise web.HTTPBadRequest(text="enter the council's child id", content_type="text/plain")
+    if context.pseudonymiser is None:
+        raise web.HTTPServiceUnavailable(
+            text="search by child id needs the pseudonymisation key (FRONTDOOR_PSEUDONYM_KEY)",
+            content_type="text/plain",
+        )
+    pseudonym = context.pseudonymiser.child_key(session.user.la_code, raw)
+    raise web.HTTPSeeOther(f"/feed?{urlencode({'child': pseudonym, 'show': 'all'})}")
 
 
-def _pager(chosen: FeedFilter, page: int, total: int, size: int) -> str:
-    if total <= size:
-        return ""
-    query = _filter_query(chosen)
-    links = [f'<a href="/feed?{query}&page={p}">{label}</a>'.replace("?&", "?")
-             for p, label in ((page - 1, "Newer alerts"), (page + 1, "Older alerts"))
-             if 1 <= p <= -(-total // size)]  # fmt: skip
-    return f'<nav class="pager" aria-label="Pages">Page {page} of {-(-total // size)} {" ".join(links)}</nav>'
+def _pager(path: str, chosen: FeedFilter, older: int | None, next_older: int | None) -> str:
+    query = filter_query(chosen)
+    links = []
+    if older is not None:
+        links.append(f'<a href="{path}?{query}" rel="first">Newest alerts</a>'.replace('?"', '"'))
+    if next_older is not None:
+        links.append(f'<a href="{path}?{query}&older={next_older}" rel="next">Older alerts</a>'.replace("?&", "?"))
+    return f'<nav class="pager" aria-label="Pages">{" ".join(links)}</nav>' if links else ""
 
 
 def _card(context: DeskContext, session: Session, record: AlertRecord) -> str:
@@ -151,7 +143,7 @@ async def feed_stream(request: web.Request) -> web.StreamResponse:
     """Server-sent events: each changed card with id `<epoch>-<seq>`; a browser reconnecting resumes after it."""
     session = child_level_session(request)
     context, user = context_of(request), session.user
-    chosen, desk = feed_filter(request), context.desk
+    chosen, desk = feed_filter(request.query, history=False), context.desk
     after = parse_event_id(request.headers.get("Last-Event-ID") or request.query.get("after"), context.epoch)
     if context.live_streams[session.session_id] >= context.settings.max_streams_per_session:
         raise web.HTTPTooManyRequests(text="too many live feeds open in this session", content_type="text/plain")
@@ -163,8 +155,9 @@ async def feed_stream(request: web.Request) -> web.StreamResponse:
         await response.write(f"retry: {RETRY_MILLISECONDS}\n\n".encode())
         if after is None:  # first connection without a page, or the desk restarted since: send everything
             # The first page only, as the page itself shows: a stream never sends (or audits) the whole feed at once.
-            first_page = desk.state.select(user.la_code, chosen)[: context.settings.feed_page_size]
-            after, snapshot = desk.state.seq, first_page[::-1]
+            after = desk.state.seq
+            first_page = desk.state.page(user.la_code, chosen, older_than=None, size=context.settings.feed_page_size)
+            snapshot = first_page.records[::-1]
             await response.write(_sse("reset", {}))
             await _send(context=context, session=session, response=response, chosen=chosen, records=snapshot)
         while not desk.hub.closing and context.sessions.alive(session, context.clock()):

@@ -1,13 +1,14 @@
-"""Kafka adapters: rebuild the desk from the alerts and actions topics, and publish actions and audit records.
+"""Kafka adapters: project the alerts, actions and events topics into the read model; publish actions and audit.
 
-There is no database: on every start the desk reads both topics from the beginning (no consumer group, no
-committed offsets) and folds them into the same state the live feed then keeps up to date.
+No consumer group: the desk assigns itself every partition and resumes from the offsets its database committed
+with the rows they produced (from the beginning on an empty or rebuilt database).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -15,17 +16,19 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
-from schemas.codec import decode_alert, encode
+from schemas.codec import decode_alert, decode_event, encode
 from schemas.pseudonyms import is_pseudonym
 from services.alertdesk.actions import ActionMessage, decode_action
 from services.alertdesk.audit import AuditRecord
 from services.alertdesk.desk import Desk
+from services.alertdesk.projection import Batch
 from services.alertdesk.settings import AlertDeskSettings
 from services.kafka.clients import consumer_kwargs, producer_kwargs
 from services.settings import Settings
 
 log = logging.getLogger(__name__)
 POLL_TIMEOUT_MS = 200
+ASSIGNMENT_SECONDS = 30.0
 
 
 ProducerFactory = Callable[[], Awaitable[AIOKafkaProducer]]
@@ -96,57 +99,91 @@ async def start_publisher(settings: Settings, desk_settings: AlertDeskSettings) 
     return publisher
 
 
-def fold_record(desk: Desk, desk_settings: AlertDeskSettings, message: ConsumerRecord[bytes, bytes]) -> None:
-    """Decode and fold one message. A message that does not decode is counted and skipped, never logged whole."""
-    is_alert = message.topic == desk_settings.alerts_topic
+def read_record(
+    batch: Batch, desk: Desk, desk_settings: AlertDeskSettings, message: ConsumerRecord[bytes, bytes]
+) -> None:
+    """Decode one message into the batch. One that does not decode is counted and skipped, never logged whole.
+
+    Its offset is recorded either way, so a restart does not read a bad message again.
+    """
+    batch.read(message.topic, message.partition, message.offset)
+    kind = kind_of(message.topic, desk_settings)
     try:
-        if is_alert:
+        if kind == "alerts":
             alert = decode_alert(message.value or b"")
             if not is_pseudonym(alert.child_key):  # e.g. a raw child id sent as the key: never shown or exported
-                desk.metrics.rejected_messages.labels(topic=kind_of(is_alert)).inc()
-                log.warning("skipped an alert whose child_key is not a pseudonym at %s[%d]@%d", message.topic,
-                            message.partition, message.offset)  # fmt: skip
+                _skip(desk, kind, message, "a child_key that is not a pseudonym")
                 return
-            desk.fold_alert(alert)
+            seen_at = dt.datetime.fromtimestamp(message.timestamp / 1000, dt.UTC) if message.timestamp > 0 else None
+            batch.add(alert, seen_at)
+        elif kind == "events":
+            event = decode_event(message.value or b"")
+            if not is_pseudonym(event.child_key):  # the timeline keeps pseudonymised events only
+                _skip(desk, kind, message, "a child_key that is not a pseudonym")
+                return
+            batch.add(event)
         else:
-            desk.fold_action(decode_action(message.value or b""))
+            batch.add(decode_action(message.value or b""))
     except ValidationError as error:
-        kind = kind_of(is_alert)
-        desk.metrics.rejected_messages.labels(topic=kind).inc()
         # Only where it is and which fields failed: the value may hold child-level data.
         fields = sorted({".".join(str(p) for p in err["loc"]) for err in error.errors()})[:5]
-        log.warning("skipped a bad %s message at %s[%d]@%d: %s", kind, message.topic, message.partition,
-                    message.offset, fields)  # fmt: skip
+        _skip(desk, kind, message, f"bad fields {fields}")
 
 
-def kind_of(is_alert: bool) -> str:
-    return "alerts" if is_alert else "actions"
+def _skip(desk: Desk, kind: str, message: ConsumerRecord[bytes, bytes], why: str) -> None:
+    desk.metrics.rejected_messages.labels(topic=kind).inc()
+    log.warning("skipped a %s message at %s[%d]@%d: %s", kind, message.topic, message.partition, message.offset, why)
+
+
+def kind_of(topic: str, desk_settings: AlertDeskSettings) -> str:
+    if topic == desk_settings.alerts_topic:
+        return "alerts"
+    return "events" if topic == desk_settings.events_topic else "actions"
+
+
+async def _resume_from_stored_offsets(
+    consumer: AIOKafkaConsumer, desk: Desk, topics: list[str]
+) -> list[TopicPartition]:
+    """Wait for every partition of the topics to be assigned, then move each to its stored offset, if any.
+
+    Without a consumer group aiokafka assigns every partition of the subscribed topics to this consumer, and
+    a partition with no stored offset starts at the earliest retained message.
+    """
+    consumer.subscribe(topics)
+    async with asyncio.timeout(ASSIGNMENT_SECONDS):
+        while {tp.topic for tp in consumer.assignment()} != set(topics):
+            await asyncio.sleep(0.05)
+    partitions = sorted(consumer.assignment())
+    stored = desk.state.offsets()
+    for tp in partitions:
+        if (tp.topic, tp.partition) in stored:
+            consumer.seek(tp, stored[(tp.topic, tp.partition)])
+    fresh = [tp for tp in partitions if (tp.topic, tp.partition) not in stored]
+    if fresh:
+        await consumer.seek_to_beginning(*fresh)  # one request for all, not one wait per partition
+    return partitions
 
 
 async def consume(desk: Desk, settings: Settings, desk_settings: AlertDeskSettings, stop: asyncio.Event) -> None:
-    """Read both topics from offset 0, mark the desk caught up at the end offsets seen at start, then follow.
-
-    Without a consumer group aiokafka assigns every partition of the subscribed topics to this consumer, and
-    with no committed offsets it starts each at the earliest retained message.
-    """
+    """Resume every partition of the three topics from the stored offsets, mark the desk caught up at the end
+    offsets seen at start, then follow. Each poll's messages are one transaction in the read model."""
     consumer = AIOKafkaConsumer(**consumer_kwargs(settings, group_id=None))
-    topics = {desk_settings.alerts_topic, desk_settings.actions_topic}
-    consumer.subscribe(sorted(topics))
+    wanted = (desk_settings.alerts_topic, desk_settings.actions_topic, desk_settings.events_topic)
+    topics = sorted({t for t in wanted if t})  # an empty events topic: no timelines (e.g. before the ACL allows it)
     await consumer.start()
-    ends: dict[TopicPartition, int] | None = None
     try:
+        partitions = await _resume_from_stored_offsets(consumer, desk, topics)
+        ends = await consumer.end_offsets(partitions)
         while not stop.is_set():
-            batches = await consumer.getmany(timeout_ms=POLL_TIMEOUT_MS, max_records=2000)
+            batches = await consumer.getmany(timeout_ms=POLL_TIMEOUT_MS, max_records=5000)
+            batch = Batch()
             for messages in batches.values():
                 for message in messages:
-                    fold_record(desk, desk_settings, message)
-            if desk.caught_up:
-                continue
-            assigned = consumer.assignment()
-            if ends is None and {tp.topic for tp in assigned} == topics:
-                ends = await consumer.end_offsets(list(assigned))
-            if ends is not None and all([await consumer.position(tp) >= end for tp, end in ends.items()]):
+                    read_record(batch, desk, desk_settings, message)
+            if batch.offsets:
+                desk.fold_batch(batch)
+            if not desk.caught_up and all([await consumer.position(tp) >= end for tp, end in ends.items()]):
                 desk.caught_up = True
-                log.info("alert desk rebuilt: %d alerts from %s", len(desk.state.records), ", ".join(sorted(topics)))
+                log.info("alert desk caught up: %d alerts from %s", desk.state.total(), ", ".join(topics))
     finally:
         await consumer.stop()

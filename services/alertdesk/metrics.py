@@ -9,7 +9,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from services.alertdesk.state import DeskState
+from services.alertdesk.readmodel import ReadModel
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +26,7 @@ class DeskMetrics:
     alertmanager_deliveries: Counter
 
 
-def desk_metrics(registry: CollectorRegistry, state: Callable[[], DeskState]) -> DeskMetrics:
+def desk_metrics(registry: CollectorRegistry, state: Callable[[], ReadModel]) -> DeskMetrics:
     """Register the desk's metrics; `state` is read at scrape time for the open-alert gauge."""
     registry.register(_OpenAlerts(state))
     return DeskMetrics(
@@ -81,20 +81,16 @@ def desk_metrics(registry: CollectorRegistry, state: Callable[[], DeskState]) ->
 
 
 class _OpenAlerts(Collector):
-    """Open alerts per council and severity, computed from the state when Prometheus scrapes."""
+    """Open alerts per council and severity, counted in the read model when Prometheus scrapes."""
 
-    def __init__(self, state: Callable[[], DeskState]) -> None:
+    def __init__(self, state: Callable[[], ReadModel]) -> None:
         self._state = state
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         family = GaugeMetricFamily(
             "frontdoor_alertdesk_open_alerts", "Alerts not yet closed or withdrawn", labels=["la_code", "severity"]
         )
-        counts: dict[tuple[str, str], int] = {}
-        for record in list(self._state().records.values()):
-            if record.is_open:
-                key = (record.la_code, record.severity.value)
-                counts[key] = counts.get(key, 0) + 1
+        counts = self._state().open_counts()
         for (la_code, severity), count in sorted(counts.items()):
             family.add_metric([la_code, severity], count)
         yield family

@@ -63,6 +63,7 @@ def shell(title: str, body: str, *, user: User | None = None, csrf: str = "", na
         )
     links = [
         ("/feed", "Live feed", "feed"),
+        ("/history", "History", "history"),
         ("/review/weekly", "Weekly review", "review"),
         ("/aggregates", "Totals", "agg"),
         ("/indicators", "Indicators", "indicators"),
@@ -126,7 +127,8 @@ def status_text(record: AlertRecord) -> str:
     if record.status == "withdrawn":
         return f"Withdrawn: {record.withdrawn_reason}"
     if record.status == "closed" and record.outcome is not None:
-        return f"Closed by {record.closed_by}: {OUTCOME_LABELS[record.outcome]}"
+        reason = f" ({record.closed_reason})" if record.closed_reason else ""
+        return f"Closed by {record.closed_by}: {OUTCOME_LABELS[record.outcome]}{reason}"
     if record.status == "assigned":
         return f"Assigned to {record.assignee_kind} {record.assignee}"
     if record.status == "acknowledged":
@@ -172,7 +174,9 @@ def card(record: AlertRecord, *, csrf: str, case_url_template: str | None, can_a
         f"{e(sev.value.capitalize())}</span>"
         f'<h2 id="{title_id}">{e(RULE_LABELS[alert.rule])}</h2>'
         f'<span class="status" data-status="{record.status}">{e(STATUS_LABELS[record.status])}</span></header>'
-        f'<p class="child">Child {case_record_link(case_url_template, record)}</p>'
+        f'<p class="child">Child {case_record_link(case_url_template, record)} · '
+        f'<a href="/children/{e(alert.child_key)}" class="timeline-link">Timeline</a></p>'
+        f'<div class="identity" data-child="{e(alert.child_key)}"></div>'
         f'<p class="status-line" role="status">{e(status_text(record))}</p>'
         f'<dl class="facts">{fact_list}</dl>'
         + (f'<ul class="notes" aria-label="Latest notes">{notes}</ul>' if notes else "")
@@ -181,30 +185,56 @@ def card(record: AlertRecord, *, csrf: str, case_url_template: str | None, can_a
     )
 
 
-def _action_forms(record: AlertRecord, csrf: str) -> str:
-    base = f"/alerts/{e(record.alert_id)}"
+def _decision_forms(alert_id: str, rid: str, csrf: str) -> str:
+    """Assign, note and close: three `<details>` forms. In a card only inside <noscript>; with JavaScript the page's
+    one template is copied into a card when a button asks for it, so a page of 50 cards builds no idle form controls.
+    """
+    base = f"/alerts/{e(alert_id)}"
     token = f'<input type="hidden" name="csrf_token" value="{e(csrf)}">'
-    rid = record.alert_id[:12]
     outcomes = "".join(f'<option value="{o.value}">{e(label)}</option>' for o, label in OUTCOME_LABELS.items())
-    ack = ""
-    if record.acknowledged_by is None:
-        ack = (
-            f'<form method="post" action="{base}/acknowledge" class="js-action inline">{token}'
-            '<button type="submit" class="primary">Acknowledge</button></form>'
-        )
     return (
-        f'<div class="actions">{ack}'
-        f'<details><summary>Assign</summary><form method="post" action="{base}/assign" class="js-action stack">{token}'
+        f'<details data-form="assign"><summary>Assign</summary>'
+        f'<form method="post" action="{base}/assign" class="js-action stack">{token}'
         f'<label for="kind-{rid}">Assign to</label><select id="kind-{rid}" name="assignee_kind">'
         '<option value="team">Team</option><option value="worker">Worker</option></select>'
         f'<label for="who-{rid}">Team or worker name</label>'
         f'<input id="who-{rid}" name="assignee" required maxlength="200">'
         '<button type="submit">Assign</button></form></details>'
-        f'<details><summary>Add note</summary><form method="post" action="{base}/note" class="js-action stack">{token}'
+        f'<details data-form="note"><summary>Add note</summary>'
+        f'<form method="post" action="{base}/note" class="js-action stack">{token}'
         f'<label for="note-{rid}">Note</label><textarea id="note-{rid}" name="text" required maxlength="2000" rows="3">'
         '</textarea><button type="submit">Save note</button></form></details>'
-        f'<details><summary>Close</summary><form method="post" action="{base}/close" class="js-action stack">{token}'
+        f'<details data-form="close"><summary>Close</summary>'
+        f'<form method="post" action="{base}/close" class="js-action stack">{token}'
         f'<label for="outcome-{rid}">Outcome</label><select id="outcome-{rid}" name="outcome">{outcomes}</select>'
         '<button type="submit">Close alert</button></form></details>'
+    )
+
+
+def action_template(csrf: str) -> str:
+    """The decision forms once per page, for desk.js to copy into a card (placeholders for the alert)."""
+    return f'<template id="decision-forms">{_decision_forms(TEMPLATE_ALERT, TEMPLATE_RID, csrf)}</template>'
+
+
+TEMPLATE_ALERT, TEMPLATE_RID = "__ALERT__", "__RID__"
+
+
+def _action_forms(record: AlertRecord, csrf: str) -> str:
+    rid = record.alert_id[:12]
+    ack = ""
+    if record.acknowledged_by is None:
+        token = f'<input type="hidden" name="csrf_token" value="{e(csrf)}">'
+        ack = (
+            f'<form method="post" action="/alerts/{e(record.alert_id)}/acknowledge" class="js-action inline">{token}'
+            '<button type="submit" class="primary">Acknowledge</button></form>'
+        )
+    buttons = "".join(
+        f'<button type="button" class="show-form" data-form="{kind}">{label}</button>'
+        for kind, label in (("assign", "Assign"), ("note", "Add note"), ("close", "Close"))
+    )
+    return (
+        f'<div class="actions" data-alert="{e(record.alert_id)}" data-rid="{rid}">{ack}'
+        f'<span class="more-actions">{buttons}</span>'
+        f"<noscript>{_decision_forms(record.alert_id, rid, csrf)}</noscript>"
         '<p class="action-error" role="alert"></p></div>'
     )

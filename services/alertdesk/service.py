@@ -13,17 +13,19 @@ from dataclasses import dataclass
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
-from schemas.topics import ALERT_ACTIONS, ALERTS, AUDIT, IDENTITY
+from schemas.topics import ALERT_ACTIONS, ALERTS, AUDIT, EVENTS, IDENTITY
 from services.alertdesk.app import create_app
 from services.alertdesk.auth import UserDirectory, load_users
 from services.alertdesk.connections import ConnectionLimits, guarded
 from services.alertdesk.context import DeskContext
+from services.alertdesk.database import Database
 from services.alertdesk.desk import Desk
 from services.alertdesk.indicators import IndicatorAlerts
 from services.alertdesk.kafka import consume, start_publisher
 from services.alertdesk.metrics import desk_metrics
 from services.alertdesk.notify import Notifier
 from services.alertdesk.oidc import OidcClient, OidcConfig
+from services.alertdesk.readmodel import ReadModel
 from services.alertdesk.reveal_budget import RevealBudget
 from services.alertdesk.revocation import UsersWatcher
 from services.alertdesk.sessions import SessionStore
@@ -32,8 +34,9 @@ from services.alertdesk.signin import SignIn, ThrottlePolicy
 from services.identity.sealing import Keyring
 from services.identity.store import follow_identities
 from services.identity.vault import IdentityVault
+from services.ingest.identity import Pseudonymiser
 from services.kafka.topics import ensure_topics, plan_topic
-from services.settings import Settings
+from services.settings import MissingPseudonymKeyError, Settings
 
 SHUTDOWN_SECONDS = 5.0
 
@@ -83,6 +86,23 @@ def sign_in_defences(desk_settings: AlertDeskSettings) -> SignIn:
     )
 
 
+def open_read_model(desk_settings: AlertDeskSettings, rebuild: bool = False) -> ReadModel:
+    """Open (and create) the database; `rebuild` drops the projection so it is replayed from the topics."""
+    db = Database(desk_settings.database_url)
+    if rebuild:
+        db.drop_schema()
+    db.create_schema()
+    return ReadModel(db)
+
+
+def child_id_search(settings: Settings) -> Pseudonymiser | None:
+    """The ingest pseudonymiser, so a search by the council's child id becomes a search by pseudonym."""
+    try:
+        return Pseudonymiser(settings.pseudonym_key_bytes())
+    except MissingPseudonymKeyError:
+        return None
+
+
 @contextlib.asynccontextmanager
 async def run_desk(
     settings: Settings,
@@ -90,17 +110,24 @@ async def run_desk(
     host: str,
     port: int,
     users: UserDirectory | None = None,
+    *,
+    rebuild: bool = False,
 ) -> AsyncIterator[RunningDesk]:
     """Start everything, yield once the server listens, and stop it all on exit."""
     topics = [
         dataclasses.replace(ALERTS, name=desk_settings.alerts_topic),
         dataclasses.replace(ALERT_ACTIONS, name=desk_settings.actions_topic),
         dataclasses.replace(AUDIT, name=desk_settings.audit_topic),
+        *([dataclasses.replace(EVENTS, name=desk_settings.events_topic)] if desk_settings.events_topic else []),
         dataclasses.replace(IDENTITY, name=desk_settings.identity_topic),
     ]
     await ensure_topics(settings, [plan_topic(spec, settings) for spec in topics])
     registry = CollectorRegistry()
-    desk = Desk(metrics=desk_metrics(registry, lambda: desk.state))
+    model = open_read_model(desk_settings, rebuild)
+    desk = Desk(
+        metrics=desk_metrics(registry, lambda: desk.state), state=model,
+        history_after_days=desk_settings.history_after_days,
+    )  # fmt: skip
     notifier = Notifier(desk_settings, desk.metrics)
     if notifier.enabled:
         desk.new_alert_listeners.append(notifier.count)
@@ -125,6 +152,7 @@ async def run_desk(
         registry=registry,
         oidc=oidc_client(desk_settings),
         signin=sign_in_defences(desk_settings),
+        pseudonymiser=child_id_search(settings),
         identity=identity,
         indicator_alerts=IndicatorAlerts(desk_settings.alertmanager_max_alerts),
         reveal_budget=RevealBudget(desk_settings.reveals_per_user_per_hour),
@@ -147,6 +175,7 @@ async def run_desk(
                 await asyncio.wait_for(task, timeout=10)
         await publisher.stop()
         context.signin.checker.close()
+        model.db.close()
 
 
 @contextlib.asynccontextmanager

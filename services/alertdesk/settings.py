@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from schemas.topics import ALERT_ACTIONS, ALERTS, AUDIT, IDENTITY
+from schemas.topics import ALERT_ACTIONS, ALERTS, AUDIT, EVENTS, IDENTITY
 
 
 class AlertDeskSettings(BaseSettings):
@@ -53,7 +53,13 @@ class AlertDeskSettings(BaseSettings):
     max_streams_per_session: int = Field(default=3, ge=1)  # live feed (SSE) connections one session may hold
 
     # Alerts per feed page (and per first stream snapshot): a page is what one audit record set covers.
-    feed_page_size: int = Field(default=200, ge=10, le=500)
+    feed_page_size: int = Field(default=50, ge=10, le=500)
+    # The read model: sqlite:///relative.db, sqlite:////absolute/path.db, sqlite:///:memory: (rebuilt from the
+    # topics at every start), or postgresql://user@host/dbname (docs/alertdesk.md, "The read model").
+    database_url: str = "sqlite:///alertdesk.sqlite3"
+    # An alert whose anchor date (referral, contact, plan start) is more than this many days before it reached the
+    # alerts topic goes to History: not the live feed, not notifications (e.g. alerts raised while loading history).
+    history_after_days: int = Field(default=14, ge=0)
 
     # Council child ids one person may reveal (or open as case links) per hour; every reveal is audited as well.
     reveals_per_user_per_hour: int = Field(default=120, ge=1)
@@ -87,6 +93,8 @@ class AlertDeskSettings(BaseSettings):
     alerts_topic: str = ALERTS.name
     actions_topic: str = ALERT_ACTIONS.name
     audit_topic: str = AUDIT.name
+    # For the child timeline; empty turns the timeline's projection off (the desk principal then needs no READ on it).
+    events_topic: str = EVENTS.name
     identity_topic: str = IDENTITY.name
 
     @model_validator(mode="after")

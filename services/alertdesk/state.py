@@ -3,14 +3,13 @@
 Each change to an alert's record takes the next feed sequence number, which the live feed uses as its
 server-sent event id. The two topics are read independently, so an action may arrive before its alert:
 it waits until the alert does, and the final records do not depend on how the two streams interleave.
+The database read model (projection.py) applies these same rules to the few records a batch touches.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -32,7 +31,6 @@ from services.alertdesk.actions import (
     AlertNoteAdded,
     AlertOutcome,
 )
-from services.alertdesk.weeks import IsoWeek
 
 Status = Literal["new", "acknowledged", "assigned", "closed", "withdrawn"]
 SEVERITY_RANK = {Severity.HIGH: 0, Severity.MEDIUM: 1, Severity.LOW: 2}
@@ -62,7 +60,10 @@ class AlertRecord:
     outcome: AlertOutcome | None = None
     closed_by: str | None = None
     closed_at: dt.datetime | None = None
+    closed_reason: str | None = None
     action_ids: frozenset[str] = frozenset()
+    # Raised about something already old when the desk first saw it (loading history): kept out of the live feed.
+    history: bool = False
 
     @property
     def alert_id(self) -> str:
@@ -102,12 +103,7 @@ class AlertRecord:
     @property
     def anchor_date(self) -> dt.date:
         """The date of the record that raised the alert (referral, contact or plan start)."""
-        alert = self.alert
-        if isinstance(alert, RereferralDetected | TwoReferralsInSixMonths):
-            return alert.referral_date
-        if isinstance(alert, RepeatedContactsDetected):
-            return alert.contact_date
-        return alert.start_date
+        return _anchor_of(self.alert)
 
     @property
     def previous_referral_date(self) -> dt.date | None:
@@ -122,21 +118,40 @@ class AlertRecord:
         return None if value is None else str(value)
 
 
+def is_history(anchor_date: dt.date, seen_at: dt.datetime | None, history_after_days: int | None) -> bool:
+    """An alert about a date older than `history_after_days` when first seen belongs to history, not the live feed.
+
+    `seen_at` is when the alert reached its topic (the message timestamp), so a rebuild decides the same way.
+    """
+    if seen_at is None or history_after_days is None:
+        return False
+    return anchor_date < seen_at.date() - dt.timedelta(days=history_after_days)
+
+
 @dataclass(frozen=True, slots=True)
 class FeedFilter:
-    """What a person chose to see; None means any."""
+    """What a person chose to see; None means any. Dates bound the anchor date, both ends included."""
 
     severity: Severity | None = None
     rule: Rule | None = None
     team: str | None = None
     include_finished: bool = False
+    status: Status | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    child_key: str | None = None
+    history: bool | None = None  # None: both; False: the live feed; True: the history view
 
     def matches(self, record: AlertRecord) -> bool:
         return (
             (self.severity is None or record.severity is self.severity)
             and (self.rule is None or record.rule is self.rule)
             and (self.team is None or record.team == self.team)
-            and (self.include_finished or record.is_open)
+            and (record.status == self.status if self.status else (self.include_finished or record.is_open))
+            and (self.date_from is None or record.anchor_date >= self.date_from)
+            and (self.date_to is None or record.anchor_date <= self.date_to)
+            and (self.child_key is None or record.alert.child_key == self.child_key)
+            and (self.history is None or record.history is self.history)
         )
 
 
@@ -153,18 +168,26 @@ class Aggregates:
 
 @dataclass(slots=True)
 class DeskState:
-    """Every alert record, plus actions waiting for their alert. Mutated only through `apply_*`."""
+    """Every alert record, plus actions waiting for their alert. Mutated only through `apply_*`.
+
+    The desk keeps no DeskState of its own: projection.py loads the records a batch touches into one, applies
+    the batch, and writes the changed records back. Queries are the read model's (readmodel.py).
+    """
 
     records: dict[str, AlertRecord] = field(default_factory=dict)
     waiting_actions: dict[str, list[ActionMessage]] = field(default_factory=dict)
     seq: int = 0
+    history_after_days: int | None = None
 
     def _next(self) -> int:
         self.seq += 1
         return self.seq
 
-    def apply_alert(self, message: AlertMessage) -> AlertRecord | None:
-        """Fold one alert message; returns the changed record, or None when nothing changed."""
+    def apply_alert(self, message: AlertMessage, seen_at: dt.datetime | None = None) -> AlertRecord | None:
+        """Fold one alert message; returns the changed record, or None when nothing changed.
+
+        `seen_at` (when the message reached its topic) decides, for a new alert only, whether it is history.
+        """
         existing = self.records.get(message.alert_id)
         if isinstance(message, AlertWithdrawn):
             if existing is None or existing.withdrawn_reason == message.reason:
@@ -173,7 +196,8 @@ class DeskState:
         alert = message.alert if isinstance(message, AlertRevised) else message
         if existing is None:
             seq = self._next()
-            record = self._store(AlertRecord(alert=alert, seq=seq, raised_seq=seq))
+            history = is_history(_anchor_of(alert), seen_at, self.history_after_days)
+            record = self._store(AlertRecord(alert=alert, seq=seq, raised_seq=seq, history=history))
             for action in self.waiting_actions.pop(alert.alert_id, []):
                 record = self.apply_action(action) or record
             return record
@@ -202,46 +226,13 @@ class DeskState:
         self.records[record.alert_id] = record
         return record
 
-    # Queries. Every one that returns child-level records takes the council, so no caller can forget it.
 
-    def get(self, la_code: str, alert_id: str) -> AlertRecord | None:
-        """The record, only if it belongs to this council: another council's id looks exactly like no id."""
-        record = self.records.get(alert_id)
-        return record if record is not None and record.la_code == la_code else None
-
-    def select(self, la_code: str, feed_filter: FeedFilter = FeedFilter()) -> list[AlertRecord]:
-        """The feed: newest alerts first."""
-        chosen = [r for r in self.records.values() if r.la_code == la_code and feed_filter.matches(r)]
-        return sorted(chosen, key=lambda r: -r.raised_seq)
-
-    def changed_since(self, la_code: str, after_seq: int) -> list[AlertRecord]:
-        """Records of this council changed after a feed sequence number, in the order they changed."""
-        changed = [r for r in self.records.values() if r.la_code == la_code and r.seq > after_seq]
-        return sorted(changed, key=lambda r: r.seq)
-
-    def teams(self, la_code: str) -> list[str]:
-        return sorted({r.team for r in self.records.values() if r.la_code == la_code and r.team})
-
-    def weekly_review(self, la_code: str, week: IsoWeek) -> list[AlertRecord]:
-        """Oldham's weekly list: two referrals in six months, with the referral dated in that ISO week."""
-        listed = [
-            r
-            for r in self.records.values()
-            if r.la_code == la_code
-            and isinstance(r.alert, TwoReferralsInSixMonths)
-            and r.withdrawn_reason is None
-            and week.monday <= r.alert.referral_date <= week.sunday
-        ]
-        return sorted(listed, key=lambda r: (r.anchor_date, r.alert.child_key))
-
-    def aggregates(self, la_code: str, agency: str | None = None) -> Aggregates:
-        """Counts for one council; with an agency, only alerts that agency's referrals or contacts raised."""
-        chosen = [
-            r
-            for r in self.records.values()
-            if r.la_code == la_code and r.withdrawn_reason is None and (agency is None or r.source_group == agency)
-        ]
-        return _count(chosen)
+def _anchor_of(alert: RaisedAlert) -> dt.date:
+    if isinstance(alert, RereferralDetected | TwoReferralsInSixMonths):
+        return alert.referral_date
+    if isinstance(alert, RepeatedContactsDetected):
+        return alert.contact_date
+    return alert.start_date
 
 
 def _with_action(record: AlertRecord, action: ActionMessage) -> AlertRecord:
@@ -254,20 +245,6 @@ def _with_action(record: AlertRecord, action: ActionMessage) -> AlertRecord:
     if isinstance(action, AlertNoteAdded):
         return dataclasses.replace(record, notes=(*record.notes, Note(action.actor, action.at, action.text)))
     assert isinstance(action, AlertClosed)
-    return dataclasses.replace(record, outcome=action.outcome, closed_by=action.actor, closed_at=action.at)
-
-
-def _count(records: Iterable[AlertRecord]) -> Aggregates:
-    rules: Counter[str] = Counter()
-    severities: Counter[str] = Counter()
-    statuses: Counter[str] = Counter()
-    outcomes: Counter[str] = Counter()
-    total = 0
-    for record in records:
-        total += 1
-        rules[record.rule.value] += 1
-        severities[record.severity.value] += 1
-        statuses[record.status] += 1
-        if record.outcome is not None:
-            outcomes[record.outcome.value] += 1
-    return Aggregates(total, dict(rules), dict(severities), dict(statuses), dict(outcomes))
+    return dataclasses.replace(
+        record, outcome=action.outcome, closed_by=action.actor, closed_at=action.at, closed_reason=action.reason
+    )

@@ -99,7 +99,7 @@ class DeskThread:
 
         async def read() -> set[str]:
             assert self.running is not None
-            return set(self.running.desk.state.records)
+            return {row[0] for row in self.running.desk.state.db.query("SELECT alert_id FROM desk_alerts")}
 
         return self.call(read())
 

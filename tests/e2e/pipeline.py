@@ -80,15 +80,27 @@ def wait_until_running(worker: WorkerProcess, timeout_seconds: float = WORKER_RE
 
 @contextlib.contextmanager
 def live_pipeline(
-    settings: Settings, workdir: Path, users: UserDirectory, purpose: str, **desk_overrides: Any
+    settings: Settings,
+    workdir: Path,
+    users: UserDirectory,
+    purpose: str,
+    *,
+    timeline: bool = False,
+    **desk_overrides: Any,
 ) -> Iterator[Pipeline]:
-    """Start the worker, wait until it runs, start a desk over its alerts topic; stop both and delete every topic."""
+    """Start the worker, wait until it runs, start a desk over its alerts topic; stop both and delete every topic.
+
+    With `timeline` the desk also projects the worker's events topic, for the child timeline.
+    """
     names = Names.unique(purpose)
     desk_config = AlertDeskSettings(
         alerts_topic=names.processor_settings().alerts_topic,
         actions_topic=names.topic(ALERT_ACTIONS.name),
         audit_topic=names.topic(AUDIT.name),
-        **desk_overrides,
+        # The desk's timelines read the worker's events topic only when asked: on the secured broker that needs the
+        # desk principal's READ on the events topic (deploy/kafka/kafka_security.py).
+        events_topic=names.processor_settings().events_topic if timeline else "",
+        **({"database_url": "sqlite:///:memory:", "history_after_days": 100_000} | desk_overrides),
     )
     # Every topic up front (by `settings`, the admin on the secured broker): the desk's principal may not create any.
     asyncio.run(create_topics(settings, names))

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import re
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -14,26 +15,32 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from bench.kafka_principals import principal_settings
 from schemas.codec import encode
-from schemas.topics import ALERT_ACTIONS, ALERTS, AUDIT
+from schemas.topics import ALERT_ACTIONS, ALERTS, AUDIT, EVENTS
 from services.alertdesk.actions import decode_action
 from services.alertdesk.audit import ChildLevelDataViewed
 from services.alertdesk.service import RunningDesk, run_desk
 from services.alertdesk.settings import AlertDeskSettings
 from services.kafka.clients import consumer_kwargs, producer_kwargs
 from services.settings import Settings
-from tests.builders import pseudonym
+from tests.builders import make_referral, pseudonym
 from tests.integration.conftest import TestTopics
 from tests.unit.alertdesk.desk_builders import PASSWORD, directory, make_rereferral, withdrawn
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(120)]
 
 
-async def desk_settings(topics: TestTopics) -> AlertDeskSettings:
-    """Private alerts, actions and audit topics, made up front: the desk's principal may not create topics."""
+async def desk_settings(topics: TestTopics, *, timeline: bool = False) -> AlertDeskSettings:
+    """Private alerts, actions and audit topics, made up front: the desk's principal may not create topics.
+
+    With `timeline`, an events topic too (the desk principal then needs READ on it on the secured broker).
+    """
     return AlertDeskSettings(
         alerts_topic=await topics.create_like(ALERTS),
         actions_topic=await topics.create_like(ALERT_ACTIONS),
         audit_topic=await topics.create_like(AUDIT),
+        events_topic=await topics.create_like(EVENTS) if timeline else "",
+        database_url="sqlite:///:memory:",  # rebuilt from the topics at every start, as these tests expect
+        history_after_days=100_000,  # the builders' alerts are dated 2024: keep them in the live feed
         session_secret="integration-test-secret",  # type: ignore[arg-type]  # pydantic coerces to SecretStr
     )
 
@@ -106,8 +113,9 @@ async def test_the_desk_rebuilds_alerts_and_actions_from_the_topics_after_a_rest
             assert response.status == 200
     async with desk(config) as restarted:
         state = restarted.desk.state
-        assert state.records[gone.alert_id].status == "withdrawn"
-        assert [n.text for n in state.records[kept.alert_id].notes] == ["Checked with police"]
+        assert (gone_record := state.get("886", gone.alert_id)) and gone_record.status == "withdrawn"
+        assert (kept_record := state.get("886", kept.alert_id))
+        assert [n.text for n in kept_record.notes] == ["Checked with police"]
 
 
 async def test_an_action_posted_on_the_desk_is_an_event_on_the_actions_topic(
@@ -117,7 +125,7 @@ async def test_an_action_posted_on_the_desk_is_an_event_on_the_actions_topic(
     alert = make_rereferral(child_key=pseudonym("child-a"))
     async with desk(config) as running:
         await produce(principal_settings("worker"), config.alerts_topic, alert)
-        await until(lambda: alert.alert_id in running.desk.state.records)
+        await until(lambda: running.desk.state.get("886", alert.alert_id) is not None)
         async with signed_in(running) as (http, token):
             headers = {"X-CSRF-Token": token, "Accept": "application/json"}
             assert (await http.post(f"/alerts/{alert.alert_id}/acknowledge", headers=headers)).status == 200
@@ -138,7 +146,7 @@ async def test_every_child_level_view_lands_as_an_audit_record_on_the_audit_topi
     alert = make_rereferral(child_key=pseudonym("child-a"))
     async with desk(config) as running:
         await produce(principal_settings("worker"), config.alerts_topic, alert)
-        await until(lambda: alert.alert_id in running.desk.state.records)
+        await until(lambda: running.desk.state.get("886", alert.alert_id) is not None)
         async with signed_in(running) as (http, _token):
             assert (await http.get(f"/alerts/{alert.alert_id}")).status == 200
     records = [
@@ -148,3 +156,47 @@ async def test_every_child_level_view_lands_as_an_audit_record_on_the_audit_topi
         ("dm.kent", "feed", (alert.alert_id,)),  # signing in lands on the feed
         ("dm.kent", "alert", (alert.alert_id,)),
     ]
+
+
+def alerts_folded(running: RunningDesk) -> float:
+    return sum(
+        running.context.registry.get_sample_value("frontdoor_alertdesk_alert_messages_total", {"type": kind}) or 0.0
+        for kind in ("RereferralDetected", "AlertWithdrawn")
+    )
+
+
+async def test_a_desk_on_a_database_file_resumes_from_its_stored_offsets_and_a_rebuild_replays_the_topics(
+    topics: TestTopics, tmp_path: Path
+) -> None:
+    config = (await desk_settings(topics, timeline=True)).model_copy(
+        update={"database_url": f"sqlite:///{tmp_path / 'desk.sqlite3'}"}
+    )
+    first, second = make_rereferral(child_key=pseudonym("first")), make_rereferral(child_key=pseudonym("second"))
+    referral = make_referral(child_key=pseudonym("first"), date="2024-06-03", team="North")
+    async with desk(config) as running:
+        await produce(principal_settings("worker"), config.alerts_topic, first)
+        await produce(principal_settings("ingest"), config.events_topic, referral)
+        await until(lambda: running.desk.state.total() == 1 and running.desk.state.timeline("886", first.child_key))
+    await produce(principal_settings("worker"), config.alerts_topic, second)  # while the desk is down
+    async with desk(config) as restarted:
+        assert restarted.desk.state.total() == 2
+        assert alerts_folded(restarted) == 1, "only the message produced while it was down was read again"
+        assert [x.kind for x in restarted.desk.state.timeline("886", first.child_key)] == ["ReferralOpened"]
+    async with run_desk(principal_settings("desk"), config, "127.0.0.1", 0, users=directory(), rebuild=True) as rebuilt:
+        await until(lambda: rebuilt.desk.caught_up)
+        assert rebuilt.desk.state.total() == 2 and alerts_folded(rebuilt) == 2, "a rebuild replays both topics"
+
+
+async def test_an_alert_about_an_old_referral_when_it_reaches_the_topic_goes_to_history_not_the_feed(
+    topics: TestTopics,
+) -> None:
+    config = (await desk_settings(topics)).model_copy(update={"history_after_days": 14})
+    old = make_rereferral(child_key=pseudonym("old"), referral_date="2024-06-03")  # years before the message's time
+    async with desk(config) as running:
+        await produce(principal_settings("worker"), config.alerts_topic, old)
+        await until(lambda: running.desk.state.total() == 1)
+        record = running.desk.state.get("886", old.alert_id)
+        assert record is not None and record.history
+        async with signed_in(running) as (http, _token):
+            assert old.alert_id not in await (await http.get("/feed")).text()
+            assert old.alert_id in await (await http.get("/history")).text()

@@ -150,7 +150,6 @@ async def test_a_service_cannot_write_a_topic_it_does_not_own(broker: SecureBrok
         ("ingest", AUDIT.name),
         ("receiver", EVENTS.name),
         ("receiver", ALERT_ACTIONS.name),
-        ("desk", EVENTS.name),
         ("desk", AUDIT.name),  # the desk writes the audit trail but does not read it back
         ("worker", ALERT_ACTIONS.name),
     ],

@@ -15,8 +15,9 @@ from prometheus_client import CollectorRegistry
 from schemas.codec import encode
 from schemas.events import ContactReceived, EpisodeClosed, ReferralOpened
 from services.alertdesk.desk import Desk
-from services.alertdesk.kafka import fold_record
+from services.alertdesk.kafka import read_record
 from services.alertdesk.metrics import desk_metrics
+from services.alertdesk.projection import Batch
 from services.alertdesk.settings import AlertDeskSettings
 from services.cli import main
 from services.ingest.identity import Pseudonymiser
@@ -107,16 +108,30 @@ def _record(value: bytes, topic: str) -> ConsumerRecord[bytes, bytes]:
     return ConsumerRecord(topic, 0, 7, 0, 0, None, value, None, 0, len(value), ())
 
 
-def test_the_desk_shows_no_alert_whose_child_key_is_a_raw_id() -> None:
+def test_the_desk_shows_no_alert_and_stores_no_event_whose_child_key_is_a_raw_id() -> None:
     settings = AlertDeskSettings()
     registry = CollectorRegistry()
     desk = Desk(metrics=desk_metrics(registry, lambda: desk.state), caught_up=True)
+    batch = Batch()
 
-    fold_record(desk, settings, _record(encode(make_rereferral(child_key="RAW-CHILD-1234567")), settings.alerts_topic))
-    fold_record(desk, settings, _record(encode(make_rereferral(child_key=CHILD_A)), settings.alerts_topic))
+    read_record(
+        batch, desk, settings, _record(encode(make_rereferral(child_key="RAW-CHILD-1234567")), settings.alerts_topic)
+    )
+    read_record(batch, desk, settings, _record(encode(make_rereferral(child_key=CHILD_A)), settings.alerts_topic))
+    read_record(
+        batch, desk, settings, _record(encode(make_referral(child_key="RAW-CHILD-1234567")), settings.events_topic)
+    )
+    read_record(batch, desk, settings, _record(encode(make_referral(child_key=CHILD_A)), settings.events_topic))
+    desk.fold_batch(batch)
 
-    assert [r.alert.child_key for r in desk.state.records.values()] == [CHILD_A]
+    assert [r.alert.child_key for r in desk.state.select("886")] == [CHILD_A]
+    stored = desk.state.db.query("SELECT child_key FROM desk_alerts UNION ALL SELECT child_key FROM desk_timeline")
+    assert sorted(row[0] for row in stored) == [CHILD_A, CHILD_A]
+    bodies = desk.state.db.query("SELECT body FROM desk_alerts UNION ALL SELECT body FROM desk_timeline")
+    dump = "\n".join(row[0] for row in bodies)
+    assert "RAW-CHILD" not in dump
     assert registry.get_sample_value("frontdoor_alertdesk_rejected_messages_total", {"topic": "alerts"}) == 1
+    assert registry.get_sample_value("frontdoor_alertdesk_rejected_messages_total", {"topic": "events"}) == 1
 
 
 def _csv(tmp_path: Path, rows: list[dict[str, str]]) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 from typing import Any
 
@@ -155,12 +156,19 @@ async def test_a_view_of_31000_alerts_is_audited_in_records_each_far_below_the_b
 async def test_the_feed_shows_and_audits_one_page_not_the_whole_feed() -> None:
     harness = Harness()
     harness.fold(*[make_rereferral(child_key=f"{i:032x}") for i in range(450)])
+    size = harness.context.settings.feed_page_size
     async with browser(harness, "dm.kent") as client:
         first = await client.get("/feed")
         html = await first.text()
-    record = harness.audit.for_route("feed")[-1]  # signing in showed the first page too
-    assert first.status == 200 and len(record.alert_ids) == harness.context.settings.feed_page_size
-    assert "Page 1 of 3" in html and "Older alerts" in html
+        record = harness.audit.for_route("feed")[-1]  # signing in showed the first page too
+        older = re.search(r'href="/feed\?older=(\d+)" rel="next"', html)
+        assert older, "a keyset link to the next older page"
+        second = await client.get(f"/feed?older={older[1]}")
+        assert second.status == 200
+    next_record = harness.audit.for_route("feed")[-1]
+    assert first.status == 200 and len(record.alert_ids) == size and len(next_record.alert_ids) == size
+    assert not set(record.alert_ids) & set(next_record.alert_ids), "each page audits the alerts it shows"
+    assert '<span id="alert-total">450</span> matching' in html
 
 
 def test_alerts_tail_prints_no_child_key() -> None:

@@ -3,6 +3,7 @@
 "use strict";
 
 (function () {
+  document.documentElement.classList.add("js");
   const csrf = () => document.querySelector('meta[name="csrf-token"]').content;
 
   function setStatus(text) {
@@ -20,22 +21,36 @@
   function cardFrom(html) {
     const template = document.createElement("template");
     template.innerHTML = html.trim();
+    // A template parses <noscript> content as elements: drop the no-JavaScript forms from a card added live.
+    template.content.querySelectorAll("noscript").forEach((node) => node.remove());
     return template.content.firstElementChild;
+  }
+
+  function addToTotal(delta) {
+    const total = document.getElementById("alert-total");
+    if (total && /^[0-9,]+$/.test(total.textContent)) {
+      total.textContent = (Number(total.textContent.replaceAll(",", "")) + delta).toLocaleString("en-GB");
+    }
   }
 
   function applyCard(feed, data) {
     const existing = document.getElementById("alert-" + data.alert_id);
     if (!data.visible) {
-      if (existing) existing.remove();
+      if (existing) {
+        existing.remove();
+        addToTotal(-1);
+      }
     } else if (existing) {
       // Keep an open form (e.g. a half-written note) rather than replacing it under the user's hands.
       if (!existing.contains(document.activeElement) || existing.querySelector("details[open]") === null) {
         existing.replaceWith(cardFrom(data.html));
       }
-    } else {
+    } else if (feed.dataset.live === "1") {
+      // Only the first page takes new alerts: an older page keeps its place.
       const card = cardFrom(data.html);
       card.classList.add("arrived");
       feed.prepend(card);
+      addToTotal(1);
     }
     updateCount(feed);
   }
@@ -82,6 +97,31 @@
     }
   }
 
+  // A card's assign, note and close forms are copied from the page's one template when first asked for.
+  function showForm(button) {
+    const actions = button.closest(".actions");
+    const template = document.getElementById("decision-forms");
+    if (!actions || !template) return;
+    let details = actions.querySelector(`details[data-form="${button.dataset.form}"]`);
+    if (!details) {
+      const html = template.innerHTML
+        .replaceAll("__ALERT__", actions.dataset.alert)
+        .replaceAll("__RID__", actions.dataset.rid);
+      const holder = document.createElement("div");
+      holder.innerHTML = html;
+      details = holder.querySelector(`details[data-form="${button.dataset.form}"]`);
+      actions.insertBefore(details, actions.querySelector(".action-error"));
+    }
+    details.open = true;
+    const field = details.querySelector("input:not([type=hidden]), select, textarea");
+    if (field) field.focus();
+  }
+
+  document.addEventListener("click", (event) => {
+    const button = event.target instanceof Element ? event.target.closest("button.show-form") : null;
+    if (button) showForm(button);
+  });
+
   document.addEventListener("submit", (event) => {
     const form = event.target;
     if (form instanceof HTMLFormElement && form.classList.contains("js-action")) {
@@ -90,8 +130,9 @@
     }
   });
 
-  document.addEventListener("DOMContentLoaded", () => {
+  // The live connection opens once the page has loaded: an open stream would otherwise hold the page "loading".
+  window.addEventListener("load", () => {
     const feed = document.getElementById("feed");
-    if (feed && window.EventSource) connect(feed);
+    if (feed && feed.dataset.stream && window.EventSource) connect(feed);
   });
 })();

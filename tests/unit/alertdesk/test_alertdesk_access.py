@@ -46,7 +46,7 @@ async def test_a_council_a_user_cannot_act_on_a_council_b_alert() -> None:
             response = await client.post(f"/alerts/{oldham_id}/{action}", headers={"X-CSRF-Token": token})
             assert response.status == 404
     assert harness.published == []
-    assert harness.desk.state.records[oldham_id].status == "new"
+    assert harness.desk.state.get("353", oldham_id).status == "new"
 
 
 async def test_guessing_ids_finds_nothing_of_another_council() -> None:

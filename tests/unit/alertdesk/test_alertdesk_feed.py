@@ -139,7 +139,7 @@ async def test_acknowledge_publishes_an_action_and_returns_the_updated_card() ->
         harness.clock.now,
     )
     assert "Acknowledged by dm.kent" in body["html"]
-    assert harness.desk.state.records[alert.alert_id].status == "acknowledged"
+    assert harness.desk.state.get("886", alert.alert_id).status == "acknowledged"
 
 
 async def test_assign_note_and_close_work_as_plain_form_posts_without_javascript() -> None:
@@ -159,7 +159,7 @@ async def test_assign_note_and_close_work_as_plain_form_posts_without_javascript
             assert (response.status, response.headers["Location"]) == (303, f"/feed#alert-{alert.alert_id}")
         again = await client.post(f"{base}/note", data={"text": "late", "csrf_token": token})
     assert [a.type for a in harness.published] == ["AlertAssigned", "AlertNoteAdded", "AlertClosed"]
-    record = harness.desk.state.records[alert.alert_id]
+    record = harness.desk.state.get("886", alert.alert_id)
     assert (record.assignee, record.notes[0].text, record.status) == (
         "Sam Patel",
         "Spoke to the school nurse.",

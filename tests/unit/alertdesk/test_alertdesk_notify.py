@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import json
 from collections.abc import AsyncIterator
 from email import message_from_bytes
@@ -158,3 +159,13 @@ async def test_a_failing_webhook_is_counted_and_does_not_stop_the_desk() -> None
             await notifier.send(digest, http)
     sample = {"channel": "webhook", "outcome": "failure"}
     assert registry.get_sample_value("frontdoor_alertdesk_notifications_total", sample) == 1
+
+
+def test_an_alert_that_goes_to_history_notifies_nobody() -> None:
+    desk, notifier, _ = desk_with_notifier(AlertDeskSettings())
+    desk.history_after_days = 14
+    seen = dt.datetime(2024, 6, 5, tzinfo=dt.UTC)
+    desk.fold_alert(make_rereferral(child_key=CHILD_KEYS[0], referral_date="2024-04-01"), seen)
+    assert notifier.drain() == []
+    desk.fold_alert(make_rereferral(child_key=CHILD_KEYS[1], referral_date="2024-06-04"), seen)
+    assert [d.total for d in notifier.drain()] == [1]

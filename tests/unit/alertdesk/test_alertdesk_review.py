@@ -6,9 +6,11 @@ import csv
 import io
 
 import pytest
+from prometheus_client import CollectorRegistry
 
+from services.alertdesk.desk import Desk
+from services.alertdesk.metrics import desk_metrics
 from services.alertdesk.review import CSV_COLUMNS, weekly_csv_text
-from services.alertdesk.state import DeskState
 from services.alertdesk.weeks import IsoWeek
 from tests.unit.alertdesk.desk_builders import Harness, assigned, browser, make_two_referrals
 
@@ -53,9 +55,9 @@ async def test_the_weekly_csv_lists_the_weeks_children_with_their_dates_team_and
 
 
 def test_a_cell_that_looks_like_a_spreadsheet_formula_is_kept_as_text() -> None:
-    state = DeskState()
-    state.apply_alert(make_two_referrals(team='=HYPERLINK("http://x")', referral_date="2024-06-05"))
-    (row,) = rows(weekly_csv_text(state.weekly_review("886", IsoWeek.parse("2024-W23"))))
+    desk = Desk(metrics=desk_metrics(CollectorRegistry(), lambda: desk.state))
+    desk.fold_alert(make_two_referrals(team='=HYPERLINK("http://x")', referral_date="2024-06-05"))
+    (row,) = rows(weekly_csv_text(desk.state.weekly_review("886", IsoWeek.parse("2024-W23"))))
     assert row["team"] == '\'=HYPERLINK("http://x")'
 
 

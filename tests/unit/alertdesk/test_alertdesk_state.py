@@ -9,6 +9,9 @@ from hypothesis import strategies as st
 
 from schemas.codes import Rule, Severity
 from services.alertdesk.actions import AlertOutcome
+from services.alertdesk.desk import memory_read_model
+from services.alertdesk.projection import Batch, project
+from services.alertdesk.readmodel import ReadModel
 from services.alertdesk.state import DeskState, FeedFilter
 from services.alertdesk.weeks import IsoWeek
 from tests.unit.alertdesk.desk_builders import (
@@ -22,6 +25,16 @@ from tests.unit.alertdesk.desk_builders import (
     revised,
     withdrawn,
 )
+
+
+def projected(*messages: object) -> ReadModel:
+    """The same messages through the database projection, one at a time: for the read model's queries."""
+    model = memory_read_model()
+    for message in messages:
+        batch = Batch()
+        batch.add(message)  # type: ignore[arg-type]  # builders return the message union's members
+        project(model.db, batch, None)
+    return model
 
 
 def fold(*messages: object) -> DeskState:
@@ -144,7 +157,7 @@ def test_the_final_record_does_not_depend_on_how_the_two_topics_interleave(
 
 def test_every_change_takes_a_higher_sequence_number_and_changed_since_resumes_after_one() -> None:
     first, second = make_rereferral(child_key="a"), make_rereferral(child_key="b")
-    state = fold(first, second, acknowledged(first))
+    state = projected(first, second, acknowledged(first))
     assert [(r.alert.child_key, r.seq) for r in state.changed_since("886", 0)] == [("b", 2), ("a", 3)]
     assert [r.alert.child_key for r in state.changed_since("886", 2)] == ["a"]
     assert state.changed_since("886", 3) == []
@@ -152,7 +165,7 @@ def test_every_change_takes_a_higher_sequence_number_and_changed_since_resumes_a
 
 def test_queries_only_return_the_asked_councils_records() -> None:
     kent, oldham = make_rereferral(la_code="886"), make_rereferral(la_code="353")
-    state = fold(kent, oldham)
+    state = projected(kent, oldham)
     assert [r.la_code for r in state.select("886")] == ["886"]
     assert state.get("886", oldham.alert_id) is None
     assert [r.la_code for r in state.changed_since("353", 0)] == ["353"]
@@ -163,7 +176,7 @@ def test_the_feed_filters_by_severity_rule_and_team_and_hides_finished_alerts_un
     medium = make_two_referrals(child_key="b", team="South")
     low = make_contacts_alert(child_key="c")
     done = make_rereferral(child_key="d")
-    state = fold(high, medium, low, done, closed(done))
+    state = projected(high, medium, low, done, closed(done))
     keys = lambda f: [r.alert.child_key for r in state.select("886", f)]  # noqa: E731
     assert keys(FeedFilter()) == ["c", "b", "a"]
     assert keys(FeedFilter(severity=Severity.HIGH)) == ["a"]
@@ -174,7 +187,7 @@ def test_the_feed_filters_by_severity_rule_and_team_and_hides_finished_alerts_un
 
 def test_an_alert_assigned_to_a_team_is_listed_under_that_team() -> None:
     alert = make_rereferral(team="North")
-    state = fold(alert, assigned(alert, "Exploitation Team"))
+    state = projected(alert, assigned(alert, "Exploitation Team"))
     assert [r.alert_id for r in state.select("886", FeedFilter(team="Exploitation Team"))] == [alert.alert_id]
 
 
@@ -185,7 +198,7 @@ def test_the_weekly_review_lists_two_referrals_in_six_months_dated_in_the_chosen
     gone = make_two_referrals(child_key="gone", referral_date="2024-06-05")
     other_rule = make_rereferral(child_key="rr", referral_date="2024-06-05")
     elsewhere = make_two_referrals(la_code="353", child_key="else", referral_date="2024-06-05")
-    state = fold(monday, sunday, next_monday, gone, withdrawn(gone), other_rule, elsewhere)
+    state = projected(monday, sunday, next_monday, gone, withdrawn(gone), other_rule, elsewhere)
     week = IsoWeek.parse("2024-W23")
     assert (week.monday.isoformat(), week.sunday.isoformat()) == ("2024-06-03", "2024-06-09")
     assert [r.alert.child_key for r in state.weekly_review("886", week)] == ["mon", "sun"]
@@ -203,7 +216,7 @@ def test_an_iso_week_that_does_not_exist_is_refused() -> None:
 
 def test_aggregates_are_counts_of_the_councils_alerts_without_withdrawn_ones() -> None:
     a, b, c = make_rereferral(child_key="a"), make_two_referrals(child_key="b"), make_contacts_alert(child_key="c")
-    state = fold(a, b, c, withdrawn(c), closed(a, AlertOutcome.NFA), make_rereferral(la_code="353"))
+    state = projected(a, b, c, withdrawn(c), closed(a, AlertOutcome.NFA), make_rereferral(la_code="353"))
     totals = state.aggregates("886")
     assert totals.total == 2
     assert totals.by_rule == {"rereferral": 1, "two_referrals_in_six_months": 1}
@@ -212,5 +225,5 @@ def test_aggregates_are_counts_of_the_councils_alerts_without_withdrawn_ones() -
 
 
 def test_a_partners_aggregates_count_only_alerts_their_agency_raised_and_alerts_do_not_yet_say_which() -> None:
-    state = fold(make_rereferral())
+    state = projected(make_rereferral())
     assert state.aggregates("886", agency="police").total == 0
