@@ -19,7 +19,7 @@ from typing import Any
 from bench.kafka_principals import principal_settings
 from bench.processor.harness import Names, WorkerProcess, create_topics, delete_topics, read_topic
 from schemas.events import InboundEvent
-from schemas.topics import ALERT_ACTIONS, AUDIT
+from schemas.topics import ALERT_ACTIONS, AUDIT, IDENTITY
 from services.alertdesk.auth import UserDirectory
 from services.alertdesk.settings import AlertDeskSettings
 from services.kafka.topics import ensure_topics, plan_topic
@@ -100,11 +100,12 @@ def live_pipeline(
         # The desk's timelines read the worker's events topic only when asked: on the secured broker that needs the
         # desk principal's READ on the events topic (deploy/kafka/kafka_security.py).
         events_topic=names.processor_settings().events_topic if timeline else "",
+        identity_topic=names.topic(IDENTITY.name),
         **({"database_url": "sqlite:///:memory:", "history_after_days": 100_000} | desk_overrides),
     )
     # Every topic up front (by `settings`, the admin on the secured broker): the desk's principal may not create any.
     asyncio.run(create_topics(settings, names))
-    desk_topics = [dataclasses.replace(spec, name=names.topic(spec.name)) for spec in (ALERT_ACTIONS, AUDIT)]
+    desk_topics = [dataclasses.replace(spec, name=names.topic(spec.name)) for spec in (ALERT_ACTIONS, AUDIT, IDENTITY)]
     asyncio.run(ensure_topics(settings, [plan_topic(spec, settings) for spec in desk_topics]))
     # The worker connects as its own principal by itself (WorkerProcess); the desk as the desk.
     worker = WorkerProcess("worker", workdir, names.env(), store="memory://")
@@ -118,5 +119,5 @@ def live_pipeline(
         if desk is not None:
             desk.stop()
         worker.stop()
-        doomed = [*names.all_topics(), desk_config.actions_topic, desk_config.audit_topic]
+        doomed = [*names.all_topics(), desk_config.actions_topic, desk_config.audit_topic, desk_config.identity_topic]
         asyncio.run(delete_topics(settings, doomed))

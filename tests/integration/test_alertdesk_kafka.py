@@ -15,7 +15,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from bench.kafka_principals import principal_settings
 from schemas.codec import encode
-from schemas.topics import ALERT_ACTIONS, ALERTS, AUDIT, EVENTS
+from schemas.topics import ALERT_ACTIONS, ALERTS, AUDIT, EVENTS, IDENTITY
 from services.alertdesk.actions import decode_action
 from services.alertdesk.audit import ChildLevelDataViewed
 from services.alertdesk.service import RunningDesk, run_desk
@@ -39,6 +39,7 @@ async def desk_settings(topics: TestTopics, *, timeline: bool = False) -> AlertD
         actions_topic=await topics.create_like(ALERT_ACTIONS),
         audit_topic=await topics.create_like(AUDIT),
         events_topic=await topics.create_like(EVENTS) if timeline else "",
+        identity_topic=await topics.create_like(IDENTITY),
         database_url="sqlite:///:memory:",  # rebuilt from the topics at every start, as these tests expect
         history_after_days=100_000,  # the builders' alerts are dated 2024: keep them in the live feed
         session_secret="integration-test-secret",  # type: ignore[arg-type]  # pydantic coerces to SecretStr
