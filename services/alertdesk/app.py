@@ -16,7 +16,7 @@ import aiohttp
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from services.alertdesk import children, feed, history, hooks, reveal, review
+from services.alertdesk import children, dip_samples, feed, history, hooks, reveal, review
 from services.alertdesk.audit import SignInRefused
 from services.alertdesk.auth import FIRST_RUN_HELP, User, replace_hash
 from services.alertdesk.context import CONTEXT, SESSION, DeskContext, context_of, read_form, session_of
@@ -61,6 +61,7 @@ def create_app(context: DeskContext) -> web.Application:
     review.add_routes(app.router)
     history.add_routes(app.router)
     children.add_routes(app.router)
+    dip_samples.add_routes(app.router)
     reveal.add_routes(app.router)
     hooks.add_routes(app.router)
     return app

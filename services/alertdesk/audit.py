@@ -30,6 +30,7 @@ class ChildLevelDataViewed(BaseModel):
     purpose: str
     alert_ids: tuple[AlertId, ...] = Field(max_length=500)
     child_key: ChildKey | None = None  # the child's pseudonym, for a view of one child (a timeline)
+    sample_id: str | None = None  # the dip sample shown, for a view of one (its children are in the desk's copy)
     # One view of many alerts is split into several records; `part` of `parts` (1 of 1 for most views).
     part: int = Field(default=1, ge=1)
     parts: int = Field(default=1, ge=1)
@@ -73,7 +74,32 @@ class ChildIdentityRevealed(BaseModel):
     schema_version: Literal[1] = 1
 
 
-AuditRecord = ChildLevelDataViewed | SignInRefused | ChildIdentityRevealed
+class DipSampleLoaded(BaseModel):
+    """A dip sample (the `frontdoor dip-sample` JSON) loaded into the desk: by whom, when, and which draw it was.
+
+    Like the command's DipSampleDrawn it carries counts per stratum and the seed, never a pseudonym.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["DipSampleLoaded"] = "DipSampleLoaded"
+    audit_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    occurred_at: AwareDatetime
+    user: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    role: str
+    la_code: LaCode
+    sample_id: str
+    quarter: str
+    by: str
+    seed: int
+    size: int
+    drawn: int
+    allocation: dict[str, int]
+    population: dict[str, int]
+    schema_version: Literal[1] = 1
+
+
+AuditRecord = ChildLevelDataViewed | SignInRefused | ChildIdentityRevealed | DipSampleLoaded
 # Ids per record: 500 ids of 32 hex digits keep a record near 20 KB, far below Kafka's 1 MiB message limit.
 MAX_ALERT_IDS_PER_RECORD = 500
 
@@ -114,6 +140,9 @@ class MemoryAuditSink:
 
     def for_route(self, route: str) -> list[ChildLevelDataViewed]:
         return [r for r in self.records if isinstance(r, ChildLevelDataViewed) and r.route == route]
+
+    def dip_samples(self) -> list[DipSampleLoaded]:
+        return [r for r in self.records if isinstance(r, DipSampleLoaded)]
 
     def reveals(self) -> list[ChildIdentityRevealed]:
         return [r for r in self.records if isinstance(r, ChildIdentityRevealed)]

@@ -20,6 +20,8 @@ ROLES: tuple[Role, ...] = get_args(Role)
 CHILD_LEVEL_ROLES: frozenset[Role] = frozenset({"duty_manager", "team_manager", "head_of_service"})
 # Alertmanager's indicator and platform alerts (/indicators): aggregates, for those who answer for the figures.
 INDICATOR_ROLES: frozenset[Role] = frozenset({"head_of_service", "performance"})
+# Audit dip samples (/dip-samples): a service-wide audit of children's records, for heads of service only.
+SAMPLING_ROLES: frozenset[Role] = frozenset({"head_of_service"})
 
 __all__ = ["hash_password", "verify_password"]  # re-exported: callers and older tests import them from here
 

@@ -14,7 +14,13 @@ from multidict import MultiDictProxy
 from prometheus_client import CollectorRegistry
 
 from services.alertdesk.actions import ActionMessage, utc_now
-from services.alertdesk.audit import MAX_ALERT_IDS_PER_RECORD, AuditHealth, AuditSink, ChildLevelDataViewed
+from services.alertdesk.audit import (
+    MAX_ALERT_IDS_PER_RECORD,
+    AuditHealth,
+    AuditRecord,
+    AuditSink,
+    ChildLevelDataViewed,
+)
 from services.alertdesk.auth import User, UserDirectory
 from services.alertdesk.desk import Desk
 from services.alertdesk.indicators import IndicatorAlerts
@@ -41,6 +47,7 @@ PURPOSES: dict[str, str] = {
     "history": "history: alerts about past records, kept out of the live feed",
     "bulk_close": "closing history alerts in bulk",
     "timeline": "one child's front-door timeline",
+    "dip_sample": "audit dip sample: the sampled children of a quarter's re-referrals",
 }
 
 
@@ -67,7 +74,12 @@ class DeskContext:
     pseudonymiser: Pseudonymiser | None = None
 
     async def audit_view(
-        self, user: User, route: str, records: list[AlertRecord], child_key: str | None = None
+        self,
+        user: User,
+        route: str,
+        records: list[AlertRecord],
+        child_key: str | None = None,
+        sample_id: str | None = None,
     ) -> None:
         """Write the audit records before the response leaves; if they cannot be written, nothing is sent.
 
@@ -81,14 +93,19 @@ class DeskContext:
             entry = ChildLevelDataViewed(
                 occurred_at=now, user=user.username, role=user.role, la_code=user.la_code, route=route,
                 purpose=PURPOSES[route], alert_ids=tuple(chunk), part=part, parts=len(chunks), child_key=child_key,
+                sample_id=sample_id,
             )  # fmt: skip
-            try:
-                await self.audit.record(entry)
-            except Exception:
-                self.audit_health.failed()
-                raise
-            self.audit_health.succeeded()
-            self.desk.metrics.audit_records.labels(route=route).inc()
+            await self.audit_record(entry, route)
+
+    async def audit_record(self, entry: AuditRecord, route: str) -> None:
+        """Write one audit record, keeping the audit's health and count; raises when it cannot be kept."""
+        try:
+            await self.audit.record(entry)
+        except Exception:
+            self.audit_health.failed()
+            raise
+        self.audit_health.succeeded()
+        self.desk.metrics.audit_records.labels(route=route).inc()
 
 
 CONTEXT = web.AppKey("desk_context", DeskContext)

@@ -39,6 +39,11 @@ SCHEMA = (
         event_id TEXT PRIMARY KEY, la_code TEXT NOT NULL, child_key TEXT NOT NULL, event_date TEXT NOT NULL,
         type TEXT NOT NULL, body TEXT NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS desk_timeline_child ON desk_timeline (la_code, child_key, event_date)",
+    # Dip samples loaded by people, not projected from a topic: not in TABLES, so a rebuild keeps them.
+    """CREATE TABLE IF NOT EXISTS desk_dip_samples (
+        sample_id TEXT PRIMARY KEY, la_code TEXT NOT NULL, quarter TEXT NOT NULL, loaded_by TEXT NOT NULL,
+        loaded_at TEXT NOT NULL, body TEXT NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS desk_dip_samples_council ON desk_dip_samples (la_code, loaded_at)",
 )
 
 

@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 from schemas.codes import ClosureReason, Rule, Severity
 from services.alertdesk.actions import OUTCOME_LABELS
-from services.alertdesk.auth import INDICATOR_ROLES, User
+from services.alertdesk.auth import INDICATOR_ROLES, SAMPLING_ROLES, User
 from services.alertdesk.state import AlertRecord
 
 RULE_LABELS: dict[Rule, str] = {
@@ -67,6 +67,7 @@ def shell(title: str, body: str, *, user: User | None = None, csrf: str = "", na
         ("/review/weekly", "Weekly review", "review"),
         ("/aggregates", "Totals", "agg"),
         ("/indicators", "Indicators", "indicators"),
+        ("/dip-samples", "Dip samples", "dip"),
     ]
     menu = "".join(
         f'<a href="{href}"{" aria-current=page" if key == nav else ""}>{label}</a>'
@@ -88,6 +89,8 @@ def shell(title: str, body: str, *, user: User | None = None, csrf: str = "", na
 def _in_menu(user: User, key: str) -> bool:
     if key == "indicators":
         return user.role in INDICATOR_ROLES
+    if key == "dip":
+        return user.role in SAMPLING_ROLES
     return user.sees_child_level or key == "agg"
 
 

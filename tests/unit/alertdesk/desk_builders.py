@@ -150,6 +150,8 @@ USERS = {
     "dm.oldham": User("dm.oldham", "duty_manager", "353"),
     "perf.kent": User("perf.kent", "performance", "886"),
     "police.kent": User("police.kent", "partner", "886", agency="police"),
+    "hos.kent": User("hos.kent", "head_of_service", "886"),
+    "hos.oldham": User("hos.oldham", "head_of_service", "353"),
 }
 
 
