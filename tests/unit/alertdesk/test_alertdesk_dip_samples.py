@@ -15,8 +15,9 @@ from aiohttp.test_utils import TestClient
 from bench.processor.harness import simulated_feed
 from schemas.codec import encode
 from schemas.events import InboundEvent
+from services.alertdesk.audit import AuditRecord
 from services.alertdesk.database import Database
-from services.alertdesk.dip_store import DipSampleFile, StoredSample, sample_of, save_sample
+from services.alertdesk.dip_store import DipSampleFile, StoredSample, sample_of, samples_of, save_sample
 from services.alertdesk.projection import Batch
 from services.cli import main
 from tests.unit.alertdesk.desk_builders import NOW, Harness, browser
@@ -149,6 +150,21 @@ async def test_only_heads_of_service_load_or_see_samples_and_only_their_own_coun
     async with browser(harness, "hos.oldham") as oldham:
         assert (await oldham.get(where)).status == 404
     assert len(harness.audit.dip_samples()) == 1 and len(harness.audit.for_route("dip_sample")) == 0
+
+
+async def test_a_sample_whose_audit_record_cannot_be_written_is_not_kept(drawn: Drawn) -> None:
+    harness = desk_with([])
+
+    class BrokenSink:
+        async def record(self, entry: AuditRecord) -> None:
+            raise RuntimeError("audit topic unavailable")
+
+    async with browser(harness, "hos.kent") as client:
+        harness.context.audit = BrokenSink()
+        answer = await upload(client, drawn.document)
+
+    assert answer.status == 500
+    assert samples_of(harness.desk.state.db, LA_CODE) == []
 
 
 def test_a_loaded_sample_survives_a_rebuild_of_the_projection(drawn: Drawn, tmp_path: Path) -> None:
