@@ -8,7 +8,6 @@ leaves, like every child-level view.
 
 from __future__ import annotations
 
-import json
 import uuid
 
 from aiohttp import web
@@ -104,7 +103,7 @@ async def load_sample(request: web.Request) -> web.StreamResponse:
         sample = await _uploaded(request)
         if sample.la_code != user.la_code:
             raise ValueError(f"this sample is of council {sample.la_code}; you work for council {user.la_code}")
-    except (ValueError, json.JSONDecodeError) as error:
+    except ValueError as error:
         return web.Response(status=400, text=_listing(request, session, str(error)), content_type="text/html")
     stored = StoredSample(uuid.uuid4().hex, user.la_code, user.username, context.clock(), sample)
     await context.audit_record(loaded_record(stored, user.role), "dip_sample_load")  # kept only once audited
