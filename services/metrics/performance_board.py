@@ -105,8 +105,8 @@ def performance() -> Dashboard:
             Query(f"frontdoor:rereferral_target:ratio{{{LA}}}", "Target"),
             unit=PCT,
             decimals=1,
-            description="Both quarters above target raise a performance exception (alert "
-            "FrontdoorRereferralAboveTargetTwoQuarters).",
+            description="Both quarters red (more than 2 points above target, the pack's quarterly RAG) raise a "
+            "performance exception (alert FrontdoorRereferralAboveTargetTwoQuarters); amber is up to 2 points above.",
         ),
         12,
         5,
