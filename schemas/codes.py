@@ -126,3 +126,54 @@ class Severity(StrEnum):
     LOW = "low"
     MEDIUM = "medium"
     HIGH = "high"
+
+
+# What each code means, as the DfE CIN census schema (CIN_schema_2026.xsd) documents it. A source's label may stop
+# before the schema's bracket or example; dashes and quotes are plain. tests/unit/test_code_labels.py holds them.
+REFERRAL_SOURCE_LABELS: dict[ReferralSource, str] = {
+    ReferralSource.INDIVIDUAL_FAMILY: "Individual - family member, relative or carer",
+    ReferralSource.INDIVIDUAL_ACQUAINTANCE: "Individual - acquaintance",
+    ReferralSource.INDIVIDUAL_SELF: "Individual - self",
+    ReferralSource.INDIVIDUAL_OTHER: "Individual - other",
+    ReferralSource.SCHOOLS: "Schools",
+    ReferralSource.EDUCATION_SERVICES: "Education services",
+    ReferralSource.HEALTH_GP: "Health services - general practitioner",
+    ReferralSource.HEALTH_VISITOR: "Health services - health visitor",
+    ReferralSource.HEALTH_SCHOOL_NURSE: "Health services - school nurse",
+    ReferralSource.HEALTH_OTHER_PRIMARY: "Health services - other primary health services",
+    ReferralSource.HEALTH_A_AND_E: "Health services - A&E",
+    ReferralSource.HEALTH_OTHER: "Health services - other",
+    ReferralSource.HOUSING: "Housing - local authority housing or housing association",
+    ReferralSource.LA_SOCIAL_CARE: "LA services - social care",
+    ReferralSource.LA_OTHER_INTERNAL: "LA services - other internal",
+    ReferralSource.LA_EXTERNAL: "LA services - external",
+    ReferralSource.LA_EARLY_HELP: "LA services - early help",
+    ReferralSource.POLICE: "Police",
+    ReferralSource.OTHER_LEGAL_AGENCY: "Other legal agency - including courts, probation, immigration, CAFCASS",
+    ReferralSource.OTHER: "Other - including children's centres",
+    ReferralSource.ANONYMOUS: "Anonymous",
+    ReferralSource.UNKNOWN: "Unknown",
+}
+PRIMARY_NEED_LABELS: dict[PrimaryNeed, str] = {
+    PrimaryNeed.N0: "Not stated",
+    PrimaryNeed.N1: "Abuse, neglect and exploitation",
+    PrimaryNeed.N2: "Child's disability",
+    PrimaryNeed.N3: "Parental disability or illness",
+    PrimaryNeed.N4: "Family in acute stress",
+    PrimaryNeed.N5: "Family dysfunction",
+    PrimaryNeed.N6: "Socially unacceptable behaviour",
+    PrimaryNeed.N7: "Low income",
+    PrimaryNeed.N8: "Absent parenting",
+    PrimaryNeed.N9: "Cases other than children in need",
+}
+CLOSURE_REASON_LABELS: dict[ClosureReason, str] = {
+    ClosureReason.ADOPTED: "Adopted",
+    ClosureReason.DIED: "Died",
+    ClosureReason.CHILD_ARRANGEMENTS_ORDER: "Child arrangements order",
+    ClosureReason.SPECIAL_GUARDIANSHIP_ORDER: "Special guardianship order",
+    ClosureReason.TRANSFERRED_OTHER_LA: "Transferred to services of another local authority",
+    ClosureReason.TRANSFERRED_ADULT_SERVICES: "Transferred to adult social care services",
+    ClosureReason.SERVICES_CEASED: "Services ceased for any other reason, including child no longer in need",
+    ClosureReason.CLOSED_AFTER_ASSESSMENT_NFA: "Case closed after assessment, no further action",
+    ClosureReason.CLOSED_AFTER_ASSESSMENT_EARLY_HELP: "Case closed after assessment, referred to early help",
+}

@@ -6,6 +6,7 @@ import datetime as dt
 
 from aiohttp import web
 
+from schemas.codes import CLOSURE_REASON_LABELS, PRIMARY_NEED_LABELS, REFERRAL_SOURCE_LABELS
 from schemas.pseudonyms import is_pseudonym
 from services.alertdesk.actions import OUTCOME_LABELS
 from services.alertdesk.context import context_of
@@ -15,6 +16,12 @@ from services.alertdesk.state import AlertRecord, FeedFilter
 from services.alertdesk.timeline import KIND_LABELS, TimelineEntry
 
 Line = tuple[dt.date, int, str]  # date, order within the day (events, alerts, actions), html
+# The timeline stores codes; a duty manager reads them with the census schema's words beside them.
+CODE_LABELS: dict[str, dict[str, str]] = {
+    "Source": {code.value: label for code, label in REFERRAL_SOURCE_LABELS.items()},
+    "Primary need": {code.value: label for code, label in PRIMARY_NEED_LABELS.items()},
+    "Reason": {code.value: label for code, label in CLOSURE_REASON_LABELS.items()},
+}
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
@@ -22,10 +29,16 @@ def add_routes(router: web.UrlDispatcher) -> None:
 
 
 def _event_line(entry: TimelineEntry) -> Line:
-    facts = "".join(f"<span><b>{e(k)}</b> {e(v)}</span> " for k, v in entry.facts)
+    facts = "".join(f"<span><b>{e(k)}</b> {e(_shown(k, v))}</span> " for k, v in entry.facts)
     what = f'<span class="what">{e(KIND_LABELS[entry.kind])}</span>'
     html = f'<li class="event" data-kind="{e(entry.kind)}">{what} {facts}</li>'
     return entry.date, 0, html
+
+
+def _shown(fact: str, value: str) -> str:
+    """A code with its meaning ("6: Police"); other values as they are."""
+    meaning = CODE_LABELS.get(fact, {}).get(value)
+    return f"{value}: {meaning}" if meaning else value
 
 
 def _alert_lines(record: AlertRecord) -> list[Line]:

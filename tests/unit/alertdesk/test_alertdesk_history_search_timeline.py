@@ -99,6 +99,8 @@ async def test_the_timeline_shows_events_alerts_and_actions_in_date_order_and_is
     timeline = page[page.index('id="timeline"') :]
     order = [timeline.index(text) for text in ("10 Jan 2024", "Episode closed", "03 Jun 2024", "Re-referral")]
     assert order == sorted(order)
+    # codes are shown with the census schema's words for them
+    assert "6: Police" in timeline and "RC7: Services ceased for any other reason" in timeline
     assert f'<div id="identity" data-child="{CHILD}"></div>' in page
     assert elsewhere.status == 404 and not_a_pseudonym.status == 404
     (record,) = harness.audit.for_route("timeline")
