@@ -6,11 +6,17 @@ BIN=.venv/bin
 export REFERENCE_DATA_REQUIRED=1 KAFKA_REQUIRED=1 POSTGRES_REQUIRED=1 PROMTOOL_REQUIRED=1 AMTOOL_REQUIRED=1
 export FRONTDOOR_BOOTSTRAP_SERVERS="${FRONTDOOR_BOOTSTRAP_SERVERS:-127.0.0.1:9092}"
 # The broker this run uses: the port of FRONTDOOR_BOOTSTRAP_SERVERS, its controller on the next port (9092/9093),
-# state in ~/.cache/frontdoor/kafka-run/<port> unless KAFKA_STATE_DIR says otherwise.
+# state in ~/.cache/frontdoor/kafka-run/<port>-secure (secured) or <port> (KAFKA_SECURE=0) unless KAFKA_STATE_DIR
+# says otherwise.
 export KAFKA_PORT="${KAFKA_PORT:-${FRONTDOOR_BOOTSTRAP_SERVERS##*:}}"
 export KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}"
 # The CI broker is the secured one (SASL_SSL, SCRAM, ACLs); KAFKA_SECURE=0 runs the suite on a PLAINTEXT broker.
 KAFKA_SECURE="${KAFKA_SECURE:-1}"
+if [ "$KAFKA_SECURE" = 1 ] && [ -z "${KAFKA_STATE_DIR:-}" ]; then
+  # Its own state, apart from the PLAINTEXT dev broker's (`make kafka-up`, `make demo`) on the same port, which
+  # would otherwise refuse to be started secured.
+  export KAFKA_STATE_DIR="$HOME/.cache/frontdoor/kafka-run/$KAFKA_PORT-secure"
+fi
 started_kafka=0
 start=$(date +%s)
 
