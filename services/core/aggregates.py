@@ -87,7 +87,8 @@ def contribution(history: ChildHistory, rules: Rules) -> Counter[AggregateKey]:
     Referrals and re-referrals are the core's (definitions.referrals), each under the council's definition in
     force on its date; `rules` may be a CouncilRules (the live worker passes `engine.rules`) or one RuleConfig.
     """
-    counts, pattern = _own_counts(history, rules)
+    counts: Counter[AggregateKey] = Counter()
+    pattern = _add_own_counts(history, rules, counts)
     # The window counts' keys are theirs alone: dict.update, not a Counter's summing update.
     dict.update(counts, child_windows(pattern))
     return counts
@@ -97,26 +98,23 @@ def council_totals(histories: Iterable[ChildHistory], rules: Rules) -> Counter[A
     """The sum of the children's `contribution`s (entries of 0 dropped), as `report` needs it for a council.
 
     Each child's window counts depend only on its `windows.Pattern`, which many children share, so they are
-    worked out once per pattern and multiplied by its children instead of being summed child by child.
+    worked out once per pattern and multiplied by its children instead of being summed child by child. The
+    other counts are added straight into the council's totals, as `contribution` adds them into the child's.
     """
-    totals: dict[AggregateKey, int] = {}
+    totals: Counter[AggregateKey] = Counter()
     patterns: Counter[Pattern] = Counter()
-    get = totals.get
     for history in histories:
-        counts, pattern = _own_counts(history, rules)
-        for key, n in counts.items():
-            totals[key] = get(key, 0) + n
-        patterns[pattern] += 1
+        patterns[_add_own_counts(history, rules, totals)] += 1
+    get = totals.get
     for pattern, children in patterns.items():
         for key, n in window_counts(pattern).items():
             totals[key] = get(key, 0) + n * children
     return Counter({key: n for key, n in totals.items() if n > 0})
 
 
-def _own_counts(history: ChildHistory, rules: Rules) -> tuple[Counter[AggregateKey], Pattern]:
-    """The child's counts other than its window counts, and the pattern its window counts follow from."""
+def _add_own_counts(history: ChildHistory, rules: Rules, counts: Counter[AggregateKey]) -> Pattern:
+    """Add the child's counts other than its window counts to `counts`; the pattern its window counts follow from."""
     facts, la_code = history.facts, history.la_code
-    counts: Counter[AggregateKey] = Counter()
     found = referrals(facts, rules, la_code)
     records = index(facts)
     ended, nfa = records.ended.keys(), records.nfa
@@ -140,7 +138,7 @@ def _own_counts(history: ChildHistory, rules: Rules) -> tuple[Counter[AggregateK
     add_funnel(records, counts, _month, _group)
     add_previous_closures(records, found, counts, _month)
     add_demand(records, found, counts, _month)
-    return counts, pattern_of((r.day for r in found), (r.rereferral for r in found), two_in_six)
+    return pattern_of((r.day for r in found), (r.rereferral for r in found), two_in_six)
 
 
 def _add_contacts(records: Records, counts: Counter[AggregateKey]) -> None:
