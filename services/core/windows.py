@@ -43,9 +43,9 @@ def pattern_of(days: Iterable[dt.date], rereferrals: Iterable[bool], two_in_six:
     """A child's referrals (dates, re-referral, second in six months) reduced to what its windows read."""
     months: dict[int, tuple[bool, bool]] = {}
     for day, rereferral, second in zip(days, rereferrals, two_in_six, strict=True):
-        index = month_index(day)
-        was = months.get(index, (False, False))
-        months[index] = (was[0] or rereferral, was[1] or second)
+        index = day.year * 12 + day.month - 1  # month_index, inline on the hot path
+        was = months.get(index)
+        months[index] = (rereferral, second) if was is None else (was[0] or rereferral, was[1] or second)
     return tuple(sorted((index, flags[0], flags[1]) for index, flags in months.items()))
 
 
