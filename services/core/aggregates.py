@@ -25,7 +25,6 @@ from services.core.windows import (
     month_index,
     month_name,
     pattern_of,
-    window_counts,
 )
 
 # (month "YYYY-MM", measure, label). The council is the key the contribution is published under.
@@ -106,9 +105,10 @@ def council_totals(histories: Iterable[ChildHistory], rules: Rules) -> Counter[A
     for history in histories:
         patterns[_add_own_counts(history, rules, totals)] += 1
     get = totals.get
-    for pattern, children in patterns.items():
-        for key, n in window_counts(pattern).items():
-            totals[key] = get(key, 0) + n * children
+    for pattern, children in patterns.items():  # remembered: the next council of a replay shares most patterns
+        for key, n in child_windows(pattern).items():
+            if n:  # a 0 (not re-referred) adds nothing, and keys summing to 0 are dropped below
+                totals[key] = get(key, 0) + n * children
     return Counter({key: n for key, n in totals.items() if n > 0})
 
 
