@@ -117,7 +117,7 @@ def _add_own_counts(history: ChildHistory, rules: Rules, counts: Counter[Aggrega
     facts, la_code = history.facts, history.la_code
     found = referrals(facts, rules, la_code)
     records = index(facts)
-    ended, nfa = records.ended.keys(), records.nfa
+    ended, nfa = records.ended, records.nfa
     two_in_six: list[bool] = []
     for referral in found:
         day, first, refs = referral.day, referral.first, referral.refs
@@ -128,9 +128,9 @@ def _add_own_counts(history: ChildHistory, rules: Rules, counts: Counter[Aggrega
         if referral.rereferral:
             counts[(month, "rereferrals", group)] += 1
             counts[(month, "rereferrals_by_need", need)] += 1
-        if refs & nfa:
+        if not refs.isdisjoint(nfa):
             counts[(month, "nfa_referrals", group)] += 1
-        if not refs & ended:
+        if refs.isdisjoint(ended):
             counts[(month, "referrals_open", "")] += 1
     _add_contacts(records, counts)
     _add_assessments(records, counts)
