@@ -58,14 +58,15 @@ MEASURES = (
 )
 
 
-_MONTH_OF: dict[dt.date, str] = {}  # date -> "YYYY-MM": one lookup on the hot path; a few thousand dates
+class _MonthOf(dict[dt.date, str]):
+    """date -> "YYYY-MM", filled as dates are met: a few thousand dates."""
+
+    def __missing__(self, day: dt.date) -> str:
+        name = self[day] = month_name(month_index(day))
+        return name
 
 
-def _month(day: dt.date) -> str:
-    name = _MONTH_OF.get(day)
-    if name is None:
-        name = _MONTH_OF[day] = month_name(month_index(day))
-    return name
+_month = _MonthOf().__getitem__  # one C-level lookup on the hot path, no Python frame once a date is known
 
 
 _GROUPS: dict[str, str] = {}  # Annex A source code -> its group
