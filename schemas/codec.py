@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import attrgetter
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
@@ -12,6 +13,7 @@ from schemas.events import FrontDoorEvent
 EVENT_ADAPTER: TypeAdapter[FrontDoorEvent] = TypeAdapter(FrontDoorEvent)
 ALERT_ADAPTER: TypeAdapter[AlertMessage] = TypeAdapter(AlertMessage)
 EVENTS_ADAPTER: TypeAdapter[list[FrontDoorEvent]] = TypeAdapter(list[FrontDoorEvent])
+_EVENT_ID = attrgetter("event_id")
 
 
 def decode_event(raw: bytes | str) -> FrontDoorEvent:
@@ -29,9 +31,10 @@ def decode_events(raws: Sequence[bytes]) -> list[FrontDoorEvent] | None:
         events = EVENTS_ADAPTER.validate_json(b"[" + b",".join(raws) + b"]")
     except ValidationError:
         return None
-    if len(events) != len(raws) or any(e.event_id.encode() not in raw for e, raw in zip(events, raws, strict=True)):
+    if len(events) != len(raws):
         return None
-    return events
+    ids = map(str.encode, map(_EVENT_ID, events))
+    return events if all(map(bytes.__contains__, raws, ids)) else None  # each raw holds its event's id
 
 
 def decode_alert(raw: bytes | str) -> AlertMessage:

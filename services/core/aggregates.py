@@ -25,7 +25,6 @@ from services.core.windows import (
     month_index,
     month_name,
     pattern_of,
-    window_counts,
 )
 
 # (month "YYYY-MM", measure, label). The council is the key the contribution is published under.
@@ -59,14 +58,15 @@ MEASURES = (
 )
 
 
-_MONTH_OF: dict[dt.date, str] = {}  # date -> "YYYY-MM": one lookup on the hot path; a few thousand dates
+class _MonthOf(dict[dt.date, str]):
+    """date -> "YYYY-MM", filled as dates are met: a few thousand dates."""
+
+    def __missing__(self, day: dt.date) -> str:
+        name = self[day] = month_name(month_index(day))
+        return name
 
 
-def _month(day: dt.date) -> str:
-    name = _MONTH_OF.get(day)
-    if name is None:
-        name = _MONTH_OF[day] = month_name(month_index(day))
-    return name
+_month = _MonthOf().__getitem__  # one C-level lookup on the hot path, no Python frame once a date is known
 
 
 _GROUPS: dict[str, str] = {}  # Annex A source code -> its group
@@ -87,7 +87,8 @@ def contribution(history: ChildHistory, rules: Rules) -> Counter[AggregateKey]:
     Referrals and re-referrals are the core's (definitions.referrals), each under the council's definition in
     force on its date; `rules` may be a CouncilRules (the live worker passes `engine.rules`) or one RuleConfig.
     """
-    counts, pattern = _own_counts(history, rules)
+    counts: Counter[AggregateKey] = Counter()
+    pattern = _add_own_counts(history, rules, counts)
     # The window counts' keys are theirs alone: dict.update, not a Counter's summing update.
     dict.update(counts, child_windows(pattern))
     return counts
@@ -97,29 +98,27 @@ def council_totals(histories: Iterable[ChildHistory], rules: Rules) -> Counter[A
     """The sum of the children's `contribution`s (entries of 0 dropped), as `report` needs it for a council.
 
     Each child's window counts depend only on its `windows.Pattern`, which many children share, so they are
-    worked out once per pattern and multiplied by its children instead of being summed child by child.
+    worked out once per pattern and multiplied by its children instead of being summed child by child. The
+    other counts are added straight into the council's totals, as `contribution` adds them into the child's.
     """
-    totals: dict[AggregateKey, int] = {}
+    totals: Counter[AggregateKey] = Counter()
     patterns: Counter[Pattern] = Counter()
-    get = totals.get
     for history in histories:
-        counts, pattern = _own_counts(history, rules)
-        for key, n in counts.items():
-            totals[key] = get(key, 0) + n
-        patterns[pattern] += 1
-    for pattern, children in patterns.items():
-        for key, n in window_counts(pattern).items():
-            totals[key] = get(key, 0) + n * children
+        patterns[_add_own_counts(history, rules, totals)] += 1
+    get = totals.get
+    for pattern, children in patterns.items():  # remembered: the next council of a replay shares most patterns
+        for key, n in child_windows(pattern).items():
+            if n:  # a 0 (not re-referred) adds nothing, and keys summing to 0 are dropped below
+                totals[key] = get(key, 0) + n * children
     return Counter({key: n for key, n in totals.items() if n > 0})
 
 
-def _own_counts(history: ChildHistory, rules: Rules) -> tuple[Counter[AggregateKey], Pattern]:
-    """The child's counts other than its window counts, and the pattern its window counts follow from."""
+def _add_own_counts(history: ChildHistory, rules: Rules, counts: Counter[AggregateKey]) -> Pattern:
+    """Add the child's counts other than its window counts to `counts`; the pattern its window counts follow from."""
     facts, la_code = history.facts, history.la_code
-    counts: Counter[AggregateKey] = Counter()
     found = referrals(facts, rules, la_code)
     records = index(facts)
-    ended, nfa = records.ended.keys(), records.nfa
+    ended, nfa = records.ended, records.nfa
     two_in_six: list[bool] = []
     for referral in found:
         day, first, refs = referral.day, referral.first, referral.refs
@@ -130,9 +129,9 @@ def _own_counts(history: ChildHistory, rules: Rules) -> tuple[Counter[AggregateK
         if referral.rereferral:
             counts[(month, "rereferrals", group)] += 1
             counts[(month, "rereferrals_by_need", need)] += 1
-        if refs & nfa:
+        if not refs.isdisjoint(nfa):
             counts[(month, "nfa_referrals", group)] += 1
-        if not refs & ended:
+        if refs.isdisjoint(ended):
             counts[(month, "referrals_open", "")] += 1
     _add_contacts(records, counts)
     _add_assessments(records, counts)
@@ -140,7 +139,7 @@ def _own_counts(history: ChildHistory, rules: Rules) -> tuple[Counter[AggregateK
     add_funnel(records, counts, _month, _group)
     add_previous_closures(records, found, counts, _month)
     add_demand(records, found, counts, _month)
-    return counts, pattern_of((r.day for r in found), (r.rereferral for r in found), two_in_six)
+    return pattern_of((r.day for r in found), (r.rereferral for r in found), two_in_six)
 
 
 def _add_contacts(records: Records, counts: Counter[AggregateKey]) -> None:

@@ -27,6 +27,8 @@ PAST_45_FROM_REFERRAL = "assessments_past_45wd_from_referral"
 PAST_45_FROM_START = "assessments_past_45wd_from_start"
 STOCKS = (REFERRALS_OPEN, ASSESSMENTS_OPEN, PAST_45_FROM_REFERRAL, PAST_45_FROM_START)
 CHANGE_MEASURES = tuple(f"{stock}{end}" for stock in STOCKS for end in ("_from", "_until"))
+_FROM = {stock: stock + "_from" for stock in STOCKS}  # the measure names, made once, not per record
+_UNTIL = {stock: stock + "_until" for stock in STOCKS}
 
 _OVERDUE_FROM: dict[dt.date, dt.date | None] = {}  # day -> first day past 45 working days after it; few thousand
 
@@ -44,15 +46,18 @@ def overdue_from(day: dt.date) -> dt.date | None:
 def add_open(
     counts: Counter[AggregateKey], month: MonthOf, measure: str, opened: dt.date, closed: dt.date | None
 ) -> None:
-    """Open at every month end from `opened`'s month up to before `closed`'s: `_from` there, `_until` here."""
+    """Open at every month end from `opened`'s month up to before `closed`'s: `_from` there, `_until` here.
+
+    `measure` is one of STOCKS.
+    """
     first = month(opened)
     if closed is None:
-        counts[(first, measure + "_from", "")] += 1
+        counts[(first, _FROM[measure], "")] += 1
         return
     last = month(closed)
     if last > first:  # "YYYY-MM" strings order as months do
-        counts[(first, measure + "_from", "")] += 1
-        counts[(last, measure + "_until", "")] += 1
+        counts[(first, _FROM[measure], "")] += 1
+        counts[(last, _UNTIL[measure], "")] += 1
 
 
 def add_demand(
@@ -66,8 +71,14 @@ def add_demand(
     """
     ended, referral_day = records.ended, {}
     for referral in found:
-        referral_day.update(dict.fromkeys(referral.refs, referral.day))
-        closed = min((ended[r] for r in referral.refs if r in ended), default=None)
+        refs = referral.refs
+        if len(refs) == 1:  # the usual case: one record, no generator
+            (ref,) = refs
+            referral_day[ref] = referral.day
+            closed = ended.get(ref)
+        else:
+            referral_day.update(dict.fromkeys(refs, referral.day))
+            closed = min((ended[r] for r in refs if r in ended), default=None)
         add_open(counts, month, REFERRALS_OPEN, referral.day, closed)
     for ref, f in records.assessments.items():
         done = records.authorised.get(ref)

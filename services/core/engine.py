@@ -28,7 +28,10 @@ class Engine:
     def apply(self, event: InboundEvent) -> tuple[Outcome, list[AlertMessage]]:
         if isinstance(event, ChildRecordsMerged):
             return self._merge(event)
-        history = self._history(self.resolve((event.la_code, event.child_key)))
+        child = (event.la_code, event.child_key)
+        if child in self.redirects:  # `resolve` only when the child was merged away: one lookup per event
+            child = self.resolve(child)
+        history = self.children.get(child) or self._history(child)
         return history.apply(event, self.rules, alerts=self.alerts)
 
     def apply_all(self, events: Iterable[InboundEvent]) -> Iterator[AlertMessage]:

@@ -69,7 +69,7 @@ class Fact:
 def fact_of(event: InboundEvent) -> Fact | None:
     """The fact an event contributes to a child's history; None for control events (retraction, merge)."""
     at, eid = event.occurred_at, event.event_id
-    match event:
+    match event:  # the commonest kinds first: each case is one isinstance check
         case ReferralOpened():
             return Fact(
                 day=event.referral_date,
@@ -79,6 +79,16 @@ def fact_of(event: InboundEvent) -> Fact | None:
                 need=event.primary_need.value if event.primary_need else None,
                 team=event.team,
                 link=event.contact_id,
+                occurred_at=at,
+                event_id=eid,
+            )
+        case EpisodeClosed():
+            return Fact(
+                day=event.closure_date,
+                kind=Kind.EPISODE_CLOSED,
+                ref=event.referral_id,
+                code=event.reason.value,
+                team=event.closing_team,
                 occurred_at=at,
                 event_id=eid,
             )
@@ -107,16 +117,6 @@ def fact_of(event: InboundEvent) -> Fact | None:
                 day=local_date(event.occurred_at),
                 kind=Kind.REFERRAL_NFA,
                 ref=event.referral_id,
-                occurred_at=at,
-                event_id=eid,
-            )
-        case EpisodeClosed():
-            return Fact(
-                day=event.closure_date,
-                kind=Kind.EPISODE_CLOSED,
-                ref=event.referral_id,
-                code=event.reason.value,
-                team=event.closing_team,
                 occurred_at=at,
                 event_id=eid,
             )

@@ -74,8 +74,9 @@ class ChildHistory:
         """Insert a fact in event-time order and re-evaluate the anchors at or after it."""
         if fact.event_id in self.retracted:
             return []  # the retraction arrived before the event it retracts
-        if not self.facts or fact.sort_key >= self.facts[-1].sort_key:
-            position = len(self.facts)  # the usual case: events arrive in event-time order
+        last = self.facts[-1] if self.facts else None
+        if last is None or fact.day > last.day or fact.sort_key >= last.sort_key:
+            position = len(self.facts)  # the usual case: events arrive in event-time order (a later day: no key)
         else:
             position = bisect.bisect([f.sort_key for f in self.facts], fact.sort_key)
         self.facts.insert(position, fact)

@@ -31,11 +31,17 @@ def index(facts: Sequence[Fact]) -> Records:
     records = Records()
     for f in facts:
         kind = f.kind
-        if kind is Kind.CONTACT:
-            records.contacts.setdefault(f.ref, f)
-        elif kind is Kind.REFERRAL:
+        if kind is Kind.REFERRAL:  # the commonest kinds first
             if f.link:
                 records.referred.setdefault(f.link, set()).add(f.ref)
+        elif kind is Kind.EPISODE_CLOSED or kind is Kind.REFERRAL_NFA:
+            records.ended[f.ref] = min(f.day, records.ended.get(f.ref, f.day))
+            if kind is Kind.EPISODE_CLOSED:
+                records.closures.setdefault(f.ref, f)
+            else:
+                records.nfa.add(f.ref)
+        elif kind is Kind.CONTACT:
+            records.contacts.setdefault(f.ref, f)
         elif kind is Kind.CONTACT_DECIDED:
             records.decisions.append(f)
         elif kind is Kind.ASSESSMENT_STARTED:
@@ -48,10 +54,4 @@ def index(facts: Sequence[Fact]) -> Records:
             records.authorised[f.ref] = min(f.day, records.authorised.get(f.ref, f.day))
             if f.flag:
                 records.in_need.add(f.ref)
-        elif kind is Kind.EPISODE_CLOSED or kind is Kind.REFERRAL_NFA:
-            records.ended[f.ref] = min(f.day, records.ended.get(f.ref, f.day))
-            if kind is Kind.EPISODE_CLOSED:
-                records.closures.setdefault(f.ref, f)
-            else:
-                records.nfa.add(f.ref)
     return records

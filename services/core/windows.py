@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from services.core.indicators import reporting_year_start
 
@@ -43,9 +43,9 @@ def pattern_of(days: Iterable[dt.date], rereferrals: Iterable[bool], two_in_six:
     """A child's referrals (dates, re-referral, second in six months) reduced to what its windows read."""
     months: dict[int, tuple[bool, bool]] = {}
     for day, rereferral, second in zip(days, rereferrals, two_in_six, strict=True):
-        index = month_index(day)
-        was = months.get(index, (False, False))
-        months[index] = (was[0] or rereferral, was[1] or second)
+        index = day.year * 12 + day.month - 1  # month_index, inline on the hot path
+        was = months.get(index)
+        months[index] = (rereferral, second) if was is None else (was[0] or rereferral, was[1] or second)
     return tuple(sorted((index, flags[0], flags[1]) for index, flags in months.items()))
 
 
@@ -68,18 +68,28 @@ def window_counts(pattern: Pattern) -> dict[AggregateKey, int]:
         if second:
             six.update(range(first, first + 6))
     counts: dict[AggregateKey, int] = {}
+    keys = _window_keys
     for index, rereferred, _ in pattern:  # the month's own children: one each, re-referred if one referral was
-        counts[(month_name(index), "children_referred", "")] = 1
-        counts[(month_name(index), "children_rereferred", "")] = int(rereferred)
+        referred_key, rereferred_key = keys(index)[0:2]
+        counts[referred_key] = 1
+        counts[rereferred_key] = int(rereferred)
     for index, rereferred in r12.items():
-        counts[(month_name(index), "children_referred_r12", "")] = 1
-        counts[(month_name(index), "children_rereferred_r12", "")] = int(rereferred)
+        referred_key, rereferred_key = keys(index)[2:4]
+        counts[referred_key] = 1
+        counts[rereferred_key] = int(rereferred)
     for index, rereferred in ytd.items():
-        counts[(month_name(index), "children_referred_ytd", "")] = 1
-        counts[(month_name(index), "children_rereferred_ytd", "")] = int(rereferred)
+        referred_key, rereferred_key = keys(index)[4:6]
+        counts[referred_key] = 1
+        counts[rereferred_key] = int(rereferred)
     for index in sorted(six):
-        counts[(month_name(index), "children_two_referrals_r6", "")] = 1
+        counts[keys(index)[6]] = 1
     return counts
+
+
+@cache  # one entry per month index: a few hundred at most
+def _window_keys(index: int) -> tuple[AggregateKey, ...]:
+    """The month's key of each of WINDOW_MEASURES, in their order."""
+    return tuple((month_name(index), measure, "") for measure in WINDOW_MEASURES)
 
 
 @lru_cache(maxsize=4096)  # about 30 MB when full; the live worker meets the same few thousand patterns again

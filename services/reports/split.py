@@ -41,11 +41,18 @@ def split_by_council(lines: Iterable[bytes], directory: Path) -> dict[str, Path]
     """Write each council's lines, in their order, to its own file in `directory`; blank lines are dropped."""
     paths: dict[str, Path] = {}
     handles: dict[str, BinaryIO] = {}
+    named: dict[bytes, str] = {}  # the la_code bytes a line holds -> council_of's answer: one decode per council
+    search = _LA_CODE.search
     try:
         for line in lines:
             if not line.strip():
                 continue
-            la_code = council_of(line)
+            match = search(line)
+            if match is None:
+                la_code = council_of(line)
+            else:
+                code = match.group(1)
+                la_code = named.get(code) or named.setdefault(code, council_of(line))
             handle = handles.get(la_code)
             if handle is None:
                 paths[la_code] = directory / f"council-{len(paths)}.jsonl"
