@@ -167,7 +167,13 @@ FILTERS = (
 
 
 def measure_pages(
-    url: str, samples: int, children: list[str], timelines: list[str], teams: list[str]
+    url: str,
+    samples: int,
+    children: list[str],
+    timelines: list[str],
+    teams: list[str],
+    *,
+    screenshots: Path | None = None,
 ) -> dict[str, Any]:
     driver = chromium()
     try:
@@ -188,6 +194,13 @@ def measure_pages(
         driver.get(f"{url}/feed")
         figures["first_page_cards"] = len(driver.find_elements("css selector", "article.card"))
         figures["first_page_bytes"] = len(driver.page_source.encode())
+        if screenshots is not None:  # what a duty manager sees at this size, to look at, not to measure
+            screenshots.mkdir(parents=True, exist_ok=True)
+            driver.save_screenshot(str(screenshots / "feed.png"))
+            driver.get(f"{url}/history")
+            driver.save_screenshot(str(screenshots / "history.png"))
+            driver.get(f"{url}/children/{timelines[0]}")
+            driver.save_screenshot(str(screenshots / "timeline.png"))
         return figures
     finally:
         driver.quit()
@@ -201,6 +214,7 @@ def main() -> int:
     parser.add_argument("--samples", type=int, default=40)
     parser.add_argument("--port", type=int, default=8097)
     parser.add_argument("--results-dir", type=Path, default=REPO / "bench" / "results")
+    parser.add_argument("--screenshots", type=Path, default=None, help="save the feed, History and a timeline here")
     args = parser.parse_args()
     settings = Settings(profile="dev")
     facts = machine()
@@ -224,7 +238,7 @@ def main() -> int:
         memory_after_rebuild = rss_mib(process.pid)
         children, timelines = sample_children(args.alerts, args.events, 50)
         teams = sorted({json.loads(line).get("team") or "" for line in args.alerts.open("rb")} - {""})
-        pages = measure_pages(url, args.samples, children, timelines, teams)
+        pages = measure_pages(url, args.samples, children, timelines, teams, screenshots=args.screenshots)
         figures = {
             "benchmark": "desk" if args.database == "sqlite" else "desk-postgresql",
             "machine": facts,
