@@ -101,6 +101,8 @@ def _csc_api_records(args: argparse.Namespace) -> int:
     stream = args.out.open("w", encoding="utf-8") if args.out else sys.stdout
     try:
         for day in sender.days_sent():
+            if day.kind == "full":
+                print(f"full cohort on {day.day}: {len(day.records)} children", file=sys.stderr)
             for envelope in day.records:
                 stream.write(json.dumps(envelope, separators=(",", ":")) + "\n")
             progress.update(read=len(day.records), published=len(day.records))
