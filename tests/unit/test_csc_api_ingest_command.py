@@ -74,3 +74,41 @@ def test_a_bad_record_is_rejected_with_its_place_and_reason_and_never_its_values
     assert "line 3: a bare child record needs --la-code" in err
     assert "line 4: la_code" in err
     assert "LA-9999" not in err and "LA-4711" not in err
+
+
+def test_with_kafka_the_previous_records_are_read_first_and_stored_only_after_the_events_are_published(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The broker itself is faked here; tests/integration/test_csc_records_kafka.py runs the store on a real one."""
+    import services.ingest.cli_ingest as cli  # noqa: PLC0415  # the module whose Kafka calls are replaced
+    import services.kafka.previous_records as store  # noqa: PLC0415
+
+    monkeypatch.setenv("FRONTDOOR_PSEUDONYM_KEY", TEST_KEY)
+    topic: dict[str, object] = {}  # child_key -> state: the compacted topic
+    steps: list[str] = []
+
+    async def read_states(_settings: object, _topic: str = "") -> dict[str, object]:
+        steps.append("read states")
+        return dict(topic)
+
+    async def write_states(_settings: object, states: object, _topic: str = "") -> int:
+        steps.append("write states")
+        topic.update({s.child_key: s for s in states})  # type: ignore[attr-defined]  # CscChildState
+        return len(topic)
+
+    async def publish(_settings: object, result: object) -> int:
+        steps.append(f"publish {[type(e).__name__ for e in result.events]}")  # type: ignore[attr-defined]
+        return len(result.events)  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(store, "read_states", read_states)
+    monkeypatch.setattr(store, "write_states", write_states)
+    monkeypatch.setattr(cli, "_publish", publish)
+    for number, record in enumerate((FULL, CLOSED)):
+        source = tmp_path / f"day{number}.jsonl"
+        source.write_text(json.dumps(envelope(record)) + "\n", encoding="utf-8")
+        command = ["ingest", str(source), "--format", "dfe-csc-api", "--to", "kafka", "--no-identity-store"]
+        assert main(command) == 0
+    assert steps == [
+        "read states", "publish ['ReferralOpened']", "write states",
+        "read states", "publish ['EpisodeClosed']", "write states",
+    ]  # fmt: skip
