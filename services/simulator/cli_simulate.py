@@ -96,7 +96,9 @@ def _csc_api_records(args: argparse.Namespace) -> int:
     if args.mode != "history" or args.to == "kafka" or len(args.council or ["median"]) != 1:
         print("frontdoor simulate --format dfe-csc-api: one --council, history mode, to a file", file=sys.stderr)
         return 2
-    sender = CscSender(profiles(args.council)[0], args.start, args.days, args.seed)
+    # Without --start the deltas end on the first day of this month, as a history without --start does.
+    start = args.start or dt.date.today().replace(day=1) - dt.timedelta(days=args.days)
+    sender = CscSender(profiles(args.council)[0], start, args.days, args.seed)
     progress = Progress("simulate (dfe-csc-api)")
     stream = args.out.open("w", encoding="utf-8") if args.out else sys.stdout
     try:
