@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from schemas.codec import encode
+from services.ingest.csc_api import MemoryPreviousRecords
 from services.ingest.identity import Pseudonymiser
 from services.ingest.result import IngestResult
 from services.progress import Progress
 from services.settings import MissingPseudonymKeyError, Settings
 
-FORMATS = ("auto", "cin", "annex-a", "csv", "jsonl")
+FORMATS = ("auto", "cin", "annex-a", "csv", "jsonl", "dfe-csc-api")
 
 
 def register(subparsers: Any) -> None:
@@ -46,13 +47,23 @@ def detect_format(path: Path, requested: str) -> str:
     return by_suffix[suffix]
 
 
-def read_source(path: Path, fmt: str, args: argparse.Namespace, pseudonymiser: Pseudonymiser) -> IngestResult:
-    """One source file's events and rejections; each adapter is imported only when its format is used."""
+def read_source(
+    path: Path,
+    fmt: str,
+    args: argparse.Namespace,
+    pseudonymiser: Pseudonymiser,
+    previous: MemoryPreviousRecords | None = None,
+) -> IngestResult:
+    """One source file's events and rejections; each adapter is imported only when its format is used.
+
+    `previous` holds each child's previous DfE CSC API record (loaded from Kafka with --to kafka).
+    """
     readers: dict[str, Callable[[], IngestResult]] = {
         "cin": lambda: _cin(path, pseudonymiser),
         "annex-a": lambda: _annex_a(path, _need(args.la_code, "--la-code"), pseudonymiser),
         "csv": lambda: _csv(path, args, pseudonymiser),
         "jsonl": lambda: _jsonl(path, pseudonymiser),
+        "dfe-csc-api": lambda: _csc_api(path, args, pseudonymiser, previous or MemoryPreviousRecords()),
     }
     return readers[fmt]()
 
@@ -88,6 +99,33 @@ def _jsonl(path: Path, pseudonymiser: Pseudonymiser) -> IngestResult:
     return read_jsonl(path, pseudonymiser)
 
 
+def _csc_api(
+    path: Path, args: argparse.Namespace, pseudonymiser: Pseudonymiser, previous: MemoryPreviousRecords
+) -> IngestResult:
+    from services.ingest.csc_api import translate_file  # noqa: PLC0415
+
+    now = dt.datetime.now(dt.UTC)
+    return asyncio.run(translate_file(path, args.la_code, pseudonymiser, previous, now))
+
+
+def _csc_previous(settings: Settings, args: argparse.Namespace) -> MemoryPreviousRecords:
+    """Each child's previous DfE CSC API record: from its compacted topic with --to kafka, else none."""
+    if args.to != "kafka" or args.format != "dfe-csc-api":
+        return MemoryPreviousRecords()
+    from services.kafka.previous_records import read_states  # noqa: PLC0415
+
+    return MemoryPreviousRecords(asyncio.run(read_states(settings)))
+
+
+def _store_csc_states(settings: Settings, previous: MemoryPreviousRecords) -> str:
+    """After the events are published: each changed child's new state, so a later partial record merges into it."""
+    from schemas.topics import CSC_RECORDS  # noqa: PLC0415
+    from services.kafka.previous_records import write_states  # noqa: PLC0415
+
+    sent = asyncio.run(write_states(settings, previous.changed.values()))
+    return f"previous records: {sent} children's DfE CSC API records stored in {CSC_RECORDS.name}"
+
+
 def run_ingest(args: argparse.Namespace) -> int:
     settings = Settings()
     try:  # never the public dev key, even in the dev profile: these are a council's real files
@@ -101,8 +139,9 @@ def run_ingest(args: argparse.Namespace) -> int:
         return 2
     progress = Progress("ingest")
     result = IngestResult()
+    previous = _csc_previous(settings, args)
     for path in args.sources:
-        part = read_source(path, detect_format(path, args.format), args, pseudonymiser)
+        part = read_source(path, detect_format(path, args.format), args, pseudonymiser, previous)
         part.refuse_raw_child_keys(path.name)
         progress.update(read=part.read, rejected=len(part.rejected))
         result.extend(part)
@@ -111,6 +150,8 @@ def run_ingest(args: argparse.Namespace) -> int:
         progress.update(published=len(result.events))
     else:
         progress.update(published=asyncio.run(_publish(settings, result)))
+        if previous.changed:
+            result.notes.append(_store_csc_states(settings, previous))
         if pseudonymiser.identities is not None:
             result.notes.append(_store_identities(settings, pseudonymiser.identities))
     for rejected in result.rejected:
