@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from schemas.topics import CSC_RECORDS, DEADLETTER, EVENTS, IDENTITY
+
 MIB = 1024 * 1024
+MIN_TOKEN_SECRET_BYTES = 32
 
 
 class ReceiverSettings(BaseSettings):
@@ -16,7 +19,7 @@ class ReceiverSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FRONTDOOR_RECEIVER_", extra="ignore", frozen=True)
 
     host: str = "127.0.0.1"
-    port: int = Field(default=8443, ge=1, le=65535)
+    port: int = Field(default=8090, ge=1, le=65535)  # plain HTTP: TLS ends at the reverse proxy in front
     # The councils' senders (client id, council, argon2id hash of the secret); see `frontdoor receive add-client`.
     clients_file: Path = Path("receiver-clients.json")
     # Signs the access tokens the token endpoint issues (HS256). Without it a random key is made at start, which
@@ -36,3 +39,17 @@ class ReceiverSettings(BaseSettings):
     # Token requests check an argon2id hash in a small thread pool: at most this many at once, and this many queued.
     max_concurrent_secret_checks: int = Field(default=2, ge=1, le=16)
     max_waiting_secret_checks: int = Field(default=16, ge=0)
+    keepalive_timeout_seconds: float = Field(default=15.0, gt=0)
+
+    # The topics it writes (the production names; tests give private copies).
+    events_topic: str = EVENTS.name
+    deadletter_topic: str = DEADLETTER.name
+    identity_topic: str = IDENTITY.name
+    records_topic: str = CSC_RECORDS.name
+
+    @field_validator("token_secret")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().encode()) < MIN_TOKEN_SECRET_BYTES:
+            raise ValueError(f"FRONTDOOR_RECEIVER_TOKEN_SECRET needs at least {MIN_TOKEN_SECRET_BYTES} bytes")
+        return value
