@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 import aiohttp
@@ -55,9 +56,16 @@ def identity_keyring(settings: Settings) -> Keyring | None:
 
 @contextlib.asynccontextmanager
 async def run_receiver(
-    settings: Settings, receiver_settings: ReceiverSettings, host: str, port: int
+    settings: Settings,
+    receiver_settings: ReceiverSettings,
+    host: str,
+    port: int,
+    clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
 ) -> AsyncIterator[RunningReceiver]:
-    """The receiver, loaded (every child's previous record read) and listening; yields its URL."""
+    """The receiver, loaded (every child's previous record read) and listening; yields its URL.
+
+    `clock` is when records are received (the events' recorded_at): a simulated sender's night in tests.
+    """
     key = settings.pseudonym_key_for_council_files()  # never the public dev key: these are a council's records
     keyring = identity_keyring(settings)
     clients = ClientRegistry.load(receiver_settings.clients_file)
@@ -72,10 +80,10 @@ async def run_receiver(
         aiohttp.ClientSession() as http,
     ):
         outlet = KafkaOutlet(
-            publisher, store, keyring, receiver_settings.identity_topic, receiver_settings.deadletter_topic
+            publisher, store, keyring, receiver_settings.identity_topic, receiver_settings.deadletter_topic, clock
         )
         context = ReceiverContext(
-            receiver=Receiver(outlet, CscRecords(key), metrics),
+            receiver=Receiver(outlet, CscRecords(key, clock), metrics, clock),
             clients=clients,
             issuer=token_issuer(receiver_settings),
             metrics=metrics,

@@ -26,7 +26,7 @@ async def test_a_batch_of_good_records_is_answered_200_with_one_receipt_per_reco
     assert isinstance(body, list) and len(body) == 2
     assert all(RECEIPT.fullmatch(receipt) for receipt in body)
     # The pilot's sender splits each receipt on "_" into date, time and a uuid.
-    date, time, uuid = body[0].split("_")
+    date, time, _uuid = body[0].split("_")
     assert (date, time[:2]) == ("2026-05-12", "21")
     assert len(harness.outlet.events) == 2
 
