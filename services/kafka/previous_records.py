@@ -8,12 +8,13 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import TopicPartition
 from pydantic import ValidationError
 
 from schemas.csc_api import CscChildState
 from schemas.topics import CSC_RECORDS
-from services.kafka.clients import consumer_kwargs, producer_kwargs
+from services.kafka.clients import common_kwargs, consumer_kwargs, producer_kwargs
 from services.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -67,13 +68,12 @@ async def read_states(settings: Settings, topic: str = CSC_RECORDS.name) -> dict
     """Every child's latest state: the topic read from the beginning to its current end (no group, no commits)."""
     states: dict[str, CscChildState] = {}
     unreadable = 0
+    partitions = [TopicPartition(topic, p) for p in await _partitions(settings, topic)]
+    if not partitions:
+        return states
     consumer = AIOKafkaConsumer(**consumer_kwargs(settings, group_id=None))
     await consumer.start()
     try:
-        await consumer.topics()  # refreshes the metadata; a topic not created yet has no partitions
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        if not partitions:
-            return states
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
@@ -85,6 +85,19 @@ async def read_states(settings: Settings, topic: str = CSC_RECORDS.name) -> dict
         return states
     finally:
         await consumer.stop()
+
+
+async def _partitions(settings: Settings, topic: str) -> list[int]:
+    """The topic's partition numbers; none when it does not exist yet (nothing stored)."""
+    admin = AIOKafkaAdminClient(**common_kwargs(settings))
+    await admin.start()
+    try:
+        (described,) = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    if described.get("error_code", 0) != 0:
+        return []
+    return sorted(p["partition"] for p in described["partitions"])
 
 
 async def write_states(settings: Settings, states: Iterable[CscChildState], topic: str = CSC_RECORDS.name) -> int:
