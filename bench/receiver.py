@@ -1,8 +1,10 @@
 """The receiver at a large council's size: a full nightly cohort posted end to end, records/s and peak memory.
 
-`FRONTDOOR_PROFILE=dev python -m bench.receiver [--council 886] [--years 2] [--children 50000] [--concurrency 4]`
-(needs a broker; about ten minutes for Kent on 2 cores). The council's children come from the calibrated
-simulator; each child's DfE CSC API record (bench/receiver_sender.py) as on the last simulated day is the cohort.
+`FRONTDOOR_PROFILE=dev python -m bench.receiver [--council 886] [--scale 2.7] [--children 50000] [--concurrency 4]`
+(needs a broker; about ten minutes on 2 cores). The cohort is the first night of the fake-record sender
+(services/simulator/csc_api.py): every child referred in the simulator's year before the start, at the council's
+calibrated rates with its annual referrals times `--scale` (Kent's year gives about 19,400 children, so 2.7 gives
+a cohort above 50,000), posted as the pilot's sender posts them: bare records, la_code in the path.
 `frontdoor receive` runs as a subprocess on private topics (deleted afterwards); the sender posts the cohort in
 batches of 100 (the pilot's BATCH_SIZE) over `--concurrency` connections, with a token from the token endpoint.
 Timed from the first post to the last answer: every record validated, pseudonymised, translated, its events
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -30,31 +33,34 @@ from typing import Any
 import aiohttp
 
 from bench.measure import REPO, machine
-from bench.receiver_sender import Record, batches, records_as_of
 from schemas.topics import CSC_RECORDS, DEADLETTER, EVENTS, IDENTITY
-from services.ingest.identity import Pseudonymiser
 from services.kafka.topics import TopicPlan, ensure_topics
 from services.receiver.clients import add_client
 from services.settings import Settings
 from services.simulator.cli_simulate import profiles
-from services.simulator.history import simulate
+from services.simulator.csc_api import CscSender
+
+Record = dict[str, Any]
 
 RESULTS = Path(__file__).parent / "results"
 GOAL_SECONDS = 300
 
 
-def cohort(council: str, years: float, children: int) -> tuple[list[Record], int, float]:
-    """(the first `children` records as on the last simulated day, events simulated, seconds to build them)."""
+def cohort(council: str, scale: float, children: int) -> tuple[list[Record], int, float]:
+    """(the first `children` bare records of the sender's first night, the cohort's size, seconds to build it)."""
     started = time.perf_counter()
-    pseudonymiser = Pseudonymiser(secrets.token_bytes(32), keep_identities=True)
-    events = list(simulate(profiles([council]), dt.date(2024, 4, 1), years, 1, pseudonymiser=pseudonymiser))
-    assert pseudonymiser.identities is not None
-    identities = {key: raw for key, (_la, raw) in pseudonymiser.identities.items()}
-    last_day = max(e.recorded_at.date() for e in events)
-    records = list(records_as_of(events, identities, last_day).values())
+    profile = profiles([council])[0]
+    profile = dataclasses.replace(profile, annual_referrals=round(profile.annual_referrals * scale))
+    first_night = next(CscSender(profile, dt.date(2025, 4, 1), 1, seed=1).days_sent())
+    records = [envelope["Children"] for envelope in first_night.records]
     if len(records) < children:
-        raise SystemExit(f"the simulation has {len(records):,} referred children, fewer than {children:,}: add --years")
-    return records[:children], len(events), time.perf_counter() - started
+        raise SystemExit(f"the cohort has {len(records):,} children, fewer than {children:,}: raise --scale")
+    return records[:children], len(records), time.perf_counter() - started
+
+
+def batches(records: list[Record], size: int) -> list[bytes]:
+    """The request bodies the sender posts: JSON arrays of `size` records (the pilot's BATCH_SIZE is 100)."""
+    return [json.dumps(records[start : start + size]).encode() for start in range(0, len(records), size)]
 
 
 def receiver_env(topics: dict[str, str], clients_file: Path, port: int) -> dict[str, str]:
@@ -145,8 +151,8 @@ async def scrape(url: str) -> dict[str, float]:
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     facts = machine()
-    records, simulated, build_seconds = cohort(args.council, args.years, args.children)
-    bodies = list(batches(records, 100))
+    records, cohort_size, build_seconds = cohort(args.council, args.scale, args.children)
+    bodies = batches(records, 100)
     settings = Settings(profile="dev")
     suffix = uuid.uuid4().hex[:10]
     specs = {"events": EVENTS, "deadletter": DEADLETTER, "identity": IDENTITY, "records": CSC_RECORDS}
@@ -174,8 +180,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "benchmark": "receiver",
         "machine": facts | {"load_average_at_end": [round(x, 2) for x in os.getloadavg()]},
         "council": args.council,
-        "years": args.years,
-        "simulated_events": simulated,
+        "scale": args.scale,
+        "cohort_children": cohort_size,
         "cohort_build_seconds": round(build_seconds, 1),
         "children": len(records),
         "request_bytes": sum(len(b) for b in bodies),
@@ -211,7 +217,8 @@ def markdown(f: dict[str, Any]) -> str:
         [
             "# The receiver: a large council's nightly cohort, end to end",
             "",
-            f"{f['children']:,} children of council {f['council']} (full DfE CSC API records, "
+            f"{f['children']:,} children of a council at {f['scale']}x {f['council']}'s referrals "
+            "(full DfE CSC API records, "
             f"{f['request_bytes'] / 2**20:.1f} MiB in {f['batches']} batches of 100, {f['concurrency']} connections) "
             f"accepted in **{p['seconds']} s: {f['records_per_second']:,} records/s**, which {verdict} the goal "
             f"({f['goal']}). Receiver peak RSS **{f['receiver_peak_rss_mib']} MiB**.",
@@ -223,7 +230,8 @@ def markdown(f: dict[str, Any]) -> str:
             f"| batch answer time p50 / p95 (s) | {p['batch_seconds_p50']} / {p['batch_seconds_p95']} |",
             f"| receiver start (topics read) (s) | {f['receiver_start_seconds']} |",
             f"| receiver metrics at the end | {f['receiver_metrics']} |",
-            f"| cohort built from {f['simulated_events']:,} simulated events (s) | {f['cohort_build_seconds']} |",
+            f"| cohort of {f['cohort_children']:,} children simulated at {f['scale']}x the council's referrals (s) "
+            f"| {f['cohort_build_seconds']} |",
             "",
             "Each record is validated, pseudonymised, translated against the child's previous record, its events "
             "published with acks=all, its council id sealed into the identity store and its merged record stored, "
@@ -240,7 +248,7 @@ def markdown(f: dict[str, Any]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--council", default="886")
-    parser.add_argument("--years", type=float, default=2.0)
+    parser.add_argument("--scale", type=float, default=2.7)
     parser.add_argument("--children", type=int, default=50_000)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--port", type=int, default=18090)

@@ -1,9 +1,10 @@
-"""A simulated council sender posts a cohort and 30 nights of deltas and purges to `frontdoor receive`; a worker
-raises the alerts; they equal `replay` over the events of the final records, and a purged referral's alert is gone.
+"""A simulated council sender posts a cohort and 30 days of deltas and purges to `frontdoor receive`; a worker
+raises the alerts; they equal `replay` over the events of the final records, and purged referrals' alerts are gone.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 import json
@@ -25,7 +26,6 @@ from bench.processor.harness import (
     read_topic,
     wait_caught_up,
 )
-from bench.receiver_sender import Record, Withdrawals, batches, daily_sends, records_as_of
 from schemas.alerts import AlertMessage, AlertRevised, AlertWithdrawn
 from schemas.csc_api import ChildRecord
 from schemas.events import InboundEvent
@@ -37,38 +37,61 @@ from services.receiver.clients import add_client
 from services.receiver.serve import run_receiver
 from services.receiver.settings import ReceiverSettings
 from services.settings import Settings
+from services.simulator.cli_simulate import profiles
+from services.simulator.csc_api import CscSender, SenderDay, Withdrawals
 from tests.integration.conftest import TestTopics
 
 LA = "942"
-NIGHTS = 30
+DAYS = 30
 PSEUDONYM_KEY = secrets.token_hex(32)
+Record = dict[str, Any]
+# A small council (the median council's rates at 300 referrals a year), with every kind of withdrawal often enough
+# to show in 30 days: items withdrawn as entered in error, referral dates corrected, children leaving the cohort.
+SMALL = dataclasses.replace(profiles(["median"])[0], la_code=LA, annual_referrals=300)
+OFTEN = Withdrawals(item_share=0.1, correction_share=0.1, child_share=0.03)
 
 
-def simulated_council() -> tuple[list[InboundEvent], dict[str, str]]:
-    """A small council's calibrated history, and each child's synthetic council id."""
-    from services.reference.official_statistics import median_council_c1  # noqa: PLC0415
-    from services.simulator.history import simulate  # noqa: PLC0415
-    from services.simulator.model import CouncilProfile  # noqa: PLC0415
-
-    row = median_council_c1(2025)
-    assert row is not None
-    pseudonymiser = Pseudonymiser(b"simulator-key-" * 3, keep_identities=True)
-    profile = CouncilProfile.from_c1(row, la_code=LA, annual_referrals=300)
-    events = list(simulate([profile], dt.date(2024, 4, 1), 1.0, seed=5, pseudonymiser=pseudonymiser))
-    assert pseudonymiser.identities is not None
-    return events, {key: raw for key, (_la, raw) in pseudonymiser.identities.items()}
-
-
-def rereferred(records: dict[str, Record]) -> list[tuple[str, str]]:
-    """(child, later episode id) for children whose later referral came within a year of the one before."""
-    found = []
-    for child, record in sorted(records.items()):
+def rereferrals_to_withdraw(days: list[SenderDay], count: int) -> dict[str, str]:
+    """Child -> a re-referral episode of the cohort (within 300 days of the one before) no later day mentions."""
+    mentioned: set[str] = set()
+    for day in days[1:]:
+        for envelope in day.records:
+            mentioned.update(e["social_care_episode_id"] for e in envelope["Children"].get("social_care_episodes", []))
+            mentioned.add(envelope["Children"]["la_child_id"])
+    chosen: dict[str, str] = {}
+    for envelope in days[0].records:
+        record = envelope["Children"]
         dates = sorted((e["referral_date"], e["social_care_episode_id"]) for e in record["social_care_episodes"])
         for (earlier, _), (later, episode_id) in itertools.pairwise(dates):
-            if dt.date.fromisoformat(later) - dt.date.fromisoformat(earlier) <= dt.timedelta(days=300):
-                found.append((child, episode_id))
+            recent = dt.date.fromisoformat(later) - dt.date.fromisoformat(earlier) <= dt.timedelta(days=300)
+            if recent and episode_id not in mentioned and record["la_child_id"] not in mentioned:
+                chosen[record["la_child_id"]] = episode_id
                 break
-    return found
+        if len(chosen) == count:
+            break
+    return chosen
+
+
+def nights(days: list[SenderDay], purges: dict[str, str]) -> list[tuple[dt.date, list[Record]]]:
+    """What the pilot's sender posts each night: bare records (la_code is in the path), and on night 5 the
+    council's withdrawal of each chosen re-referral (an item purge of the episode)."""
+    posted = [(day.day, [envelope["Children"] for envelope in day.records]) for day in days]
+    withdrawals = [
+        {"la_child_id": child, "mis_child_id": f"MIS-{child}", "social_care_episodes": [
+            {"social_care_episode_id": episode_id, "purge": True}
+        ]}
+        for child, episode_id in purges.items()
+    ]  # fmt: skip
+    posted[5][1].extend(withdrawals)
+    return posted
+
+
+def final_records(truth: dict[str, Record], purges: dict[str, str]) -> list[Record]:
+    final = []
+    for child, record in truth.items():
+        episodes = [e for e in record["social_care_episodes"] if e["social_care_episode_id"] != purges.get(child)]
+        final.append(record | {"social_care_episodes": episodes})
+    return final
 
 
 def standing(messages: Iterable[AlertMessage]) -> dict[str, dict[str, Any]]:
@@ -91,6 +114,12 @@ def events_of_final_records(records: Iterable[Record], received_at: dt.datetime)
         door = pseudonymise_record(ChildRecord.model_validate(record), LA, pseudonymiser)
         events.extend(translate(None, door, la_code=LA, received_at=received_at).events)
     return events
+
+
+def batches(records: list[Record], size: int) -> Iterable[bytes]:
+    """The request bodies: JSON arrays of `size` records (the pilot's BATCH_SIZE is 100)."""
+    for start in range(0, len(records), size):
+        yield json.dumps(records[start : start + size]).encode()
 
 
 async def post_nights(
@@ -121,18 +150,14 @@ async def post_nights(
 async def test_a_sender_posting_a_cohort_then_30_nights_gives_the_alerts_replay_gives_for_the_final_records(
     kafka_settings: Settings, topics: TestTopics, tmp_path: Path
 ) -> None:
-    events, identities = simulated_council()
-    last_day = max(e.recorded_at.date() for e in events)
-    first_day = last_day - dt.timedelta(days=NIGHTS)
-    cohort = records_as_of(events, identities, first_day)
-    targets = rereferred(cohort)
-    assert len(targets) >= 4, "the simulated council should have re-referred children to withdraw"
-    (child_a, episode_a), (child_b, episode_b), (child_c, _), (child_d, _) = targets[:4]
-    # Night 5 withdraws two re-referrals (item purges), night 12 takes two re-referred children out (whole purges).
-    night5 = Withdrawals(episodes={child_a: {episode_a}, child_b: {episode_b}})
-    night12 = Withdrawals(episodes=dict(night5.episodes), children={child_c, child_d})
-    nights = list(daily_sends(events, identities, first_day, NIGHTS, {5: night5, 12: night12}))
-    final = night12.apply(records_as_of(events, identities, last_day))
+    sender = CscSender(SMALL, dt.date(2025, 4, 1), DAYS, seed=5, withdrawals=OFTEN)
+    days = list(sender.days_sent())
+    assert days[0].kind == "full" and len(days) > 20
+    purges = rereferrals_to_withdraw(days, 3)
+    assert len(purges) == 3, "the simulated council should have re-referrals to withdraw"
+    sends = nights(days, purges)
+    final = final_records(sender.truth, purges)
+    cohort = len(days[0].records)
 
     clients_file = tmp_path / "clients.json"
     secret = add_client(clients_file, "council-sender", LA)
@@ -149,9 +174,9 @@ async def test_a_sender_posting_a_cohort_then_30_nights_gives_the_alerts_replay_
         )
         # The receiver connects as the ingest principal on the secured broker: the same topics, the same rights.
         settings = principal_settings("ingest", pseudonym_key=PSEUDONYM_KEY, identity_key=secrets.token_hex(32))
-        night = [dt.datetime.combine(first_day, dt.time(23, 0), tzinfo=dt.UTC)]
+        night = [dt.datetime.combine(days[0].day, dt.time(23, 0), tzinfo=dt.UTC)]
         async with run_receiver(settings, receiver_settings, "127.0.0.1", 0, clock=lambda: night[0]) as running:
-            sent = await post_nights(running.url, secret, nights, night)
+            sent = await post_nights(running.url, secret, sends, night)
         worker = WorkerProcess("worker", tmp_path, names.env()).start()
         try:
             await wait_caught_up(kafka_settings, processor.app_id, processor.events_topic, [worker], timeout=90)
@@ -163,11 +188,11 @@ async def test_a_sender_posting_a_cohort_then_30_nights_gives_the_alerts_replay_
             for m in messages
         ]
 
-    assert sent > len(cohort)
-    expected = offline(events_of_final_records(final.values(), night[0])).messages
+    assert sent > cohort
+    expected = offline(events_of_final_records(final, night[0])).messages
     assert len(standing(expected)) > 10, "the final records should stand for a fair number of alerts"
     assert standing(live) == standing(expected)
     withdrawn = {m.alert_id for m in live if isinstance(m, AlertWithdrawn)}
     raised_then_withdrawn = {m.alert_id for m in live if not isinstance(m, AlertWithdrawn)} & withdrawn
-    assert len(raised_then_withdrawn) >= 4  # two withdrawn re-referrals and two purged children, at least
+    assert len(raised_then_withdrawn) >= 3  # the three withdrawn re-referrals, at least
     assert not raised_then_withdrawn & set(standing(live))
