@@ -41,8 +41,8 @@ class KafkaOutlet:
         await self.store.put(states)
 
     async def _seal_identities(self, plan: BatchPlan) -> None:
-        identities = [admitted.identity for _index, admitted in plan.admitted if admitted.identity is not None]
-        if self.keyring is None or not identities:
+        """Each child seen for the first time: its council id sealed with the council's key (AES-256-GCM)."""
+        if self.keyring is None:
             return
         now, producer = self.clock(), self.publisher.producer
         pending = []

@@ -172,6 +172,7 @@ async def test_a_sender_posting_a_cohort_then_30_nights_gives_the_alerts_replay_
             identity_topic=await topics.create_like(IDENTITY),
             records_topic=await topics.create_like(CSC_RECORDS),
         )
+        doors = (processor.events_topic, receiver_settings.records_topic, receiver_settings.deadletter_topic)
         # The receiver connects as the ingest principal on the secured broker: the same topics, the same rights.
         settings = principal_settings("ingest", pseudonym_key=PSEUDONYM_KEY, identity_key=secrets.token_hex(32))
         night = [dt.datetime.combine(days[0].day, dt.time(23, 0), tzinfo=dt.UTC)]
@@ -187,8 +188,14 @@ async def test_a_sender_posting_a_cohort_then_30_nights_gives_the_alerts_replay_
             for messages in alerts_by_child(await read_topic(kafka_settings, processor.alerts_topic)).values()
             for m in messages
         ]
+        past_the_door = [r.value or b"" for topic in doors for r in await read_topic(kafka_settings, topic, timeout=10)]
+        sealed = {r.key for r in await read_topic(kafka_settings, receiver_settings.identity_topic, timeout=10)}
 
     assert sent > cohort
+    # The council's child ids went no further than the door: only sealed, one per child, in the identity store.
+    raw_ids = {record["la_child_id"].encode() for _day, records in sends for record in records}
+    assert past_the_door and not [value for value in past_the_door if any(raw in value for raw in raw_ids)]
+    assert len(sealed) == len(raw_ids)
     expected = offline(events_of_final_records(final, night[0])).messages
     assert len(standing(expected)) > 10, "the final records should stand for a fair number of alerts"
     assert standing(live) == standing(expected)
