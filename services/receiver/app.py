@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 RECORDS_PATH = "/children_social_care_data/{la_code}/children"
 TOKEN_PATH = "/oauth2/token"  # noqa: S105  # a path, not a secret
 LA_CODE = re.compile(r"\d{3}")
+MAX_TOKEN_REQUEST_BYTES = 8 * 1024  # a client credentials form is a few hundred bytes
 ExternalVerifier = Callable[[str], Awaitable[Caller]]
 
 
@@ -77,6 +78,9 @@ def _oauth_error(status: int, error: str, description: str) -> web.Response:
 async def token(request: web.Request) -> web.StreamResponse:
     """OAuth2 client credentials (RFC 6749 4.4): id and secret in the form body or HTTP Basic."""
     context = request.app[CONTEXT]
+    if (request.content_length or 0) > MAX_TOKEN_REQUEST_BYTES:
+        context.metrics.request_refused("size")
+        raise web.HTTPRequestEntityTooLarge(max_size=MAX_TOKEN_REQUEST_BYTES, actual_size=request.content_length or 0)
     form = await request.post()
     if form.get("grant_type") != "client_credentials":
         return _oauth_error(400, "unsupported_grant_type", "only client_credentials is supported")

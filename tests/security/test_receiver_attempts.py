@@ -198,3 +198,14 @@ async def test_every_answer_carries_the_security_headers_and_health_needs_no_tok
     assert response.status == 200
     assert response.headers["Cache-Control"] == "no-store"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+async def test_a_huge_token_request_is_refused_413_before_any_secret_is_checked(
+    client: TestClient[object, object], harness: Harness
+) -> None:
+    form = {"grant_type": "client_credentials", "client_id": "kent-sender", "client_secret": "x" * 100_000}
+
+    response = await client.post("/oauth2/token", data=form)
+
+    assert response.status == 413
+    assert harness.sample("frontdoor_receiver_token_requests_total", outcome="refused") == 0
