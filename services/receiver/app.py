@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import re
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from urllib.parse import parse_qs
 
 import orjson
 from aiohttp import BasicAuth, web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from services.alertdesk.passwords import PasswordCheckBusy, PasswordChecker
+from services.alertdesk.signin import Throttle, ThrottlePolicy
 from services.metrics.metrics import ReceiverMetrics
 from services.receiver.answers import batch_answer
 from services.receiver.clients import ClientRegistry
@@ -28,6 +32,7 @@ RECORDS_PATH = "/children_social_care_data/{la_code}/children"
 TOKEN_PATH = "/oauth2/token"  # noqa: S105  # a path, not a secret
 LA_CODE = re.compile(r"\d{3}")
 MAX_TOKEN_REQUEST_BYTES = 8 * 1024  # a client credentials form is a few hundred bytes
+TOKEN_THROTTLE = ThrottlePolicy(free_failures=5, lockout_failures=20, lockout_seconds=900)
 ExternalVerifier = Callable[[str], Awaitable[Caller]]
 
 
@@ -43,6 +48,8 @@ class ReceiverContext:
     max_body_bytes: int
     max_records_per_batch: int
     checker: PasswordChecker = field(default_factory=PasswordChecker)
+    # Failed token requests per client id (unknown ids too): backoff after 5 in 15 minutes, locked for 15 after 20.
+    throttle: Throttle = field(default_factory=lambda: Throttle(TOKEN_THROTTLE, time.monotonic))
     external: ExternalVerifier | None = None  # an identity provider's tokens (services/receiver/jwks.py)
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
 
@@ -78,34 +85,49 @@ def _oauth_error(status: int, error: str, description: str) -> web.Response:
 async def token(request: web.Request) -> web.StreamResponse:
     """OAuth2 client credentials (RFC 6749 4.4): id and secret in the form body or HTTP Basic."""
     context = request.app[CONTEXT]
-    if (request.content_length or 0) > MAX_TOKEN_REQUEST_BYTES:
-        context.metrics.request_refused("size")
-        raise web.HTTPRequestEntityTooLarge(max_size=MAX_TOKEN_REQUEST_BYTES, actual_size=request.content_length or 0)
-    form = await request.post()
+    form = await _token_form(request, context)
     if form.get("grant_type") != "client_credentials":
         return _oauth_error(400, "unsupported_grant_type", "only client_credentials is supported")
-    client_id, secret = str(form.get("client_id", "")), str(form.get("client_secret", ""))
+    client_id, secret = form.get("client_id", "")[:64], form.get("client_secret", "")
     if "Authorization" in request.headers:
         try:
             basic = BasicAuth.decode(request.headers["Authorization"])
+            client_id, secret = basic.login[:64], basic.password
         except ValueError:
-            basic = None
-        if basic is not None:
-            client_id, secret = basic.login, basic.password
+            pass
+    wait, _locked = context.throttle.wait_seconds(client_id)
+    if wait:  # refused before any hashing: guessing a secret costs the receiver almost nothing more
+        context.throttle.failed(client_id)
+        context.metrics.token_request(issued=False)
+        response = _oauth_error(429, "slow_down", "too many failed token requests for this client")
+        response.headers["Retry-After"] = str(math.ceil(wait))
+        return response
     try:
-        client = await context.checker.run(lambda: context.clients.check(client_id[:64], secret))
+        client = await context.checker.run(lambda: context.clients.check(client_id, secret))
     except PasswordCheckBusy:
         context.metrics.request_refused("busy")
         return _oauth_error(503, "temporarily_unavailable", "too many token requests at once")
     context.metrics.token_request(client is not None)
     if client is None:
-        log.warning("token refused for client %r", client_id[:64])
+        context.throttle.failed(client_id)
+        log.warning("token refused for client %r", client_id)
         return _oauth_error(401, "invalid_client", "unknown client or wrong secret")
-    access_token = context.issuer.issue(client, context.clock())
-    body = {"access_token": access_token, "token_type": "Bearer", "expires_in": context.issuer.ttl_seconds}
-    if scope := form.get("scope"):
-        body["scope"] = str(scope)[:200]
+    context.throttle.succeeded(client_id)
+    body: dict[str, object] = {"access_token": context.issuer.issue(client, context.clock()), "token_type": "Bearer"}
+    body["expires_in"] = context.issuer.ttl_seconds
+    if form.get("scope"):
+        body["scope"] = form["scope"][:200]
     return web.json_response(body)
+
+
+async def _token_form(request: web.Request, context: ReceiverContext) -> dict[str, str]:
+    """The form, read only up to its small limit (with or without a Content-Length)."""
+    body = await request.content.read(MAX_TOKEN_REQUEST_BYTES + 1)
+    if len(body) > MAX_TOKEN_REQUEST_BYTES:
+        context.metrics.request_refused("size")
+        raise web.HTTPRequestEntityTooLarge(max_size=MAX_TOKEN_REQUEST_BYTES, actual_size=len(body))
+    fields = parse_qs(body.decode("utf-8", errors="replace"), max_num_fields=20)
+    return {name: values[0] for name, values in fields.items()}
 
 
 async def caller_of(request: web.Request) -> Caller:

@@ -209,3 +209,21 @@ async def test_a_huge_token_request_is_refused_413_before_any_secret_is_checked(
 
     assert response.status == 413
     assert harness.sample("frontdoor_receiver_token_requests_total", outcome="refused") == 0
+
+
+@pytest.mark.slow
+async def test_guessing_a_clients_secret_is_answered_429_with_retry_after_after_five_failures(tmp_path: Path) -> None:
+    clients_file = tmp_path / "clients.json"
+    add_client(clients_file, "kent-sender", KENT)
+    harness = Harness(clients=ClientRegistry.load(clients_file))
+    form = {"grant_type": "client_credentials", "client_id": "kent-sender", "client_secret": "guess"}
+    async with TestClient(TestServer(create_app(harness.context()))) as client:
+        statuses = []
+        for _ in range(7):
+            response = await client.post("/oauth2/token", data=form)
+            statuses.append(response.status)
+            retry_after = response.headers.get("Retry-After")
+
+    assert statuses[:5] == [401] * 5
+    assert 429 in statuses[5:]
+    assert retry_after is not None and int(retry_after) >= 1
