@@ -112,62 +112,29 @@ class _Folder:
         return child in self.gone
 
     def fold(self, event: InboundEvent) -> None:
+        """One simulated event into its child's record, as the case system would record it."""
         child = event.child_key
         if child in self.gone:
             return
         record = self.records.get(child) or self._new_record(child)
         episodes = record["social_care_episodes"]
-        match event:
-            case ReferralOpened():
-                episodes.append(
-                    {"social_care_episode_id": event.referral_id, "referral_date": event.referral_date.isoformat(),
-                     "referral_source": event.source.value, "referral_no_further_action_flag": False, "purge": False}
-                )  # fmt: skip
-            case ReferralMarkedNFA():
-                self._set(episodes, event.referral_id, referral_no_further_action_flag=True)
-            case EpisodeClosed():
-                self._set(
-                    episodes,
-                    event.referral_id,
-                    closure_date=event.closure_date.isoformat(),
-                    closure_reason=event.reason.value,
-                )
-            case AssessmentStarted():
-                item = {
-                    "child_and_family_assessment_id": event.assessment_id,
-                    "start_date": event.start_date.isoformat(),
-                    "purge": False,
-                }
-                self._add(episodes, event.referral_id, "child_and_family_assessments", item)
-            case AssessmentAuthorised():
-                authorised = {"authorisation_date": event.authorised_date.isoformat(), "factors": list(event.factors)}
-                self._set_item(episodes, "child_and_family_assessments", event.assessment_id, **authorised)
-            case S47Started():
-                item = {
-                    "section_47_assessment_id": event.s47_id,
-                    "start_date": event.start_date.isoformat(),
-                    "purge": False,
-                }
-                self._add(episodes, None, "section_47_assessments", item)
-            case ICPCHeld() if event.s47_id is not None:
-                self._set_item(
-                    episodes,
-                    "section_47_assessments",
-                    event.s47_id,
-                    icpc_required_flag=True,
-                    icpc_date=event.icpc_date.isoformat(),
-                )
-            case CPPStarted():
-                item = {
-                    "child_protection_plan_id": event.plan_id,
-                    "start_date": event.start_date.isoformat(),
-                    "purge": False,
-                }
-                self._add(episodes, None, "child_protection_plans", item)
-            case CPPEnded():
-                self._set_item(episodes, "child_protection_plans", event.plan_id, end_date=event.end_date.isoformat())
-            case _:
-                return  # contacts are not in this payload (they come from the SSD's contacts table)
+        if isinstance(event, ReferralOpened):
+            episodes.append(
+                {"social_care_episode_id": event.referral_id, "referral_date": event.referral_date.isoformat(),
+                 "referral_source": event.source.value, "referral_no_further_action_flag": False, "purge": False}
+            )  # fmt: skip
+        elif isinstance(event, AssessmentStarted | S47Started | CPPStarted):
+            name = STARTED_LIST[type(event)]
+            item = {ITEM_ID[name]: _item_id(event), "start_date": event.start_date.isoformat(), "purge": False}
+            self._add(episodes, event.referral_id, name, item)
+        elif (change := _item_change(event)) is not None:
+            in_list, item_id, values = change
+            if in_list is None:
+                self._set(episodes, item_id, **values)
+            else:
+                self._set_item(episodes, in_list, item_id, **values)
+        else:
+            return  # contacts are not in this payload (they come from the SSD's contacts table)
         self.records[child] = record
         self.changed.add(child)
 
@@ -258,11 +225,45 @@ class _Folder:
         return {"la_code": int(self.la_code), "Children": record}
 
 
+# The list each kind of item starts in; S47s and plans name no referral in the simulator, so they go under the
+# child's latest episode.
+STARTED_LIST: dict[type[InboundEvent], str] = {
+    AssessmentStarted: "child_and_family_assessments",
+    S47Started: "section_47_assessments",
+    CPPStarted: "child_protection_plans",
+}
+
+
+def _item_id(event: AssessmentStarted | S47Started | CPPStarted) -> str:
+    if isinstance(event, AssessmentStarted):
+        return event.assessment_id
+    return event.s47_id if isinstance(event, S47Started) else event.plan_id
+
+
+def _item_change(event: InboundEvent) -> tuple[str | None, str, dict[str, Any]] | None:
+    """(list, item id, new values) for an event that updates an item; list None: the episode itself."""
+    match event:
+        case ReferralMarkedNFA():
+            return None, event.referral_id, {"referral_no_further_action_flag": True}
+        case EpisodeClosed():
+            closed = {"closure_date": event.closure_date.isoformat(), "closure_reason": event.reason.value}
+            return None, event.referral_id, closed
+        case AssessmentAuthorised():
+            authorised = {"authorisation_date": event.authorised_date.isoformat(), "factors": list(event.factors)}
+            return "child_and_family_assessments", event.assessment_id, authorised
+        case ICPCHeld() if event.s47_id is not None:
+            held = {"icpc_required_flag": True, "icpc_date": event.icpc_date.isoformat()}
+            return "section_47_assessments", event.s47_id, held
+        case CPPEnded():
+            return "child_protection_plans", event.plan_id, {"end_date": event.end_date.isoformat()}
+    return None
+
+
 def record_delta(before: Record, after: Record) -> Record:
     """What changed from `before` to `after`, as the sender sends it: changed fields (a cleared one as null),
     new items whole, changed items by id with their changed fields, and removed items as `purge: true`."""
     changed: Record = {}
-    for name in after.keys() | before.keys():
+    for name in [*after, *(k for k in before if k not in after)]:  # in order: the same bytes on every run
         old, new = before.get(name), after.get(name)
         if name in ITEM_ID:
             items = _item_delta(old or [], new or [], ITEM_ID[name])
