@@ -126,7 +126,8 @@ async def portal_page(request: web.Request) -> web.StreamResponse:
         f'<p class="lede">{e(period)}. Contacts your agency made to the front door and how far they progressed, '
         "counted in the month the contact was received; referrals and those closed with no further action (NFA) "
         "in the month of referral. Rates are compared with all partner agencies in the council and with your own "
-        f'figure a year earlier.</p><p class="note">Counts of 1 to 4 show as <strong>c</strong>, and further cells '
+        "figure a year earlier. The latest months are still moving: their contacts may yet be referred, assessed or "
+        'found in need.</p><p class="note">Counts of 1 to 4 show as <strong>c</strong>, and further cells '
         f"are hidden where a c could be worked out from a total; a rate shows {NOT_SHOWN} when its count is hidden or "
         "it rests on fewer than 10. No child-level data is shown.</p>"
         f'<p><a class="button" id="portal-csv" href="/partner/{e(user.la_code)}/{e(user.agency)}/csv" download>'

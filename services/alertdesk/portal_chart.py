@@ -14,7 +14,7 @@ from services.alertdesk.portal_figures import PortalFigures
 from services.reports.suppression import Shown
 
 WIDTH, HEIGHT = 960, 300
-LEFT, RIGHT, TOP, BOTTOM = 56, 200, 28, 48
+LEFT, RIGHT, TOP, BOTTOM = 56, 250, 28, 48
 FUNNEL = (  # (column index in COLUMNS, legend, colour): colours of the GOV.UK palette, distinct in greyscale too
     (0, "Contacts made", "#1d70b8"),
     (1, "Progressed to referral", "#003078"),
@@ -129,4 +129,4 @@ def rate_chart(figures: PortalFigures, rate: str, title: str) -> str:
             parts.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2.5"{dashes}/>')
             parts.extend(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colour}"/>' for x, y in each)
     legend = _legend([(name, colour, dash) for _, name, colour, dash in LINES], "lines")
-    return _frame(title, ticks, "{:.0f}%", figures.months, legend=legend, body="".join(parts))
+    return _frame(title, ticks, "{:g}%", figures.months, legend=legend, body="".join(parts))
