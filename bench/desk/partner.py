@@ -51,7 +51,7 @@ def measure_portal(url: str, samples: int, screenshot: Path | None) -> dict[str,
         )
         if screenshot is not None:  # the whole page, as a police inspector would scroll through it
             height = driver.execute_script("return document.documentElement.scrollHeight")
-            driver.set_window_size(1440, int(height) + 40)
+            driver.set_window_size(1440, int(height) + 200)  # room below the total row
             driver.get(page)
             screenshot.parent.mkdir(parents=True, exist_ok=True)
             driver.save_screenshot(str(screenshot))
