@@ -74,7 +74,8 @@ class Desk:
     caught_up: bool = False
     new_alert_listeners: list[NewAlertListener] = field(default_factory=list)
     history_after_days: int | None = None
-    rules: Rules = DEFAULT_CONFIG  # the council definitions the worker applies, for the partner portal's totals
+    # The council definitions the worker applies, for the partner portal's totals; None: no totals are projected.
+    rules: Rules | None = DEFAULT_CONFIG
 
     def fold_batch(self, batch: Batch) -> list[Change]:
         changes = project(self.state.db, batch, self.history_after_days, self.rules)

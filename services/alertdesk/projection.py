@@ -55,10 +55,13 @@ def _alert_id(message: Message) -> str | None:
     return None if isinstance(message, InboundEvent) else message.alert_id
 
 
-def project(db: Database, batch: Batch, history_after_days: int | None, rules: Rules = DEFAULT_CONFIG) -> list[Change]:
+def project(
+    db: Database, batch: Batch, history_after_days: int | None, rules: Rules | None = DEFAULT_CONFIG
+) -> list[Change]:
     """Apply one batch atomically; returns each changed record once, in the order of its last change.
 
-    Inbound events also go to the council totals (totals.py), under the council `rules` the worker applies.
+    Inbound events also go to the council totals (totals.py), under the council `rules` the worker applies
+    (None: no totals).
     """
     ids = sorted({i for m, _ in batch.items if (i := _alert_id(m)) is not None})
     with db.transaction():
@@ -78,7 +81,8 @@ def project(db: Database, batch: Batch, history_after_days: int | None, rules: R
                 changed.pop(record.alert_id, None)
                 changed[record.alert_id] = record
         _flush_lines(db, lines)
-        project_totals(db, [m for m, _ in batch.items if isinstance(m, InboundEvent)], rules)
+        if rules is not None:
+            project_totals(db, [m for m, _ in batch.items if isinstance(m, InboundEvent)], rules)
         _save(db, state, changed.values(), ids)
         db.execute_many(
             "INSERT INTO desk_offsets (topic, partition_id, next_offset) VALUES (?, ?, ?) "

@@ -114,6 +114,15 @@ def test_suppressed_cells_show_c_and_no_total_reveals_them() -> None:
     assert [row[INDEX["referred"]] for row in figures.cells] == [SUPPRESSED, SUPPRESSED, 15]  # 12 hidden beside 3
 
 
+def test_a_desk_without_partner_totals_projects_none_and_keeps_its_timeline() -> None:
+    harness = Harness()
+    harness.desk.rules = None  # FRONTDOOR_ALERTDESK_PARTNER_TOTALS=false
+    events = journeys("886", "2024-05", 6, ReferralSource.POLICE, referred=2, in_need=1)
+    fold_events(harness, events)
+    assert council_totals(harness.desk.state.db, "886") == Counter()
+    assert harness.desk.state.timeline("886", events[0].child_key)
+
+
 def test_rates_are_compared_with_the_councils_all_partner_average_and_the_agencys_previous_year() -> None:
     events = [
         *journeys("886", "2023-06", 20, ReferralSource.POLICE, referred=5, in_need=5),
