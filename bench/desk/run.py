@@ -98,15 +98,18 @@ def healthz(url: str) -> dict[str, Any] | None:
         return None
 
 
+DUTY_MANAGER = ("--username", "bench.dm", "--role", "duty_manager")
+
+
 def start_desk(
-    work: Path, topics: dict[str, str], database_url: str, port: int
+    work: Path, topics: dict[str, str], database_url: str, port: int, user: tuple[str, ...] = DUTY_MANAGER
 ) -> tuple[subprocess.Popen[bytes], float, float]:
     """`frontdoor alertdesk serve --rebuild`; returns it with seconds to the first answer and to caught up."""
     users = work / "users.toml"
     frontdoor = [sys.executable, "-m", "services.cli"]
     subprocess.run(  # noqa: S603  # our own argv
-        [*frontdoor, "alertdesk", "add-user", "--users-file", str(users), "--username", "bench.dm",
-         "--role", "duty_manager", "--la-code", "886", "--password-stdin"],
+        [*frontdoor, "alertdesk", "add-user", "--users-file", str(users), *user, "--la-code", "886",
+         "--password-stdin"],
         input=PASSWORD.encode(), check=True, cwd=REPO, capture_output=True,
     )  # fmt: skip
     env = os.environ | {

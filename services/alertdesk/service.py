@@ -31,11 +31,13 @@ from services.alertdesk.revocation import UsersWatcher
 from services.alertdesk.sessions import SessionStore
 from services.alertdesk.settings import AlertDeskSettings
 from services.alertdesk.signin import SignIn, ThrottlePolicy
+from services.core.config import DEFAULT_CONFIG, Rules
 from services.identity.sealing import Keyring
 from services.identity.store import follow_identities
 from services.identity.vault import IdentityVault
 from services.ingest.identity import Pseudonymiser
 from services.kafka.topics import ensure_topics, plan_topic
+from services.rules_config import load_council_rules
 from services.settings import MissingPseudonymKeyError, Settings
 
 SHUTDOWN_SECONDS = 5.0
@@ -60,6 +62,11 @@ def oidc_client(desk_settings: AlertDeskSettings) -> OidcClient | None:
         s.oidc_agency_claim,
     )  # fmt: skip
     return OidcClient(config)
+
+
+def council_rules(settings: Settings) -> Rules:
+    """The definitions the worker applies (FRONTDOOR_RULES_CONFIG), for the partner portal's totals."""
+    return load_council_rules(settings.rules_config) if settings.rules_config else DEFAULT_CONFIG
 
 
 def session_store(desk_settings: AlertDeskSettings) -> SessionStore:
@@ -127,6 +134,7 @@ async def run_desk(
     desk = Desk(
         metrics=desk_metrics(registry, lambda: desk.state), state=model,
         history_after_days=desk_settings.history_after_days,
+        rules=council_rules(settings) if desk_settings.partner_totals else None,
     )  # fmt: skip
     notifier = Notifier(desk_settings, desk.metrics)
     if notifier.enabled:
