@@ -15,6 +15,7 @@ from schemas.codec import encode
 from services.ingest.identity import Pseudonymiser
 from services.ingest.result import IngestResult
 from services.progress import Progress
+from services.pseudonym_keys import UnknownCouncilKeyError
 from services.settings import MissingPseudonymKeyError, Settings
 
 FORMATS = ("auto", "cin", "annex-a", "csv", "jsonl")
@@ -90,9 +91,9 @@ def _jsonl(path: Path, pseudonymiser: Pseudonymiser) -> IngestResult:
 
 def run_ingest(args: argparse.Namespace) -> int:
     settings = Settings()
-    try:  # never the public dev key, even in the dev profile: these are a council's real files
+    try:  # each council's own key; never the public dev key, even in the dev profile: these are real files
         pseudonymiser = Pseudonymiser(
-            settings.pseudonym_key_for_council_files(),
+            settings.pseudonym_keyring(council_files=True),
             worker_names=settings.worker_names,
             keep_identities=args.to == "kafka" and not args.no_identity_store,
         )
@@ -102,7 +103,11 @@ def run_ingest(args: argparse.Namespace) -> int:
     progress = Progress("ingest")
     result = IngestResult()
     for path in args.sources:
-        part = read_source(path, detect_format(path, args.format), args, pseudonymiser)
+        try:
+            part = read_source(path, detect_format(path, args.format), args, pseudonymiser)
+        except UnknownCouncilKeyError as exc:  # before anything is published: no council half-ingested
+            print(f"frontdoor ingest: {path.name}: {exc}", file=sys.stderr)
+            return 2
         part.refuse_raw_child_keys(path.name)
         progress.update(read=part.read, rejected=len(part.rejected))
         result.extend(part)

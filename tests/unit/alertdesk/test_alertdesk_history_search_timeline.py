@@ -18,7 +18,7 @@ pytestmark = pytest.mark.timeout(30)
 SEEN = dt.datetime(2024, 6, 5, 9, 0, tzinfo=dt.UTC)  # when the alerts reached their topic
 KEY = Pseudonymiser(b"unit test key, not a council's")
 RAW_ID = "886-0001234"
-CHILD = KEY.child_key("886", RAW_ID)
+CHILD = KEY.pseudonymise_child("886", RAW_ID).pseudonym
 
 
 def with_history(harness: Harness) -> tuple[str, str]:

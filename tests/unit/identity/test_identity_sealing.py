@@ -23,7 +23,7 @@ def keyring(**per_council: bytes) -> Keyring:
 
 
 def pseudonym(la_code: str, child_id: str) -> str:
-    return Pseudonymiser(PSEUDONYM_KEY).child_key(la_code, child_id)
+    return Pseudonymiser(PSEUDONYM_KEY).pseudonymise_child(la_code, child_id).pseudonym
 
 
 def test_a_sealed_child_id_opens_with_its_councils_key_and_the_topic_value_holds_no_plain_id() -> None:
@@ -118,7 +118,7 @@ def test_the_vault_ignores_a_value_filed_under_another_childs_key_and_values_tha
 
 def test_ingest_keeps_each_childs_council_id_by_pseudonym_only_when_asked() -> None:
     keeping = Pseudonymiser(PSEUDONYM_KEY, keep_identities=True)
-    key = keeping.child_key("886", " LA-42 ")
+    key = keeping.pseudonymise_child("886", " LA-42 ").pseudonym
 
     assert keeping.identities == {key: ("886", "LA-42")}
     assert Pseudonymiser(PSEUDONYM_KEY).identities is None
