@@ -10,9 +10,8 @@ from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.metrics import generate, verify
-from services.metrics.council_boards import COUNCIL_LIST, council_boards, councils_served, regional
+from services.metrics.council_boards import COUNCIL_LIST, boards_to_verify, council_boards, councils_served, regional
 from services.metrics.dashboards import platform
-from services.metrics.panels import Council
 from services.metrics.publish import grafana_api, publish
 
 
@@ -68,8 +67,7 @@ def run_publish(args: argparse.Namespace) -> int:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    council = Council(args.la_code, args.la_code)
-    boards = [*council_boards(council, (args.source_group,)), regional([council]), platform()]
+    boards = boards_to_verify(args.la_code, args.source_group)
     rule_files = sorted(args.rules_dir.glob("*.yml"))
     if not rule_files:
         print(f"no rule files in {args.rules_dir}: pass --rules-dir deploy/prometheus/rules")

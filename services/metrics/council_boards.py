@@ -44,6 +44,13 @@ def council_boards(council: Council, partner_groups: Sequence[str] = PARTNER_GRO
     return [mash_wall(council), performance(council), *(partners(council, group) for group in partner_groups)]
 
 
+def boards_to_verify(la_code: str, source_group: str = "police") -> list[Dashboard]:
+    """What `dashboards verify` runs against Prometheus: one council's boards (one partner agency's), the regional
+    view of that council, and the platform board."""
+    council = Council(la_code, la_code)
+    return [*council_boards(council, (source_group,)), regional([council]), platform()]
+
+
 def regional(councils: Sequence[Council]) -> Dashboard:
     """Each council's rates side by side: aggregates only, a rate hidden when its council has under 10 referrals."""
     codes = "|".join(c.la_code for c in councils)

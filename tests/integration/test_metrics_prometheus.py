@@ -36,7 +36,7 @@ from services.core.engine import Engine
 from services.metrics import verify
 from services.metrics.collector import worker_metrics
 from services.metrics.config import CouncilTargets, MetricsConfig
-from services.metrics.dashboards import all_dashboards
+from services.metrics.council_boards import boards_to_verify
 from services.metrics.guard import check_exposition
 from services.metrics.metrics import PrometheusProcessorMetrics
 from services.reference.official_statistics import councils_c1, d3_for
@@ -233,8 +233,8 @@ def simulated_worker() -> Iterator[Worker]:
 def test_every_panel_query_and_recording_rule_returns_data_from_a_real_prometheus(
     simulated_worker: Worker, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    variables = {"la_code": simulated_worker.la_codes[0], "source_group": "police"}
-    checks = verify.panel_checks(all_dashboards(), variables) + verify.rule_checks(RULE_FILES)
+    boards = boards_to_verify(simulated_worker.la_codes[0], "police")
+    checks = verify.panel_checks(boards, {}) + verify.rule_checks(RULE_FILES)
     with run_prometheus(simulated_worker.target, tmp_path) as prometheus:
         wait_for_data(prometheus, checks)
         outcomes = verify.run_checks(prometheus, checks)

@@ -13,9 +13,7 @@ from typing import Any, ClassVar
 import pytest
 
 from services.metrics import cli_dashboards, verify
-from services.metrics.council_boards import council_boards, regional
-from services.metrics.dashboards import platform
-from services.metrics.panels import Council
+from services.metrics.council_boards import boards_to_verify
 
 
 class FakePrometheus(BaseHTTPRequestHandler):
@@ -69,8 +67,14 @@ def run(*argv: str) -> int:
 def test_every_panel_query_of_the_councils_boards_and_every_rule_is_sent(prometheus: str) -> None:
     assert run("verify", "--prometheus", prometheus, "--la-code", "886") == 0
 
-    kent = Council("886", "886")
-    boards = [*council_boards(kent, ("police",)), regional([kent]), platform()]
+    boards = boards_to_verify("886", "police")
+    assert [b["uid"] for b in boards] == [
+        "frontdoor-886-mash-wall",
+        "frontdoor-886-performance",
+        "frontdoor-886-partner-police",
+        "frontdoor-regional",
+        "frontdoor-platform",
+    ]
     panels = [t for b in boards for p in b["panels"] for t in p.get("targets", [])]
     assert len(FakePrometheus.queries) == len(panels) + len(verify.rule_checks())
     assert not [q for q in FakePrometheus.queries if "$" in q]
