@@ -57,6 +57,7 @@ def test_the_same_child_id_ingested_for_two_councils_gets_unrelated_pseudonyms_w
     assert (kent.pseudonym_key_id, city.pseudonym_key_id) == ("886-2026a", "201-2026a")
     assert kent.referral_id != city.referral_id  # references too
     # Unrelated, not merely different: Kent's key, leaked, computes nothing of the City's, for any council code.
+    assert KENT_KEY not in repr(pseudonymiser.key_ids("886")) + repr(Settings()) + repr(Settings().pseudonym_keyring())
     leaked = Pseudonymiser(KENT_KEY.encode())
     guesses = {leaked.pseudonymise_child(la, CHILD_ID).pseudonym for la in ("886", "201")}
     assert city.child_key not in guesses
