@@ -27,7 +27,10 @@ def register(subparsers: Any) -> None:
         help="three-digit DfE code, or 'median' (repeatable; default: median)",
     )  # fmt: skip
     sim.add_argument("--years", type=float, default=1.0, help="history mode: years after the warm-up year")
-    sim.add_argument("--start", type=dt.date.fromisoformat, default=dt.date(2024, 4, 1), help="history mode")
+    sim.add_argument(
+        "--start", type=dt.date.fromisoformat, default=None,
+        help="history mode: the first reported day (default: the history ends on the first day of this month)",
+    )  # fmt: skip
     sim.add_argument("--seed", type=int, default=1)
     sim.add_argument("--to", choices=("jsonl", "kafka"), default=None, help="default: jsonl (history), kafka (live)")
     sim.add_argument("--out", type=Path, help="with --to jsonl: output file (default: standard output)")
@@ -63,11 +66,11 @@ def run_simulate(args: argparse.Namespace) -> int:
     print(f"simulating {names}", file=sys.stderr)
     destination = args.to or ("kafka" if args.mode == "live" else "jsonl")
     if args.mode == "history":
-        from services.simulator.history import simulate  # noqa: PLC0415
+        from services.simulator.history import history_start, simulate  # noqa: PLC0415
 
-        events: Iterable[InboundEvent] = simulate(
-            councils, args.start, args.years, args.seed, pseudonymiser=pseudonymiser
-        )
+        start = args.start or history_start(dt.date.today(), args.years)
+        print(f"history from {start} (after a warm-up year) for {args.years:g} years", file=sys.stderr)
+        events: Iterable[InboundEvent] = simulate(councils, start, args.years, args.seed, pseudonymiser=pseudonymiser)
     else:
         events = _live_events(councils, args.seed, pseudonymiser)
     progress = Progress(f"simulate ({args.mode})")

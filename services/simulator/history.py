@@ -23,6 +23,11 @@ def add_years(day: dt.date, years: float) -> dt.date:
     return moved + dt.timedelta(days=round((years - whole) * 365.25))
 
 
+def history_start(today: dt.date, years: float) -> dt.date:
+    """The first reported day of a history of `years` that ends on the first day of `today`'s month."""
+    return add_years(today.replace(day=1), -years)
+
+
 def simulate(
     councils: Sequence[CouncilProfile],
     start: dt.date,

@@ -8,11 +8,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from schemas.codes import ContactOutcome
 from services.alertdesk.actions import AlertClosed, AlertOutcome
 from services.alertdesk.projection import Batch
 from services.ingest.identity import Pseudonymiser
 from services.pseudonym_keys import PseudonymKey, PseudonymKeyring
-from tests.builders import make_closure, make_referral
+from tests.builders import make_closure, make_contact, make_decision, make_referral
 from tests.unit.alertdesk.desk_builders import Harness, browser, csrf_token, make_rereferral
 
 pytestmark = pytest.mark.timeout(30)
@@ -103,7 +104,15 @@ async def test_the_timeline_shows_events_alerts_and_actions_in_date_order_and_is
     harness = Harness()
     first = make_referral("2024-01-10", child_key=CHILD, team="North")
     batch = Batch()
-    for event in (first, make_closure(first, "2024-03-01"), make_referral("2024-06-03", child_key=CHILD)):
+    contact = make_contact("2024-05-30", child_key=CHILD)
+    decided = make_decision(contact, ContactOutcome.EARLY_HELP)
+    for event in (
+        first,
+        make_closure(first, "2024-03-01"),
+        contact,
+        decided,
+        make_referral("2024-06-03", child_key=CHILD),
+    ):
         batch.add(event)
     harness.desk.fold_batch(batch)
     alert = make_rereferral(child_key=CHILD, referral_date="2024-06-03")
@@ -117,6 +126,8 @@ async def test_the_timeline_shows_events_alerts_and_actions_in_date_order_and_is
     assert order == sorted(order)
     # codes are shown with the census schema's words for them
     assert "6: Police" in timeline and "RC7: Services ceased for any other reason" in timeline
+    # the MASH's own decision codes are shown as words only
+    assert "<b>Outcome</b> Early help<" in timeline and "early_help" not in timeline
     assert f'<div id="identity" data-child="{CHILD}"></div>' in page
     assert elsewhere.status == 404 and not_a_pseudonym.status == 404
     (record,) = harness.audit.for_route("timeline")
