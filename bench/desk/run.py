@@ -151,7 +151,7 @@ def sample_children(alerts: Path, events: Path, wanted: int) -> tuple[list[str],
     found: list[str] = []
     for n in range(2_000_000):
         raw = f"886-{n:07d}"
-        if pseudonymiser.child_key("886", raw) in alerted:
+        if pseudonymiser.pseudonymise_child("886", raw).pseudonym in alerted:
             found.append(raw)
             if len(found) == wanted:
                 break

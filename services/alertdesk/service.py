@@ -105,7 +105,7 @@ def open_read_model(desk_settings: AlertDeskSettings, rebuild: bool = False) -> 
 def child_id_search(settings: Settings) -> Pseudonymiser | None:
     """The ingest pseudonymiser, so a search by the council's child id becomes a search by pseudonym."""
     try:
-        return Pseudonymiser(settings.pseudonym_key_bytes())
+        return Pseudonymiser(settings.pseudonym_keyring(council_files=False))
     except MissingPseudonymKeyError:
         return None
 

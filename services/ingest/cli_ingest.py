@@ -16,6 +16,7 @@ from services.ingest.csc_api import MemoryPreviousRecords
 from services.ingest.identity import Pseudonymiser
 from services.ingest.result import IngestResult
 from services.progress import Progress
+from services.pseudonym_keys import UnknownCouncilKeyError
 from services.settings import MissingPseudonymKeyError, Settings
 
 FORMATS = ("auto", "cin", "annex-a", "csv", "jsonl", "dfe-csc-api", "ssd-contacts")
@@ -149,18 +150,22 @@ def _store_csc_states(settings: Settings, previous: MemoryPreviousRecords) -> st
 
 def run_ingest(args: argparse.Namespace) -> int:
     settings = Settings()
-    try:  # never the public dev key, even in the dev profile: these are a council's real files
+    try:  # each council's own key; never the public dev key, even in the dev profile: these are real files
         pseudonymiser = Pseudonymiser(
-            settings.pseudonym_key_for_council_files(),
+            settings.pseudonym_keyring(council_files=True),
             worker_names=settings.worker_names,
             keep_identities=args.to == "kafka" and not args.no_identity_store,
         )
     except MissingPseudonymKeyError as exc:
         print(f"frontdoor ingest: {exc}", file=sys.stderr)
         return 2
-    if args.watch:
-        return _watch(args, settings, pseudonymiser)
-    ingest_paths(args.sources, args, settings, pseudonymiser)
+    try:
+        if args.watch:
+            return _watch(args, settings, pseudonymiser)
+        ingest_paths(args.sources, args, settings, pseudonymiser)
+    except UnknownCouncilKeyError as exc:
+        print(f"frontdoor ingest: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -195,7 +200,10 @@ def ingest_paths(
     result = IngestResult()
     previous = _csc_previous(settings, args)
     for path in paths:
-        part = read_source(path, detect_format(path, args.format), args, pseudonymiser, previous)
+        try:
+            part = read_source(path, detect_format(path, args.format), args, pseudonymiser, previous)
+        except UnknownCouncilKeyError as exc:  # before anything is published: no council half-ingested
+            raise UnknownCouncilKeyError(f"{path.name}: {exc}") from exc
         part.refuse_raw_child_keys(path.name)
         progress.update(read=part.read, rejected=len(part.rejected))
         result.extend(part)

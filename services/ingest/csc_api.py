@@ -70,7 +70,7 @@ def pseudonymise_record(record: ChildRecord, la_code: str, pseudonymiser: Pseudo
     This is the one place the DfE CSC API door pseudonymises a child id (and so feeds the identity store).
     """
     data = record.model_dump(exclude_unset=True)
-    data["la_child_id"] = pseudonymiser.child_key(la_code, record.la_child_id)
+    data["la_child_id"] = pseudonymiser.pseudonymise_child(la_code, record.la_child_id).pseudonym
     data["mis_child_id"] = pseudonymiser.reference(la_code, "mis_child_id", record.mis_child_id)
     data.pop("child_details", None)
     data.pop("health_and_wellbeing", None)
@@ -108,7 +108,9 @@ async def receive_record(
 ) -> Translation:
     """Pseudonymise, look up the child's previous state, translate. The caller publishes, then stores the state."""
     door = pseudonymise_record(record, la_code, pseudonymiser)
-    return translate(await previous.get(door.la_child_id), door, la_code=la_code, received_at=received_at)
+    state = await previous.get(door.la_child_id)
+    key_id = pseudonymiser.key_id(la_code)
+    return translate(state, door, la_code=la_code, received_at=received_at, pseudonym_key_id=key_id)
 
 
 def parse_records(text: str) -> Iterator[tuple[str, Any]]:

@@ -53,12 +53,19 @@ class Translation:
 
 
 def translate(
-    previous: CscChildState | None, incoming: ChildRecord, *, la_code: str, received_at: dt.datetime
+    previous: CscChildState | None,
+    incoming: ChildRecord,
+    *,
+    la_code: str,
+    received_at: dt.datetime,
+    pseudonym_key_id: str | None = None,
 ) -> Translation:
     """The events `incoming` changes for its child, given the child's `previous` state (None: never seen).
 
     `incoming` must already be pseudonymised at the door (services/ingest/csc_api.py): its `la_child_id` is the
-    child's pseudonym. `received_at` (timezone-aware) is the events' `recorded_at` and the retractions' time.
+    child's pseudonym, made with the key `pseudonym_key_id` names (recorded on every event; not part of any event
+    id, so a rotation alone changes no event). `received_at` (timezone-aware) is the events' `recorded_at` and the
+    retractions' time.
     """
     child_key = incoming.la_child_id
     if not is_pseudonym(child_key):
@@ -68,10 +75,12 @@ def translate(
     retracted = previous.retracted if previous is not None else ()
     old_record = previous.record if previous is not None else None
     merged = merge_record(old_record, incoming)
-    before = events_of(old_record, la_code, retracted, received_at)
-    after = events_of(merged, la_code, retracted, received_at)
+    before = events_of(old_record, la_code, retracted, received_at, pseudonym_key_id)
+    after = events_of(merged, la_code, retracted, received_at, pseudonym_key_id)
     withdrawn = [eid for eid in before if eid not in after]
-    events: list[InboundEvent] = [_retraction(eid, la_code, child_key, received_at) for eid in withdrawn]
+    events: list[InboundEvent] = [
+        _retraction(eid, la_code, child_key, received_at, pseudonym_key_id) for eid in withdrawn
+    ]
     events.extend(event for eid, event in after.items() if eid not in before)
     state = CscChildState(
         la_code=la_code, child_key=child_key, record=merged, retracted=(*retracted, *withdrawn), updated_at=received_at
@@ -123,12 +132,16 @@ def _merge_items(old: Any, new: Any, id_field: str) -> list[dict[str, Any]]:
 
 
 def events_of(
-    record: ChildRecord | None, la_code: str, retracted: tuple[str, ...], recorded_at: dt.datetime
+    record: ChildRecord | None,
+    la_code: str,
+    retracted: tuple[str, ...],
+    recorded_at: dt.datetime,
+    pseudonym_key_id: str | None = None,
 ) -> dict[str, InboundEvent]:
     """Every event a merged record stands for, by id; an id in `retracted` is skipped to the item's next one."""
     if record is None:
         return {}
-    child = _Child(la_code, record.la_child_id, recorded_at, frozenset(retracted))
+    child = _Child(la_code, record.la_child_id, recorded_at, frozenset(retracted), pseudonym_key_id)
     events: dict[str, InboundEvent] = {}
     for episode in record.social_care_episodes or ():
         for kind, ref, fields in _episode_facts(episode):
@@ -188,6 +201,7 @@ class _Child:
     child_key: str
     recorded_at: dt.datetime
     retracted: frozenset[str]
+    pseudonym_key_id: str | None
 
     def event(self, kind: type[InboundEvent], ref: str, fields: dict[str, Any]) -> InboundEvent:
         if "occurred_at" not in fields:
@@ -197,18 +211,19 @@ class _Child:
         while (eid := self._event_id(kind, ref, content, generation)) in self.retracted:
             generation += 1  # this exact fact was withdrawn before: it comes back under its next id
         own = {"event_id": eid, "la_code": self.la_code, "child_key": self.child_key, "recorded_at": self.recorded_at}
-        return kind.model_validate(fields | own)
+        return kind.model_validate(fields | own | {"pseudonym_key_id": self.pseudonym_key_id})
 
     def _event_id(self, kind: type[InboundEvent], ref: str, content: list[tuple[str, str]], generation: int) -> str:
         return event_id(ID_SOURCE, self.la_code, self.child_key, kind.__name__, ref, content, generation)
 
 
-def _retraction(target: str, la_code: str, child_key: str, at: dt.datetime) -> EventRetracted:
+def _retraction(target: str, la_code: str, child_key: str, at: dt.datetime, key_id: str | None) -> EventRetracted:
     return EventRetracted(
         event_id=event_id(ID_SOURCE, "retraction", target),
         occurred_at=at,
         recorded_at=at,
         la_code=la_code,
         child_key=child_key,
+        pseudonym_key_id=key_id,
         retracted_event_id=target,
     )

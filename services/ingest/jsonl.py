@@ -99,5 +99,5 @@ def _line_event(raw: bytes, pseudonymiser: Pseudonymiser | None) -> InboundEvent
         value, la_code = record.pop(raw_name), record.get("la_code")
         if not isinstance(la_code, str) or not isinstance(value, str | int) or not str(value).strip():
             raise _Rejected(f"{raw_name} needs a text la_code and a non-empty id to be pseudonymised")
-        record[key_name] = pseudonymiser.child_key(la_code, str(value))
+        record[key_name], record["pseudonym_key_id"] = pseudonymiser.pseudonymise_child(la_code, str(value))
     return decode_event(json.dumps(record))

@@ -134,9 +134,10 @@ def _contact_events(
         raise _Rejected(f"contact_date (column '{mapping.column('contact_date')}'): {exc}") from None
     source = _source(values["source_code"], values["source_desc"], mapping)
     outcome = _outcome(values["outcome"], {flag: row.get(flag) for flag in flags}, mapping)
-    child = pseudonymiser.child_key(la_code, str(values["child_id"]))
+    child, key_id = pseudonymiser.pseudonymise_child(la_code, str(values["child_id"]))
     contact = pseudonymiser.reference(la_code, "contact_id", str(values["contact_id"]))
-    common = {"la_code": la_code, "child_key": child, "contact_id": contact, "occurred_at": received}
+    common: dict[str, object] = {"la_code": la_code, "child_key": child, "pseudonym_key_id": key_id}
+    common |= {"contact_id": contact, "occurred_at": received}
     events: list[InboundEvent] = [
         ContactReceived(
             **common,

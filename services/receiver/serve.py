@@ -66,7 +66,7 @@ async def run_receiver(
 
     `clock` is when records are received (the events' recorded_at): a simulated sender's night in tests.
     """
-    key = settings.pseudonym_key_for_council_files()  # never the public dev key: these are a council's records
+    keys = settings.pseudonym_keyring(council_files=True)  # each council's own; never the public dev key
     keyring = identity_keyring(settings)
     clients = ClientRegistry.load(receiver_settings.clients_file)
     registry = CollectorRegistry()
@@ -83,7 +83,7 @@ async def run_receiver(
             publisher, store, keyring, receiver_settings.identity_topic, receiver_settings.deadletter_topic, clock
         )
         context = ReceiverContext(
-            receiver=Receiver(outlet, CscRecords(key, clock), metrics, clock),
+            receiver=Receiver(outlet, CscRecords(keys, clock), metrics, clock),
             clients=clients,
             issuer=token_issuer(receiver_settings),
             metrics=metrics,

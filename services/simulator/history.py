@@ -64,6 +64,7 @@ def simulate(
             id_prefix=f"sim-{seed_tag}-{profile.la_code}-",
             disorder=disorder or Disorder(),
             correction_sources=REFERRAL_SOURCES,
+            pseudonym_key_id=pseudonymiser.key_id(profile.la_code),
         )
         simulations.append(CouncilSimulation(profile, rng, emitter, pseudonymiser))
     return _days(simulations, timeline, first_day=add_years(start, -WARM_UP_YEARS).toordinal())

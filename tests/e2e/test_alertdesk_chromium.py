@@ -39,7 +39,7 @@ NEW_CHILD_ID = "886-0000105"
 
 
 def child(raw_id: str) -> str:
-    return PSEUDONYMS.child_key(KENT, raw_id)
+    return PSEUDONYMS.pseudonymise_child(KENT, raw_id).pseudonym
 
 
 def earlier_records() -> list[InboundEvent]:

@@ -10,6 +10,9 @@ import pytest
 from services.cli import main
 
 TEST_KEY = "5e7a9c1b3d5f7e9a2c4b6d8f0a1c3e5b7d9f2a4c6e8b0d1f3a5c7e9b2d4f6a8c"  # 32 random bytes, hex; not a council's
+OTHER_KEY = "b41d7e2a9c05f3186e4ab7c2d9f0136a8e5c42b71f9d06e3a8c5b2f7140d9e6c"  # another council's, as random
+# Each council its own key, as production requires (docs/platform.md); the key id travels with every event.
+COUNCIL_KEYS = json.dumps({"886": {"id": "886-test-a", "key": TEST_KEY}, "201": {"id": "201-test-a", "key": OTHER_KEY}})
 
 
 def envelope(record: dict[str, object], la_code: object = 886) -> dict[str, object]:
@@ -46,25 +49,27 @@ def ingest(tmp_path: Path, text: str, *extra: str) -> list[dict[str, object]]:
 def test_a_json_array_of_records_is_translated_in_order_and_pseudonymised(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setenv("FRONTDOOR_PSEUDONYM_KEY", TEST_KEY)
+    monkeypatch.setenv("FRONTDOOR_PSEUDONYM_KEYS", COUNCIL_KEYS)
     events = ingest(tmp_path, json.dumps([envelope(FULL), envelope(CLOSED), envelope(FULL)]))
     assert [e["type"] for e in events] == ["ReferralOpened", "EpisodeClosed"]  # the full record again: nothing new
     text = json.dumps(events)
     assert all(raw not in text for raw in ("LA-4711", "MIS-4711", "E-1", "Robin"))
+    assert {e["pseudonym_key_id"] for e in events} == {"886-test-a"}
 
 
 def test_json_lines_of_bare_records_take_the_council_from_the_command(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setenv("FRONTDOOR_PSEUDONYM_KEY", TEST_KEY)
+    monkeypatch.setenv("FRONTDOOR_PSEUDONYM_KEYS", COUNCIL_KEYS)
     events = ingest(tmp_path, json.dumps(FULL) + "\n" + json.dumps(CLOSED) + "\n", "--la-code", "201")
     assert {e["la_code"] for e in events} == {"201"}
+    assert {e["pseudonym_key_id"] for e in events} == {"201-test-a"}  # the council's own key, not Kent's
 
 
 def test_a_bad_record_is_rejected_with_its_place_and_reason_and_never_its_values(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("FRONTDOOR_PSEUDONYM_KEY", TEST_KEY)
+    monkeypatch.setenv("FRONTDOOR_PSEUDONYM_KEYS", COUNCIL_KEYS)
     lines = [json.dumps(envelope(BAD_SOURCE)), "{not json", json.dumps(FULL), json.dumps(envelope(FULL, la_code=1234))]
     events = ingest(tmp_path, "\n".join(lines))
     err = capsys.readouterr().err
@@ -83,7 +88,7 @@ def test_with_kafka_the_previous_records_are_read_first_and_stored_only_after_th
     import services.ingest.cli_ingest as cli  # noqa: PLC0415  # the module whose Kafka calls are replaced
     import services.kafka.previous_records as store  # noqa: PLC0415
 
-    monkeypatch.setenv("FRONTDOOR_PSEUDONYM_KEY", TEST_KEY)
+    monkeypatch.setenv("FRONTDOOR_PSEUDONYM_KEYS", COUNCIL_KEYS)
     topic: dict[str, object] = {}  # child_key -> state: the compacted topic
     steps: list[str] = []
 

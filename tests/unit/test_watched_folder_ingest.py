@@ -71,7 +71,7 @@ def test_a_file_whose_ingest_fails_is_not_marked_done(tmp_path: Path) -> None:
 def test_the_ingest_command_watches_a_folder_of_ssd_contacts_extracts(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setenv("FRONTDOOR_PSEUDONYM_KEY", TEST_KEY)
+    monkeypatch.setenv("FRONTDOOR_PSEUDONYM_KEYS", json.dumps({"886": {"id": "886-test-a", "key": TEST_KEY}}))
     inbox, out = tmp_path / "inbox", tmp_path / "events.jsonl"
     inbox.mkdir()
     shutil.copy(EXAMPLE, inbox / "ssd_contacts_20240504.csv")

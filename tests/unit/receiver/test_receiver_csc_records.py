@@ -7,6 +7,7 @@ from collections import Counter
 from schemas.csc_api import CscChildState
 from schemas.events import EventRetracted
 from schemas.pseudonyms import is_pseudonym
+from services.pseudonym_keys import PseudonymKeyring
 from services.receiver.answers import batch_answer
 from services.receiver.records import CscRecords
 from services.receiver.service import Receiver
@@ -40,7 +41,8 @@ def full_record(child: str = "LA-001") -> dict[str, object]:
 
 def harness_with_door() -> Harness:
     harness = Harness()
-    harness.receiver = Receiver(harness.outlet, CscRecords(KEY, clock=lambda: NOW), harness.metrics, clock=lambda: NOW)
+    records = CscRecords(PseudonymKeyring.shared(KEY), clock=lambda: NOW)
+    harness.receiver = Receiver(harness.outlet, records, harness.metrics, clock=lambda: NOW)
     return harness
 
 
