@@ -131,10 +131,13 @@ def _add_own_counts(history: ChildHistory, rules: Rules, counts: Counter[Aggrega
             counts[(month, "nfa_referrals", group)] += 1
         if refs.isdisjoint(ended):
             counts[(month, "referrals_open", "")] += 1
-    _add_contacts(records, counts)
-    _add_assessments(records, counts)
-    _add_plans(facts, counts, rules, la_code)
-    add_funnel(records, counts, _month, _group)
+    if records.contacts or records.decisions:  # most children have no contact, assessment or plan recorded
+        _add_contacts(records, counts)
+        add_funnel(records, counts, _month, _group)
+    if records.starts or records.authorisations:
+        _add_assessments(records, counts)
+    if records.plans:
+        _add_plans(records.plans, counts, rules, la_code)
     add_previous_closures(records, found, counts, _month)
     add_demand(records, found, counts, _month)
     return pattern_of(months)
