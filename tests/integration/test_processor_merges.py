@@ -83,11 +83,6 @@ def replayed_redirects(feed: Sequence[InboundEvent]) -> dict[tuple[str, str], st
 @pytest.mark.kafka
 @pytest.mark.slow
 @pytest.mark.timeout(150)
-# Known worker bug, not yet fixed: after a rebalance the #596 workaround (InOrder) can livelock, seeking a
-# partition back at every record while records fetched before each seek keep moving faust's read offset past it
-# (docs/processor.md, "Known problems"). It shows as a commit timeout in about one run in three; a timeout is run
-# again, up to twice. Any other failure is not.
-@pytest.mark.flaky(reruns=2, only_rerun=["TimeoutError"])
 @pytest.mark.parametrize("workers", [1, 2], ids=["one-worker", "two-workers"])
 async def test_merge_chains_with_late_events_through_workers_give_exactly_replays_alerts_states_and_totals(
     kafka_settings: Settings, tmp_path: Path, workers: int

@@ -39,11 +39,6 @@ async def until(worker: WorkerProcess, ready: Callable[[dict[str, Any]], bool]) 
 @pytest.mark.kafka
 @pytest.mark.slow
 @pytest.mark.timeout(150)
-# Known worker bug, not yet fixed: after a rebalance the #596 workaround (InOrder) can livelock, seeking a
-# partition back at every record while records fetched before each seek keep moving faust's read offset past it
-# (docs/processor.md, "Known problems"). It shows as a commit timeout in about one run in three; a timeout is run
-# again, up to twice. Any other failure is not.
-@pytest.mark.flaky(reruns=2, only_rerun=["TimeoutError"])
 async def test_two_workers_sharing_six_partitions_one_joining_mid_stream_give_the_alerts_and_totals_of_one(
     kafka_settings: Settings, tmp_path: Path
 ) -> None:
