@@ -16,7 +16,8 @@ acknowledges them like any other. It never seeks faust's consumer: a seek is und
 hands over after it, each moving faust's read offset past the seek so the refetched records are dropped as read,
 and seeking again at every jump livelocked a partition after a rebalance. Records delivered again below the
 expected offset are dropped. tests/component/test_faust_workarounds.py shows faust's resume dropping queued
-records and specifies the rules; tests/integration/test_processor_gap_reader.py reads a gap from a broker.
+records and specifies the rules; tests/integration/test_faust_seek_undone.py shows a seek undone on a broker, and
+test_processor_gap_reader.py reads a gap from one.
 """
 
 from __future__ import annotations
