@@ -109,6 +109,7 @@ class GapReader:
     timeout_seconds: float = 60.0
 
     async def read(self, tp: Any, start: int, end: int) -> list[Any]:
+        """The records of `tp` from `start` up to `end` (excluded), in offset order."""
         partition = TopicPartition(tp.topic, tp.partition)
         consumer = AIOKafkaConsumer(**self.consumer_kwargs)
         await consumer.start()
@@ -122,9 +123,9 @@ class GapReader:
                     records.extend(r for r in fetched.get(partition, []) if r.offset < end)
         finally:
             await consumer.stop()
-        return [self.event(tp, record) for record in records]
+        return [self._event(tp, record) for record in records]
 
-    def event(self, tp: Any, record: Any) -> Any:
+    def _event(self, tp: Any, record: Any) -> Any:
         """A faust event as faust's own consumer makes it (faust.transport.drivers.aiokafka `_to_message`)."""
         message = ConsumerMessage(
             record.topic,
