@@ -315,6 +315,20 @@ def council_totals(children: Iterable[ChildHistory], config: RuleConfig = DEFAUL
     return {la: +counts for la, counts in totals.items()}
 
 
+async def settled_statuses(workers: Sequence[WorkerProcess], timeout: float = 60.0) -> list[dict[str, Any] | None]:
+    """The workers' status files once each carries its council totals (written once a worker has been idle for an
+    interval) and none has moved for half a second; the latest reads at `timeout`."""
+    deadline = time.monotonic() + timeout
+    previous: list[dict[str, Any] | None] = []
+    while True:
+        statuses = [w.status() for w in workers]
+        settled = all(s is not None and "councils" in s for s in statuses) and statuses == previous
+        if settled or time.monotonic() > deadline:
+            return statuses
+        previous = statuses
+        await asyncio.sleep(0.5)
+
+
 def status_totals(statuses: Iterable[dict[str, Any] | None]) -> dict[str, Counter[Any]]:
     """Council totals as the workers' status files report them; each council must come from one worker."""
     totals: dict[str, Counter[Any]] = {}

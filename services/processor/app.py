@@ -20,8 +20,8 @@ from faust.types import TP
 
 from services.core.aggregates import AggregateKey
 from services.core.config import DEFAULT_CONFIG, Rules
-from services.kafka.clients import common_kwargs, faust_broker_url, faust_credentials
-from services.processor.faust_workarounds import InOrder
+from services.kafka.clients import common_kwargs, consumer_kwargs, faust_broker_url, faust_credentials
+from services.processor.faust_workarounds import GapReader, InOrder
 from services.processor.handlers import Clock, EventsHandler
 from services.processor.observe import NoMetrics, ProcessorMetrics
 from services.processor.settings import ProcessorSettings
@@ -129,12 +129,14 @@ def make_app(
     handler = EventsHandler(app, children, processor, rules, metrics or NoMetrics(), clock, partitions)
     built = ProcessorApp(app, children, handler)
 
-    in_order = InOrder(CommittedOffsets(app, settings, processor.app_id).get, earliest_offset(app), seek(app))
+    # The gap reader reads what faust's own consumer reads (at least once: uncommitted isolation).
+    gaps = GapReader(app, consumer_kwargs(settings, group_id=None) | {"isolation_level": "read_uncommitted"})
+    in_order = InOrder(CommittedOffsets(app, settings, processor.app_id).get, earliest_offset(app), gaps.read)
 
     # A batch spans partitions; it is handled a partition at a time (a council's events in offset order), each
-    # part's table writes going to its partition. Events of a partition revoked since they were fetched, or held
-    # back to keep offset order, are left unacknowledged and come again. A failed part crashes the worker
-    # unacknowledged; its events come again after the restart.
+    # part's table writes going to its partition. Events of a partition revoked since they were fetched are left
+    # unacknowledged and come again; events faust lost (#596) are read aside and come first. A failed part crashes
+    # the worker unacknowledged; its events come again after the restart.
     @app.agent(events_topic)  # type: ignore[untyped-decorator]  # faust is untyped
     async def process_events(stream: Any) -> None:
         async for batch in stream.noack_take(processor.max_batch, within=processor.batch_window_seconds):
@@ -209,13 +211,6 @@ def earliest_offset(app: Any) -> Callable[[Any], Awaitable[int]]:
         return int(offsets[tp])
 
     return earliest
-
-
-def seek(app: Any) -> Callable[[Any, int], Awaitable[None]]:
-    async def seek_back(tp: Any, offset: int) -> None:
-        await app.consumer.seek_wait({tp: offset})  # on the consumer's thread
-
-    return seek_back
 
 
 def by_partition(batch: Sequence[Any], assigned: Set[Any]) -> list[list[Any]]:

@@ -21,6 +21,7 @@ from bench.processor.harness import (
     produce,
     read_topic,
     resent,
+    settled_statuses,
     simulated_feed,
     status_totals,
     wait_caught_up,
@@ -30,7 +31,7 @@ from services.settings import Settings
 
 
 async def until(worker: WorkerProcess, ready: Callable[[dict[str, Any]], bool]) -> None:
-    async with asyncio.timeout(60):
+    async with asyncio.timeout(180):  # generous: a loaded machine
         while not ((status := worker.status()) and ready(status)):
             assert worker.alive(), worker.log_tail()
             await asyncio.sleep(0.05)
@@ -38,12 +39,7 @@ async def until(worker: WorkerProcess, ready: Callable[[dict[str, Any]], bool]) 
 
 @pytest.mark.kafka
 @pytest.mark.slow
-@pytest.mark.timeout(150)
-# Known worker bug, not yet fixed: after a rebalance the #596 workaround (InOrder) can livelock, seeking a
-# partition back at every record while records fetched before each seek keep moving faust's read offset past it
-# (docs/processor.md, "Known problems"). It shows as a commit timeout in about one run in three; a timeout is run
-# again, up to twice. Any other failure is not.
-@pytest.mark.flaky(reruns=2, only_rerun=["TimeoutError"])
+@pytest.mark.timeout(400)  # generous for a loaded machine; well under 30 s on a quiet one
 async def test_two_workers_sharing_six_partitions_one_joining_mid_stream_give_the_alerts_and_totals_of_one(
     kafka_settings: Settings, tmp_path: Path
 ) -> None:
@@ -63,9 +59,8 @@ async def test_two_workers_sharing_six_partitions_one_joining_mid_stream_give_th
             # The second worker joins while the first is busy: a rebalance in mid-stream.
             second.start()
             await produce(principal_settings("ingest"), processor.events_topic, keyed(feed[half:], encode))
-            await wait_caught_up(kafka_settings, processor.app_id, processor.events_topic, workers, timeout=90)
-            await asyncio.sleep(0.5)  # the status files are rewritten every 0.1 s
-            statuses = [w.status() for w in workers]
+            await wait_caught_up(kafka_settings, processor.app_id, processor.events_topic, workers, timeout=240)
+            statuses = await settled_statuses(workers)
         finally:
             for worker in workers:
                 worker.stop()
