@@ -15,6 +15,7 @@ from typing import Any
 
 import aiohttp
 
+from bench.kafka_cluster import Cluster
 from bench.processor.harness import Names, read_topic
 from schemas.topics import ALERT_ACTIONS, AUDIT, IDENTITY
 from services.alertdesk.actions import decode_action
@@ -22,7 +23,6 @@ from services.alertdesk.audit import AuditRecord, AuditSink
 from services.alertdesk.service import RunningDesk, run_desk
 from services.alertdesk.settings import AlertDeskSettings
 from services.kafka.topics import ensure_topics, plan_topic
-from tests.drills.cluster import Cluster
 from tests.unit.alertdesk.desk_builders import PASSWORD, directory
 
 DUTY_MANAGER = "dm.kent"  # a duty manager of Kent (886), one of the drill feed's two councils

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.kafka_cluster import Cluster
 from bench.processor.harness import (
     Names,
     WorkerProcess,
@@ -31,7 +32,6 @@ from bench.processor.harness import (
 )
 from schemas.codec import decode_alert, decode_event
 from schemas.events import InboundEvent
-from tests.drills.cluster import Cluster
 from tests.drills.feed import AlertClock, FeedRun
 
 FEED_EVENTS = 20_000
@@ -112,7 +112,11 @@ async def reckon(
     if extra := on_topic_ids - sent_ids:
         problems.append(f"{sum(extra.values())} records written more often than sent (producer retries)")
     if lost := sent_ids - on_topic_ids:
-        problems.append(f"{sum(lost.values())} records sent and not on the topic")
+        acknowledged = [e for e in lost if e in run.written]
+        problems.append(
+            f"{sum(lost.values())} records sent and not on the topic, {len(acknowledged)} of them acknowledged: "
+            f"{[(e, run.written[e]) for e in acknowledged[:5]]}"
+        )
     if run.refused:
         problems.append(f"{len(run.refused)} events never acknowledged: {Counter(run.refused.values())}")
     live = [decode_alert(r.value or b"") for r in records]
@@ -123,6 +127,7 @@ async def reckon(
         "events_sent": len(feed),
         "events_on_topic": len(on_topic),
         "events_resent_after_refusal": run.resent,
+        "producer_errors": dict(run.errors),
         "events_processed_by_workers": sum(s.get("events", 0) for s in statuses),
         "alerts_expected": len(fold(reference.messages)),
         "alerts_seen": len(fold(live)),

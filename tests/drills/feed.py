@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,7 +31,9 @@ class FeedRun:
 
     sent_at: dict[str, float] = field(default_factory=dict)
     written: dict[str, tuple[int, int, float]] = field(default_factory=dict)  # event id -> partition, offset, ack time
-    refused: dict[str, str] = field(default_factory=dict)  # event id -> the error's name (not acknowledged)
+    # Position in the feed -> the error's name, for each send not acknowledged (by position: the feed repeats some ids).
+    refused: dict[int, str] = field(default_factory=dict)
+    errors: Counter[str] = field(default_factory=Counter)  # every refusal the producer reported, by error
     resent: int = 0
 
     def writes_resumed_after(self, moment: float, partition: int) -> float | None:
@@ -65,11 +68,15 @@ async def paced_feed(
     await producer.start()
     pending: list[asyncio.Future[Any]] = []
 
-    def settle(event_id: str) -> Callable[[asyncio.Future[Any]], None]:
+    handed = [0]  # run_live hands the events over in order: the count is the position (a repeated record may be
+    # the very same object twice, so neither its id nor its identity tells the copies apart)
+
+    def settle(event_id: str, position: int) -> Callable[[asyncio.Future[Any]], None]:
         def done(delivery: asyncio.Future[Any]) -> None:
             if delivery.cancelled() or delivery.exception() is not None:
                 error = delivery.exception() if not delivery.cancelled() else None
-                run.refused[event_id] = type(error).__name__
+                run.refused[position] = type(error).__name__
+                run.errors[type(error).__name__] += 1
             else:
                 meta = delivery.result()
                 run.written[event_id] = (meta.partition, meta.offset, time.time())
@@ -78,8 +85,14 @@ async def paced_feed(
 
     async def send(event: InboundEvent) -> None:
         run.sent_at[event.event_id] = time.time()
-        delivery = await producer.send(topic, key=event.la_code.encode(), value=encode(event))
-        delivery.add_done_callback(settle(event.event_id))
+        position, handed[0] = handed[0], handed[0] + 1
+        try:
+            delivery = await producer.send(topic, key=event.la_code.encode(), value=encode(event))
+        except KafkaError as error:  # the producer's buffer stayed full for request_timeout_ms: no broker takes it
+            run.refused[position] = type(error).__name__
+            run.errors[type(error).__name__] += 1
+            return
+        delivery.add_done_callback(settle(event.event_id, position))
         pending.append(delivery)
 
     try:
@@ -88,13 +101,14 @@ async def paced_feed(
     finally:
         await producer.stop()
     if resend and run.refused:
-        again = [e for e in events if e.event_id in run.refused]
+        again = [events[n] for n in sorted(run.refused)]
         run.resent = len(again)
-        for event in again:
-            del run.refused[event.event_id]
-        retry = await paced_feed(settings, topic, again, rate, FeedRun(sent_at=run.sent_at), resend=False)
+        run.refused.clear()
+        retry = await paced_feed(
+            settings, topic, again, rate, FeedRun(sent_at=run.sent_at, errors=run.errors), resend=False
+        )
         run.written |= retry.written
-        run.refused |= retry.refused
+        run.refused = {len(events) + n: error for n, error in retry.refused.items()}  # refused twice: reported
     return run
 
 

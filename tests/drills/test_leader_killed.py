@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from bench.kafka_cluster import Cluster
 from bench.processor.harness import delete_topics
 from services.kafka.topics import partition_for
-from tests.drills.cluster import Cluster
 from tests.drills.desk import DutyManager, audit_on_topic, decisions_on_topic, desk_settings, drill_desk
 from tests.drills.drill import COUNCILS, drill_feed, drill_topics, reckon, until_events, until_running, worker
 from tests.drills.feed import AlertClock, FeedRun, paced_feed, recovery_seconds

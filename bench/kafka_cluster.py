@@ -1,7 +1,6 @@
-"""The drills' own three-broker cluster: started with the launcher, its nodes killed, stopped and started by the test.
-
-PLAINTEXT on loopback ports 19500-19505 (DRILLS_KAFKA_PORT moves them), apart from the shared broker on 9092.
-"""
+"""A private local Kafka (one broker, or three KRaft nodes) for drills and benchmarks: started with the launcher, its
+nodes killed, stopped, started and their disks filled by the caller. PLAINTEXT on loopback ports of the caller's
+choosing, apart from the shared broker on 9092."""
 
 from __future__ import annotations
 
@@ -20,32 +19,35 @@ from aiokafka.errors import KafkaError
 from services.kafka.clients import common_kwargs
 from services.settings import Settings
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 LAUNCHER = REPO / "deploy" / "kafka" / "launcher.py"
-BROKERS = 3
-NODES = (1, 2, 3)
+FILLER = "drill-filler.bin"
 
 
 @dataclass(frozen=True, slots=True)
 class Cluster:
-    """A running three-node cluster: where it listens, how services reach it, and the node controls drills use."""
+    """A cluster (three nodes by default): where it listens, how services reach it, and the node controls drills use.
+
+    Node n (1-based) of three listens on port + n - 1; one broker listens on `port` (its controller on port + 1).
+    """
 
     port: int
     state_dir: Path
-    disk_on_tmpfs: bool = False  # node 3's log dir is a size-limited tmpfs (the disk-full drill)
+    small_disks: tuple[int, ...] = ()  # nodes whose log dir is a size-limited tmpfs (the disk-full drill)
+    brokers: int = 3
 
     @property
     def bootstrap(self) -> str:
-        return ",".join(f"127.0.0.1:{self.port + i}" for i in range(BROKERS))
+        return ",".join(f"127.0.0.1:{self.port + i}" for i in range(self.brokers))
 
     @property
     def settings(self) -> Settings:
-        """The test's own client settings: PLAINTEXT, dev profile, replication 3 (so min.insync.replicas 2)."""
+        """The caller's client settings: PLAINTEXT, dev profile, replication = brokers (3: min.insync.replicas 2)."""
         return Settings(
             profile="dev",
             bootstrap_servers=self.bootstrap,
             security_protocol="PLAINTEXT",
-            topic_replication_factor=BROKERS,
+            topic_replication_factor=self.brokers,
             sasl_username=None,
             sasl_password=None,
             ssl_cafile=None,
@@ -57,7 +59,7 @@ class Cluster:
             "FRONTDOOR_PROFILE": "dev",
             "FRONTDOOR_BOOTSTRAP_SERVERS": self.bootstrap,
             "FRONTDOOR_SECURITY_PROTOCOL": "PLAINTEXT",
-            "FRONTDOOR_TOPIC_REPLICATION_FACTOR": str(BROKERS),
+            "FRONTDOOR_TOPIC_REPLICATION_FACTOR": str(self.brokers),
             "FRONTDOOR_SASL_USERNAME": "",
             "FRONTDOOR_SASL_PASSWORD": "",
         }
@@ -65,11 +67,11 @@ class Cluster:
     def launcher_env(self) -> dict[str, str]:
         # make test exports the CI broker's KAFKA_* (port, controller port, state dir, secure): none applies here.
         env = {k: v for k, v in os.environ.items() if not k.startswith("KAFKA_") or k == "KAFKA_HOME_CACHE"}
-        return env | {"KAFKA_PORT": str(self.port), "KAFKA_STATE_DIR": str(self.state_dir), "KAFKA_BROKERS": "3"}
+        return env | {"KAFKA_PORT": str(self.port), "KAFKA_STATE_DIR": str(self.state_dir)}
 
     def launcher(self, *args: str, timeout: float = 180.0) -> str:
-        command = [sys.executable, str(LAUNCHER), *args, "--brokers", str(BROKERS)]
-        result = subprocess.run(  # our own launcher
+        command = [sys.executable, str(LAUNCHER), *args, "--brokers", str(self.brokers)]
+        result = subprocess.run(  # noqa: S603  # our own launcher, with our own arguments
             command, env=self.launcher_env(), capture_output=True, text=True, timeout=timeout, check=False
         )
         if result.returncode != 0:
@@ -100,6 +102,27 @@ class Cluster:
         deadline = time.monotonic() + 10
         while running(pid) and time.monotonic() < deadline:
             time.sleep(0.05)
+
+    def fill_disk(self, node: int, leave_bytes: int = 64 * 1024) -> int:
+        """Fill the node's log dir (a small tmpfs) with a filler file but `leave_bytes`; returns the bytes written."""
+        data = self.state_dir / f"node-{node}" / "data"
+        free = os.statvfs(data).f_bavail * os.statvfs(data).f_frsize
+        size = max(0, free - leave_bytes)
+        with (data / FILLER).open("wb") as filler:
+            os.posix_fallocate(filler.fileno(), 0, size)
+        return size
+
+    def free_disk(self, node: int) -> None:
+        (self.state_dir / f"node-{node}" / "data" / FILLER).unlink(missing_ok=True)
+
+    def wait_stopped(self, node: int, timeout: float) -> float | None:
+        """Seconds until the node's process exits by itself, or None if it is still running after `timeout`."""
+        pid, started = self.pid(node), time.monotonic()
+        while pid is not None and running(pid):
+            if time.monotonic() - started > timeout:
+                return None
+            time.sleep(0.1)
+        return time.monotonic() - started
 
     def log(self, node: int) -> Path:
         return self.state_dir / f"node-{node}" / "logs" / "server.log"
@@ -134,7 +157,7 @@ class Cluster:
             while True:
                 try:
                     described = [await self.describe(t) for t in topics]
-                    if all(len(p["isr"]) == BROKERS for d in described for p in d["partitions"]):  # type: ignore[attr-defined]
+                    if all(len(p["isr"]) == self.brokers for d in described for p in d["partitions"]):  # type: ignore[attr-defined]
                         return time.monotonic() - started
                 except KafkaError:
                     pass
