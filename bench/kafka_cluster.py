@@ -5,6 +5,8 @@ choosing, apart from the shared broker on 9092."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import os
 import signal
 import subprocess
@@ -109,8 +111,16 @@ class Cluster:
         free = os.statvfs(data).f_bavail * os.statvfs(data).f_frsize
         size = max(0, free - leave_bytes)
         with (data / FILLER).open("wb") as filler:
-            os.posix_fallocate(filler.fileno(), 0, size)
-        return size
+            try:
+                os.posix_fallocate(filler.fileno(), 0, size)
+            except OSError as error:  # the broker wrote in the meantime: fill what is left
+                if error.errno != errno.ENOSPC:
+                    raise
+                with contextlib.suppress(OSError):
+                    while True:
+                        filler.write(b"\0" * 1024 * 1024)
+                        filler.flush()
+        return (data / FILLER).stat().st_size
 
     def free_disk(self, node: int) -> None:
         (self.state_dir / f"node-{node}" / "data" / FILLER).unlink(missing_ok=True)
