@@ -61,9 +61,14 @@ class ClusterHealth:
 
 
 def assess(
-    brokers: int, topics: Iterable[Mapping[str, Any]], min_isr: Mapping[str, int], checked_at: float = 0.0
+    brokers: int,
+    topics: Iterable[Mapping[str, Any]],
+    min_isr: Mapping[str, int],
+    checked_at: float = 0.0,
+    default_min_isr: int = 1,
 ) -> ClusterHealth:
-    """Health from a metadata response's topics (aiokafka's describe_topics) and each topic's min.insync.replicas."""
+    """Health from a metadata response's topics (aiokafka's describe_topics) and each topic's min.insync.replicas
+    (`default_min_isr` for a topic whose configuration could not be read)."""
     partitions, under, offline = 0, [], []
     for topic in topics:
         name = topic["topic"]
@@ -72,7 +77,7 @@ def assess(
             label = f"{name}[{partition['partition']}]"
             if partition["leader"] < 0:
                 offline.append(label)
-            elif len(partition["isr"]) < min_isr.get(name, 1):
+            elif len(partition["isr"]) < min_isr.get(name, default_min_isr):
                 under.append(label)
     return ClusterHealth(True, brokers, partitions, tuple(sorted(under)), tuple(sorted(offline)), checked_at)
 
@@ -99,7 +104,9 @@ async def check_cluster(settings: Settings, topics: list[str], timeout_seconds: 
         for key, value, *_rest in entries
         if key == "min.insync.replicas"
     }
-    return assess(len(cluster["brokers"]), described, min_isr, time.time())
+    # A principal without DESCRIBE_CONFIGS reads no configuration: expect what `frontdoor topics create` sets.
+    expected = max(1, settings.topic_replication_factor - 1)
+    return assess(len(cluster["brokers"]), described, min_isr, time.time(), default_min_isr=expected)
 
 
 @dataclass(slots=True)
@@ -114,7 +121,11 @@ class ClusterWatch:
     failing_since: float | None = None
 
     async def check(self) -> ClusterHealth:
-        health = await check_cluster(self.settings, self.topics, timeout_seconds=max(1.0, self.interval_seconds))
+        try:
+            health = await check_cluster(self.settings, self.topics, timeout_seconds=max(1.0, self.interval_seconds))
+        except Exception as error:  # a surprise in the answer must not stop the service it watches over
+            log.warning("Kafka health check failed (%s); keeping the last result", type(error).__name__)
+            return self.latest
         if health.status != self.latest.status:
             if health.writable:
                 log.warning("Kafka writable again after %.0f s: %s", self.since(health), health.summary())

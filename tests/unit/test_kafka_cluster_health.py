@@ -67,3 +67,8 @@ async def test_the_desk_health_fails_with_the_reason_while_kafka_cannot_take_wri
         "detail": "no Kafka broker answers",
         "failing_for_seconds": 12.0,
     }
+
+
+def test_a_topic_whose_configuration_cannot_be_read_is_held_to_the_planned_min_insync_replicas() -> None:
+    health = assess(3, [topic("audit", partition(0, 1, [1]))], {}, default_min_isr=2)
+    assert health.under_min_isr == ("audit[0]",)
