@@ -35,6 +35,7 @@ class FeedRun:
     refused: dict[int, str] = field(default_factory=dict)
     errors: Counter[str] = field(default_factory=Counter)  # every refusal the producer reported, by error
     resent: int = 0
+    resent_ids: set[str] = field(default_factory=set)
 
     def writes_resumed_after(self, moment: float, partition: int) -> float | None:
         """Seconds from `moment` to the first acknowledgement on `partition` of an event handed over after it."""
@@ -102,7 +103,7 @@ async def paced_feed(
         await producer.stop()
     if resend and run.refused:
         again = [events[n] for n in sorted(run.refused)]
-        run.resent = len(again)
+        run.resent, run.resent_ids = len(again), {e.event_id for e in again}
         run.refused.clear()
         retry = await paced_feed(
             settings, topic, again, rate, FeedRun(sent_at=run.sent_at, errors=run.errors), resend=False

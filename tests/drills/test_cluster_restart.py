@@ -15,7 +15,7 @@ from bench.kafka_cluster import Cluster
 from bench.processor.harness import delete_topics
 from services.kafka.topics import partition_for
 from tests.drills.desk import desk_settings, drill_desk
-from tests.drills.drill import COUNCILS, drill_feed, drill_topics, reckon, until_events, until_running, worker
+from tests.drills.drill import COUNCILS, drill_feed, drill_topics, reckon, until_acknowledged, until_running, worker
 from tests.drills.feed import AlertClock, FeedRun, paced_feed, recovery_seconds
 from tests.drills.report import DrillReport
 
@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(360)]
 
 EVENTS = 10_000
 RATE = 500  # the feed spans the outage: events handed over while no broker answers are retried, then refused
-STOP_AFTER_EVENTS = 1_500
+STOP_AFTER_EVENTS = 2_500  # acknowledged: 5 s of feed, 15 s still to come
 OUTAGE_SECONDS = 5.0  # after every node has stopped, before they start again
 
 
@@ -68,7 +68,7 @@ async def test_the_whole_cluster_restarted_under_a_running_worker_and_desk_loses
                 polling = asyncio.create_task(health.poll(stop))
                 run = FeedRun()
                 flowing = asyncio.create_task(paced_feed(cluster.settings, processor.events_topic, feed, RATE, run))
-                await until_events([live], STOP_AFTER_EVENTS)
+                await until_acknowledged(run, STOP_AFTER_EVENTS)
                 failed_at = time.time()
                 await asyncio.to_thread(cluster.down)
                 stopped_seconds = time.time() - failed_at

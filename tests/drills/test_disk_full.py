@@ -24,7 +24,7 @@ import pytest
 
 from bench.kafka_cluster import Cluster
 from services.kafka.topics import partition_for
-from tests.drills.drill import COUNCILS, drill_feed, drill_topics, reckon, until_events, until_running, worker
+from tests.drills.drill import COUNCILS, drill_feed, drill_topics, reckon, until_acknowledged, until_running, worker
 from tests.drills.feed import AlertClock, FeedRun, paced_feed, recovery_seconds
 from tests.drills.report import DrillReport
 
@@ -32,7 +32,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(360)]
 
 EVENTS = 8_000
 RATE = 400  # 20 s of feed: it spans both disks filling, the refusals and the recovery
-FILL_AFTER_EVENTS = 1_500
+FILL_AFTER_EVENTS = 2_000  # acknowledged: 5 s of feed, 15 s still to come
 STOP_TIMEOUT_SECONDS = 30.0
 REFUSING_SECONDS = 5.0  # writes refused for at least this long before the space returns
 BROKER_ERRORS = ("NotEnoughReplicasError", "NotEnoughReplicasAfterAppendError", "KafkaStorageError")
@@ -56,7 +56,7 @@ async def test_full_disks_refuse_writes_with_an_error_lose_nothing_acknowledged_
             clock.start()
             run = FeedRun()
             flowing = asyncio.create_task(paced_feed(cluster.settings, processor.events_topic, feed, RATE, run))
-            await until_events([live], FILL_AFTER_EVENTS)
+            await until_acknowledged(run, FILL_AFTER_EVENTS)
             filled_at = time.time()
             cluster.fill_disk(first)
             first_stopped = await asyncio.to_thread(cluster.wait_stopped, first, STOP_TIMEOUT_SECONDS)

@@ -12,14 +12,14 @@ from bench.kafka_cluster import Cluster
 from bench.processor.harness import delete_topics
 from services.kafka.topics import partition_for
 from tests.drills.desk import DutyManager, audit_on_topic, decisions_on_topic, desk_settings, drill_desk
-from tests.drills.drill import COUNCILS, drill_feed, drill_topics, reckon, until_events, until_running, worker
+from tests.drills.drill import COUNCILS, drill_feed, drill_topics, reckon, until_acknowledged, until_running, worker
 from tests.drills.feed import AlertClock, FeedRun, paced_feed, recovery_seconds
 from tests.drills.report import DrillReport
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 RATE = 1_500  # events per second: the feed lasts about 13 s, the kill lands in its first third
-KILL_AFTER_EVENTS = 4_000
+KILL_AFTER_EVENTS = 6_000  # acknowledged: about 4 s of feed, 9 s still to come
 DECISIONS = 150  # alerts acknowledged and closed (two decisions each), about half of Kent's in the feed
 
 
@@ -37,7 +37,7 @@ async def test_the_events_leader_killed_mid_feed_loses_and_duplicates_no_event_o
             clock.start()
             run = FeedRun()
             flowing = asyncio.create_task(paced_feed(cluster.settings, processor.events_topic, feed, RATE, run))
-            await until_events([live], KILL_AFTER_EVENTS)
+            await until_acknowledged(run, KILL_AFTER_EVENTS)
             victim = await cluster.leader(processor.events_topic, partition)
             cluster.kill9(victim)
             failed_at = time.time()
@@ -86,7 +86,7 @@ async def test_the_events_leader_killed_while_the_desk_decides_keeps_every_decis
                 deciding = asyncio.create_task(manager.work(stop, limit=DECISIONS))
                 run = FeedRun()
                 flowing = asyncio.create_task(paced_feed(cluster.settings, processor.events_topic, feed, RATE, run))
-                await until_events([live], KILL_AFTER_EVENTS)
+                await until_acknowledged(run, KILL_AFTER_EVENTS)
                 decided_before = len(manager.confirmed)
                 victim = await cluster.leader(processor.events_topic, partition)
                 cluster.kill9(victim)

@@ -18,7 +18,7 @@ import pytest
 from bench.kafka_cluster import Cluster
 from bench.processor.harness import WorkerProcess, wait_caught_up
 from services.kafka.topics import partition_for
-from tests.drills.drill import COUNCILS, drill_feed, drill_topics, reckon, until_events, until_running, worker
+from tests.drills.drill import COUNCILS, drill_feed, drill_topics, reckon, until_acknowledged, until_running, worker
 from tests.drills.feed import AlertClock, FeedRun, paced_feed, recovery_seconds
 from tests.drills.report import DrillReport
 
@@ -26,7 +26,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(360)]
 
 EVENTS = 12_000
 RATE = 1_000
-KILL_AFTER_EVENTS = 3_000
+KILL_AFTER_EVENTS = 4_000  # acknowledged: 4 s of feed, 8 s still to come
 LIVELOCK = "arrived where"
 STUCK_SECONDS = 45.0  # no commit progress for this long, with the livelock in the log: restart the survivor
 
@@ -71,7 +71,7 @@ async def test_one_of_two_workers_killed_during_a_leader_election_loses_and_dupl
             clock.start()
             run = FeedRun()
             flowing = asyncio.create_task(paced_feed(cluster.settings, processor.events_topic, feed, RATE, run))
-            await until_events(workers, KILL_AFTER_EVENTS)
+            await until_acknowledged(run, KILL_AFTER_EVENTS)
             victim_node = await cluster.leader(processor.events_topic, partition)
             doomed = owner_of(workers, partition)
             survivor = next(w for w in workers if w is not doomed)
