@@ -48,6 +48,10 @@ async def throughput(cluster: Cluster, feed: list[InboundEvent], work: Path) -> 
         await produce(cluster.settings, processor.events_topic, keyed(feed, encode))
         worker = WorkerProcess(f"throughput-{names.prefix}", work, names.env() | cluster.service_env()).start()
         try:
+            async with asyncio.timeout(300):  # joined: the group's coordinator exists before its offsets are asked
+                while worker.status() is None:
+                    assert worker.alive(), worker.log_tail()
+                    await asyncio.sleep(0.1)
             await wait_caught_up(cluster.settings, processor.app_id, processor.events_topic, [worker], timeout=3_600)
             async with asyncio.timeout(30):
                 while not ((status := worker.status()) and status["events"] >= len(feed)):

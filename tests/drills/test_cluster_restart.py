@@ -108,7 +108,6 @@ async def test_the_whole_cluster_restarted_under_a_running_worker_and_desk_loses
         desk_health_kafka_states_seen=sorted({k for _, _, k in outage}),
         seconds_restart_to_desk_health_200=round(healthy_again - started_at, 1) if healthy_again else None,
         desk_alerts_after=desk_alerts,
-        events_refused_then_resent=run.resent,
         worker_logged_kafka_not_writable="Kafka cannot take durable writes" in worker_log,
         **outcome.figures,
     )
