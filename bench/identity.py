@@ -43,7 +43,7 @@ def council_identities(council: str, years: float, children: int, key: bytes) ->
     assert pseudonymiser.identities is not None
     simulated = len(pseudonymiser.identities)
     for n in range(simulated, children):
-        pseudonymiser.child_key(council, f"{council}-9{n:07d}")
+        pseudonymiser.pseudonymise_child(council, f"{council}-9{n:07d}")
     return pseudonymiser.identities, events if simulated else 0
 
 

@@ -2,7 +2,8 @@
 # `make demo`: starts the local Kafka broker if none is running, runs `frontdoor demo` (the topics, a worker, the
 # alert desk, a year of synthetic history for one council then a live feed, and a live tail of alerts), and stops
 # the broker afterwards if this script started it (KEEP_KAFKA=1 leaves it running).
-# DEMO_COUNCIL, DEMO_SEED, DEMO_RATE, DEMO_SECONDS, DEMO_KEEP_RUNNING=1, DEMO_DESK_PORT and DEMO_METRICS_PORT
+# DEMO_COUNCIL, DEMO_SEED, DEMO_RATE, DEMO_SECONDS, DEMO_KEEP_RUNNING=1, DEMO_DESK_PORT, DEMO_METRICS_PORT,
+# DEMO_PROMETHEUS_PORT and DEMO_ALERTMANAGER_PORT
 # become the demo's flags (`frontdoor demo --help`); DEMO_SECONDS=N stops it after N seconds of live feed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +17,8 @@ demo=(.venv/bin/python -m services.cli demo)
 [ "${DEMO_KEEP_RUNNING:-0}" = "1" ] && demo+=(--keep-running)
 [ -n "${DEMO_DESK_PORT:-}" ] && demo+=(--desk-port "$DEMO_DESK_PORT")
 [ -n "${DEMO_METRICS_PORT:-}" ] && demo+=(--metrics-port "$DEMO_METRICS_PORT")
+[ -n "${DEMO_PROMETHEUS_PORT:-}" ] && demo+=(--prometheus-port "$DEMO_PROMETHEUS_PORT")
+[ -n "${DEMO_ALERTMANAGER_PORT:-}" ] && demo+=(--alertmanager-port "$DEMO_ALERTMANAGER_PORT")
 
 if python3 deploy/kafka/launcher.py status >/dev/null 2>&1; then
   exec "${demo[@]}"

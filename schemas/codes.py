@@ -177,3 +177,11 @@ CLOSURE_REASON_LABELS: dict[ClosureReason, str] = {
     ClosureReason.CLOSED_AFTER_ASSESSMENT_NFA: "Case closed after assessment, no further action",
     ClosureReason.CLOSED_AFTER_ASSESSMENT_EARLY_HELP: "Case closed after assessment, referred to early help",
 }
+# The MASH's decision on a contact is not a census code: these are the words the Annex A contact list uses.
+CONTACT_OUTCOME_LABELS: dict[ContactOutcome, str] = {
+    ContactOutcome.NFA: "No further action",
+    ContactOutcome.ADVICE_SIGNPOST: "Advice and signposting",
+    ContactOutcome.EARLY_HELP: "Early help",
+    ContactOutcome.REFERRAL: "Referral to children's social care",
+    ContactOutcome.STRATEGY_S47: "Strategy discussion (section 47)",
+}

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from schemas.codes import ClosureReason, ContactOutcome, PrimaryNeed, ReferralSource
+from schemas.pseudonyms import PseudonymKeyId
 
 SCHEMA_VERSION: Literal[1] = 1
 
@@ -27,6 +28,11 @@ class InboundEvent(BaseModel):
     recorded_at: AwareDatetime = Field(description="When the source system recorded it (may be much later)")
     la_code: LaCode = Field(description="Three-digit DfE local authority code, e.g. 886 for Kent")
     child_key: ChildKey = Field(description="Keyed-HMAC pseudonym of the council's child identifier")
+    pseudonym_key_id: PseudonymKeyId | None = Field(
+        default=None,
+        description="Id of the council's key that made child_key (and the references); None on events made "
+        "before keys had ids",
+    )
     schema_version: Literal[1] = SCHEMA_VERSION
 
 

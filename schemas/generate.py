@@ -11,14 +11,16 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from schemas.codec import ALERT_ADAPTER, EVENT_ADAPTER
+from schemas.csc_api import CscChildState
 from schemas.identity import ChildIdentitySealed
-from schemas.topics import ALERTS, EVENTS, IDENTITY
+from schemas.topics import ALERTS, CSC_RECORDS, EVENTS, IDENTITY
 
 OUT_DIR = Path(__file__).parent / "jsonschema"
 SCHEMAS: dict[str, TypeAdapter[Any]] = {
     f"{EVENTS.name}.json": EVENT_ADAPTER,  # the event contract is unchanged from v1; the topic's key changed
     f"{ALERTS.name}.json": ALERT_ADAPTER,
     f"{IDENTITY.name}.json": TypeAdapter(ChildIdentitySealed),
+    f"{CSC_RECORDS.name}.json": TypeAdapter(CscChildState),
 }
 
 

@@ -37,7 +37,11 @@ ALERT_ACTIONS = TopicSpec(
 # Compacted: the latest sealed id per child, and a tombstone (null value) erases it. Only ingest writes it and only the
 # desk reads it (deploy/kafka/kafka_security.py); no retention limit, since erasure is explicit.
 IDENTITY = TopicSpec("frontdoor.identity.v1", "child_key", "schemas.identity.ChildIdentitySealed", "compact")
+# Compacted: each child's previous DfE CSC API record (pseudonymised, no child details) and the event ids withdrawn
+# for it, so a partial record merges into it across restarts. Only ingest (and the receiver, as ingest) reads and
+# writes it. A whole-child purge keeps the withdrawn ids, which must never be reused; erasure is a tombstone.
+CSC_RECORDS = TopicSpec("frontdoor.csc-records.v1", "child_key", "schemas.csc_api.CscChildState", "compact")
 AUDIT = TopicSpec("frontdoor.audit.v1", "user", "audit record", "delete", AUDIT_RETENTION_MS)
 
 
-ALL_TOPICS: tuple[TopicSpec, ...] = (EVENTS, ALERTS, DEADLETTER, ALERT_ACTIONS, AUDIT, IDENTITY)
+ALL_TOPICS: tuple[TopicSpec, ...] = (EVENTS, ALERTS, DEADLETTER, ALERT_ACTIONS, AUDIT, IDENTITY, CSC_RECORDS)

@@ -19,6 +19,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "services.metrics.cli_dashboards",
     "services.processor.cli_processor",
     "services.reports.cli_pack",
+    "services.receiver.cli_receive",
 )
 
 

@@ -39,7 +39,8 @@ class Definition(BaseModel):
 
     def applied_to(self, config: RuleConfig) -> RuleConfig:
         return dataclasses.replace(
-            config, **self.model_dump(exclude_none=True, exclude={"changes", "from_", "statistical_neighbours"})
+            config,
+            **self.model_dump(exclude_none=True, exclude={"changes", "from_", "statistical_neighbours", "name"}),
         )
 
 
@@ -53,6 +54,9 @@ class CouncilDefinition(Definition):
     """A council's (or the default's) definition, and its dated changes."""
 
     changes: list[DatedDefinition] = []
+    # The council's name as its boards and folders show it, e.g. "Kent"; listing a council with a name is what
+    # makes it one the deployment serves (Grafana gets a folder for it: `frontdoor dashboards generate`).
+    name: Annotated[str, StringConstraints(min_length=1, max_length=80, pattern=r"^[^\"\\{}$]+$")] | None = None
     # The councils `report --by` benchmarks against; default: its ten in DfE's 2025 statistical neighbour model.
     statistical_neighbours: list[Annotated[str, StringConstraints(pattern=r"^\d{3}$")]] | None = None
 
@@ -114,6 +118,11 @@ def load_statistical_neighbours(path: Path) -> dict[str, tuple[str, ...]]:
     """The councils whose `statistical_neighbours` the rules file sets (the others follow DfE's model)."""
     parsed = _read(path)
     return {la: tuple(c.statistical_neighbours) for la, c in parsed.councils.items() if c.statistical_neighbours}
+
+
+def load_council_names(path: Path) -> dict[str, str]:
+    """The councils the deployment serves, by LA code: every council the rules file gives a `name`."""
+    return {la: c.name for la, c in sorted(_read(path).councils.items()) if c.name}
 
 
 def _read(path: Path) -> RulesFile:

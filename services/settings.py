@@ -8,10 +8,12 @@ import math
 import re
 from collections import Counter
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, StringConstraints, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.pseudonym_keys import CouncilKeys, KeyEntry, PseudonymKey, PseudonymKeyring
 
 SecurityProtocol = Literal["PLAINTEXT", "SASL_SSL"]
 SaslMechanism = Literal["SCRAM-SHA-512"]
@@ -47,7 +49,12 @@ class Settings(BaseSettings):
     topic_partitions: int = Field(default=6, ge=1, le=1024)
     topic_replication_factor: int = Field(default=1, ge=1, le=7)
 
-    # Pseudonymisation of child identifiers at ingest (keyed HMAC-SHA256).
+    # Pseudonymisation of child identifiers at ingest (keyed HMAC-SHA256): a key per council, with its id, e.g.
+    # FRONTDOOR_PSEUDONYM_KEYS='{"886": {"id": "886-2026a", "key": "<64 hex digits>", "retired": [...]}}'.
+    pseudonym_keys: dict[Annotated[str, StringConstraints(pattern=r"^\d{3}$")], CouncilKeys] = Field(
+        default_factory=dict
+    )
+    # One key for every council: the dev profile only (and `simulate`, `report --cin-census`), never production ingest.
     pseudonym_key: SecretStr | None = None
     # Workers' names in council extracts: "drop" (default), "pseudonymise" (keyed HMAC) or "keep".
     worker_names: WorkerNames = "drop"
@@ -96,6 +103,48 @@ class Settings(BaseSettings):
                 f"services/settings.py): set FRONTDOOR_PSEUDONYM_KEY to the council's own secret; {KEY_HELP}"
             )
         return key
+
+    def pseudonym_keyring(self, *, council_files: bool = True) -> PseudonymKeyring:
+        """Each council's keys (FRONTDOOR_PSEUDONYM_KEYS), checked; in the dev profile only, the single key serves
+        councils without their own. `council_files`: never the public dev key, as for a council's real files."""
+        councils = {la: _council_keys(la, entry, self.profile) for la, entry in sorted(self.pseudonym_keys.items())}
+        secrets_seen = [key.secret for keys in councils.values() for key in keys]
+        if self.profile != "dev" and len(secrets_seen) != len(set(secrets_seen)):
+            raise WeakPseudonymKeyError("FRONTDOOR_PSEUDONYM_KEYS: a key is used twice; every council needs its own")
+        if self.profile != "dev":
+            if not councils:
+                raise MissingPseudonymKeyError(_NO_COUNCIL_KEYS + _SHARED_KEY_NOTE * bool(self.pseudonym_key))
+            return PseudonymKeyring(councils)
+        try:
+            shared = self.pseudonym_key_for_council_files() if council_files else self.pseudonym_key_bytes()
+        except MissingPseudonymKeyError:
+            if not councils:
+                raise
+            return PseudonymKeyring(councils)
+        return PseudonymKeyring(councils, PseudonymKeyring.shared(shared).fallback)
+
+
+_NO_COUNCIL_KEYS = (
+    "No pseudonymisation key: set FRONTDOOR_PSEUDONYM_KEYS to each council's key and key id, e.g. "
+    '\'{"886": {"id": "886-2026a", "key": "<64 hex digits>"}}\' (docs/platform.md)'
+)
+_SHARED_KEY_NOTE = "; FRONTDOOR_PSEUDONYM_KEY (one key for every council) serves the dev profile only"
+
+
+def _council_keys(la_code: str, entry: CouncilKeys, profile: Profile) -> tuple[PseudonymKey, ...]:
+    """A council's current key then its retired ones; weak keys refused outside dev, the public dev key always."""
+    keys: list[KeyEntry] = [entry, *entry.retired]
+    ids = [k.id for k in keys]
+    if len(ids) != len(set(ids)):
+        raise WeakPseudonymKeyError(f"FRONTDOOR_PSEUDONYM_KEYS[{la_code}]: two keys share an id")
+    for key in keys:
+        text = key.key.get_secret_value()
+        weakness = pseudonym_key_weakness(text) if profile != "dev" or text == DEV_PSEUDONYM_KEY else None
+        if weakness is not None:
+            raise WeakPseudonymKeyError(
+                f"FRONTDOOR_PSEUDONYM_KEYS[{la_code}] key {key.id} is too weak: {weakness}; {KEY_HELP}"
+            )
+    return tuple(PseudonymKey(k.id, k.key.get_secret_value().encode()) for k in keys)
 
 
 def pseudonym_key_weakness(text: str) -> str | None:

@@ -112,10 +112,17 @@ class Supervisor:
         return child
 
     def run(
-        self, name: str, argv: Sequence[str], *, env: Mapping[str, str] | None = None, input_text: str | None = None
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        input_text: str | None = None,
+        log_path: Path | None = None,
     ) -> int | None:
         """Run a one-shot step to its end; None if a stop was requested first (the step is then left to `stop`)."""
-        child = self.start(name, argv, env=env, stdin=subprocess.PIPE if input_text is not None else subprocess.DEVNULL)
+        stdin = subprocess.PIPE if input_text is not None else subprocess.DEVNULL
+        child = self.start(name, argv, env=env, stdin=stdin, log_path=log_path)
         if input_text is not None:
             assert child.process.stdin is not None  # opened as a pipe just above
             with contextlib.suppress(BrokenPipeError):

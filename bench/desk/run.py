@@ -98,15 +98,18 @@ def healthz(url: str) -> dict[str, Any] | None:
         return None
 
 
+DUTY_MANAGER = ("--username", "bench.dm", "--role", "duty_manager")
+
+
 def start_desk(
-    work: Path, topics: dict[str, str], database_url: str, port: int
+    work: Path, topics: dict[str, str], database_url: str, port: int, user: tuple[str, ...] = DUTY_MANAGER
 ) -> tuple[subprocess.Popen[bytes], float, float]:
     """`frontdoor alertdesk serve --rebuild`; returns it with seconds to the first answer and to caught up."""
     users = work / "users.toml"
     frontdoor = [sys.executable, "-m", "services.cli"]
     subprocess.run(  # noqa: S603  # our own argv
-        [*frontdoor, "alertdesk", "add-user", "--users-file", str(users), "--username", "bench.dm",
-         "--role", "duty_manager", "--la-code", "886", "--password-stdin"],
+        [*frontdoor, "alertdesk", "add-user", "--users-file", str(users), *user, "--la-code", "886",
+         "--password-stdin"],
         input=PASSWORD.encode(), check=True, cwd=REPO, capture_output=True,
     )  # fmt: skip
     env = os.environ | {
@@ -148,7 +151,7 @@ def sample_children(alerts: Path, events: Path, wanted: int) -> tuple[list[str],
     found: list[str] = []
     for n in range(2_000_000):
         raw = f"886-{n:07d}"
-        if pseudonymiser.child_key("886", raw) in alerted:
+        if pseudonymiser.pseudonymise_child("886", raw).pseudonym in alerted:
             found.append(raw)
             if len(found) == wanted:
                 break

@@ -31,6 +31,7 @@ DEADLETTER = "frontdoor.deadletter.v1"
 ACTIONS = "frontdoor.alert-actions.v1"
 AUDIT = "frontdoor.audit.v1"
 IDENTITY = "frontdoor.identity.v1"
+CSC_RECORDS = "frontdoor.csc-records.v1"
 WORKER_APP_ID = "frontdoor-processor"
 WORKER_CHANGELOG = f"{WORKER_APP_ID}-children-changelog"
 DESK_GROUP_PREFIX = "frontdoor-alertdesk"
@@ -74,6 +75,9 @@ ACLS: tuple[Acl, ...] = (
     # the sealed identity store (pseudonym -> LA child id): ingest writes it (and its erasures), the desk reads it.
     topic("ingest", IDENTITY, "WRITE"),
     topic("desk", IDENTITY, "READ"),
+    # each child's previous DfE CSC API record (pseudonymised): ingest and the CSC API door read and write it.
+    topic("ingest", CSC_RECORDS, "READ"),
+    topic("ingest", CSC_RECORDS, "WRITE"),
     # the worker: its consumer group is its app id; it creates, reads and writes its changelog.
     topic("worker", EVENTS, "READ"),
     topic("worker", ALERTS, "WRITE"),

@@ -16,13 +16,14 @@ import aiohttp
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from services.alertdesk import children, dip_samples, feed, history, hooks, reveal, review
+from services.alertdesk import admin, children, dip_samples, feed, history, hooks, portal, reveal, review
 from services.alertdesk.audit import SignInRefused
 from services.alertdesk.auth import FIRST_RUN_HELP, User, replace_hash
 from services.alertdesk.context import CONTEXT, SESSION, DeskContext, context_of, read_form, session_of
 from services.alertdesk.oidc import OidcError
 from services.alertdesk.pages import e, login_page, shell
 from services.alertdesk.passwords import PasswordCheckBusy, hash_password
+from services.alertdesk.refusals import audit_refusal
 from services.alertdesk.sessions import LOGIN_COOKIE, OIDC_COOKIE, SESSION_COOKIE, sign, tokens_match, unsign
 from services.alertdesk.signin import Lockout, Refusal
 
@@ -64,6 +65,8 @@ def create_app(context: DeskContext) -> web.Application:
     dip_samples.add_routes(app.router)
     reveal.add_routes(app.router)
     hooks.add_routes(app.router)
+    portal.add_routes(app.router)
+    admin.add_routes(app.router)
     return app
 
 
@@ -118,7 +121,11 @@ async def _authenticate(request: web.Request, handler: Handler) -> web.StreamRes
             context.desk.metrics.access_denied.labels(reason="csrf").inc()
             raise web.HTTPForbidden(text="missing or wrong CSRF token", content_type="text/plain")
     request[SESSION] = session
-    return await handler(request)
+    try:
+        return await handler(request)
+    except (web.HTTPForbidden, web.HTTPNotFound) as refusal:  # another council's, agency's or role's page
+        await audit_refusal(request, session, refusal.status)
+        raise
 
 
 def redirect(location: str, status: int = 303) -> web.Response:
@@ -294,7 +301,8 @@ async def oidc_callback(request: web.Request) -> web.StreamResponse:
 
 async def index(request: web.Request) -> web.StreamResponse:
     user = session_of(request).user
-    raise web.HTTPSeeOther("/feed" if user.sees_child_level else "/aggregates")
+    start = {"partner": "/partner", "council_admin": "/admin/users"}.get(user.role, "/aggregates")
+    raise web.HTTPSeeOther("/feed" if user.sees_child_level else start)
 
 
 async def healthz(request: web.Request) -> web.StreamResponse:

@@ -99,7 +99,51 @@ class DipSampleLoaded(BaseModel):
     schema_version: Literal[1] = 1
 
 
-AuditRecord = ChildLevelDataViewed | SignInRefused | ChildIdentityRevealed | DipSampleLoaded
+class AccessRefused(BaseModel):
+    """A signed-in person refused a page (403) or told it does not exist (404): another council, agency or role.
+
+    `route` is the route's pattern from the route table, never the URL typed; the council and agency asked for
+    are kept only when they are well-formed codes (anything else is recorded as "other").
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["AccessRefused"] = "AccessRefused"
+    audit_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    occurred_at: AwareDatetime
+    user: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    role: str
+    la_code: LaCode
+    agency: str | None = None
+    route: Annotated[str, StringConstraints(max_length=200)]
+    method: Annotated[str, StringConstraints(max_length=10)]
+    status: Literal[403, 404]
+    asked_la_code: Annotated[str, StringConstraints(max_length=5)] | None = None
+    asked_agency: Annotated[str, StringConstraints(max_length=40)] | None = None
+    schema_version: Literal[1] = 1
+
+
+class UserManaged(BaseModel):
+    """A council admin added, disabled, enabled or changed the role of one local user of their own council."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["UserManaged"] = "UserManaged"
+    audit_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    occurred_at: AwareDatetime
+    user: Annotated[str, StringConstraints(min_length=1, max_length=200)]  # the admin
+    role: str
+    la_code: LaCode
+    action: Literal["added", "disabled", "enabled", "role_changed"]
+    target: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    target_role: str
+    target_agency: str | None = None
+    schema_version: Literal[1] = 1
+
+
+AuditRecord = (
+    ChildLevelDataViewed | SignInRefused | ChildIdentityRevealed | DipSampleLoaded | AccessRefused | UserManaged
+)
 # Ids per record: 500 ids of 32 hex digits keep a record near 20 KB, far below Kafka's 1 MiB message limit.
 MAX_ALERT_IDS_PER_RECORD = 500
 
@@ -146,6 +190,12 @@ class MemoryAuditSink:
 
     def reveals(self) -> list[ChildIdentityRevealed]:
         return [r for r in self.records if isinstance(r, ChildIdentityRevealed)]
+
+    def refusals(self) -> list[AccessRefused]:
+        return [r for r in self.records if isinstance(r, AccessRefused)]
+
+    def user_changes(self) -> list[UserManaged]:
+        return [r for r in self.records if isinstance(r, UserManaged)]
 
     def sign_ins(self) -> list[SignInRefused]:
         return [r for r in self.records if isinstance(r, SignInRefused)]

@@ -15,13 +15,15 @@ from typing import Any, Literal, get_args
 from schemas.codes import SourceGroup
 from services.alertdesk.passwords import MAX_PASSWORD_CHARACTERS, hash_password, needs_rehash, verify_password
 
-Role = Literal["duty_manager", "team_manager", "head_of_service", "performance", "partner"]
+Role = Literal["duty_manager", "team_manager", "head_of_service", "performance", "partner", "council_admin"]
 ROLES: tuple[Role, ...] = get_args(Role)
 CHILD_LEVEL_ROLES: frozenset[Role] = frozenset({"duty_manager", "team_manager", "head_of_service"})
 # Alertmanager's indicator and platform alerts (/indicators): aggregates, for those who answer for the figures.
 INDICATOR_ROLES: frozenset[Role] = frozenset({"head_of_service", "performance"})
 # Audit dip samples (/dip-samples): a service-wide audit of children's records, for heads of service only.
 SAMPLING_ROLES: frozenset[Role] = frozenset({"head_of_service"})
+# Manages the local users of its own council (/admin/users); sees no alert, child or figure.
+ADMIN_ROLES: frozenset[Role] = frozenset({"council_admin"})
 
 __all__ = ["hash_password", "verify_password"]  # re-exported: callers and older tests import them from here
 
@@ -47,6 +49,7 @@ class User:
 class LocalUser:
     user: User
     password_hash: str
+    disabled: bool = False  # a council admin disabled the account: it cannot sign in, and its sessions end
 
 
 class UsersFileError(ValueError):
@@ -75,7 +78,7 @@ class UserDirectory:
             return None, False
         entry = self.users.get(username)
         ok = verify_password(password, entry.password_hash if entry else _dummy_hash())
-        if entry is None or not ok:
+        if entry is None or not ok or entry.disabled:
             return None, False
         return entry.user, needs_rehash(entry.password_hash)
 
@@ -107,7 +110,7 @@ def _parse_entry(entry: Any, index: int) -> LocalUser:
     if missing:
         raise UsersFileError(f"users[{index}] lacks {sorted(missing)}")
     user = make_user(entry["username"], entry["role"], entry["la_code"], entry.get("agency"))
-    return LocalUser(user, str(entry["password_hash"]))
+    return LocalUser(user, str(entry["password_hash"]), disabled=entry.get("disabled") is True)
 
 
 def make_user(username: str, role: str, la_code: str, agency: str | None = None) -> User:
@@ -127,7 +130,7 @@ def add_user(path: Path, user: User, password: str) -> None:
     """Add or replace one user in the file (TOML, or JSON by suffix), written with owner-only permissions."""
     existing = load_users(path).users
     existing[user.username] = LocalUser(user, hash_password(password))
-    _write_users(path, existing)
+    write_users(path, existing)
 
 
 def replace_hash(path: Path, username: str, old_hash: str, new_hash: str) -> bool:
@@ -136,15 +139,17 @@ def replace_hash(path: Path, username: str, old_hash: str, new_hash: str) -> boo
     entry = existing.get(username)
     if entry is None or entry.password_hash != old_hash:
         return False
-    existing[username] = LocalUser(entry.user, new_hash)
-    _write_users(path, existing)
+    existing[username] = LocalUser(entry.user, new_hash, entry.disabled)
+    write_users(path, existing)
     return True
 
 
-def _write_users(path: Path, existing: dict[str, LocalUser]) -> None:
-    entries = [
+def write_users(path: Path, existing: dict[str, LocalUser]) -> None:
+    """Write every entry (the council admin pages change one and write them all back)."""
+    entries: list[dict[str, str | bool]] = [
         {"username": u.user.username, "password_hash": u.password_hash, "role": u.user.role, "la_code": u.user.la_code}
         | ({"agency": u.user.agency} if u.user.agency else {})
+        | ({"disabled": True} if u.disabled else {})
         for u in existing.values()
     ]
     text = json.dumps({"users": entries}, indent=2) if path.suffix == ".json" else _toml(entries)
@@ -156,7 +161,7 @@ def _write_users(path: Path, existing: dict[str, LocalUser]) -> None:
     Path(temporary).replace(path)
 
 
-def _toml(entries: list[dict[str, str]]) -> str:
+def _toml(entries: list[dict[str, str | bool]]) -> str:
     # JSON string escapes are valid TOML basic strings, so json.dumps quotes each value safely.
     blocks = ["\n".join(["[[users]]", *(f"{k} = {json.dumps(v)}" for k, v in e.items())]) for e in entries]
     return (
@@ -173,5 +178,5 @@ Create the first one (the password is asked for, never taken from the command li
     frontdoor alertdesk add-user --users-file {path} --username duty.manager --role duty_manager --la-code 886
 
 Roles: duty_manager, team_manager and head_of_service see their own council's child-level alerts; performance sees
-aggregates only; partner (with --agency) sees only their agency's aggregates.
+aggregates only; partner (with --agency) sees only their agency's portal; council_admin manages the council's users.
 Or configure OIDC with FRONTDOOR_ALERTDESK_OIDC_ISSUER, _OIDC_CLIENT_ID and _OIDC_REDIRECT_URL."""

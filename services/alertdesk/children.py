@@ -6,7 +6,12 @@ import datetime as dt
 
 from aiohttp import web
 
-from schemas.codes import CLOSURE_REASON_LABELS, PRIMARY_NEED_LABELS, REFERRAL_SOURCE_LABELS
+from schemas.codes import (
+    CLOSURE_REASON_LABELS,
+    CONTACT_OUTCOME_LABELS,
+    PRIMARY_NEED_LABELS,
+    REFERRAL_SOURCE_LABELS,
+)
 from schemas.pseudonyms import is_pseudonym
 from services.alertdesk.actions import OUTCOME_LABELS
 from services.alertdesk.context import context_of
@@ -21,7 +26,9 @@ CODE_LABELS: dict[str, dict[str, str]] = {
     "Source": {code.value: label for code, label in REFERRAL_SOURCE_LABELS.items()},
     "Primary need": {code.value: label for code, label in PRIMARY_NEED_LABELS.items()},
     "Reason": {code.value: label for code, label in CLOSURE_REASON_LABELS.items()},
+    "Outcome": {code.value: label for code, label in CONTACT_OUTCOME_LABELS.items()},
 }
+WORDS_ONLY = frozenset({"Outcome"})  # our own codes ("nfa"), not the census's: the words alone
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
@@ -38,7 +45,9 @@ def _event_line(entry: TimelineEntry) -> Line:
 def _shown(fact: str, value: str) -> str:
     """A code with its meaning ("6: Police"); other values as they are."""
     meaning = CODE_LABELS.get(fact, {}).get(value)
-    return f"{value}: {meaning}" if meaning else value
+    if meaning is None:
+        return value
+    return meaning if fact in WORDS_ONLY else f"{value}: {meaning}"
 
 
 def _alert_lines(record: AlertRecord) -> list[Line]:

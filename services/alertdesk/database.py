@@ -13,7 +13,10 @@ from typing import Any, Literal
 
 Dialect = Literal["sqlite", "postgresql"]
 
-TABLES = ("desk_alerts", "desk_waiting_actions", "desk_counters", "desk_offsets", "desk_timeline")
+TABLES = (
+    "desk_alerts", "desk_waiting_actions", "desk_counters", "desk_offsets", "desk_timeline", "desk_children",
+    "desk_totals",
+)  # fmt: skip
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS desk_alerts (
         alert_id TEXT PRIMARY KEY, la_code TEXT NOT NULL, child_key TEXT NOT NULL, rule TEXT NOT NULL,
@@ -29,6 +32,7 @@ SCHEMA = (
     "CREATE INDEX IF NOT EXISTS desk_alerts_team ON desk_alerts (la_code, team, raised_seq)",
     "CREATE INDEX IF NOT EXISTS desk_alerts_status ON desk_alerts (la_code, status, raised_seq)",
     "CREATE INDEX IF NOT EXISTS desk_alerts_anchor ON desk_alerts (la_code, anchor_date)",
+    "CREATE INDEX IF NOT EXISTS desk_alerts_agency ON desk_alerts (la_code, source_group, rule)",
     """CREATE TABLE IF NOT EXISTS desk_waiting_actions (
         alert_id TEXT NOT NULL, arrival BIGINT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (alert_id, arrival))""",
     "CREATE TABLE IF NOT EXISTS desk_counters (name TEXT PRIMARY KEY, value BIGINT NOT NULL)",
@@ -39,6 +43,12 @@ SCHEMA = (
         event_id TEXT PRIMARY KEY, la_code TEXT NOT NULL, child_key TEXT NOT NULL, event_date TEXT NOT NULL,
         type TEXT NOT NULL, body TEXT NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS desk_timeline_child ON desk_timeline (la_code, child_key, event_date)",
+    # The partner portal's source: each child's history as the worker keeps it, and the council totals of the
+    # measures the portal shows (services.alertdesk.totals).
+    "CREATE TABLE IF NOT EXISTS desk_children (child TEXT PRIMARY KEY, body TEXT NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS desk_totals (
+        la_code TEXT NOT NULL, month TEXT NOT NULL, measure TEXT NOT NULL, label TEXT NOT NULL, n BIGINT NOT NULL,
+        PRIMARY KEY (la_code, month, measure, label))""",
     # Dip samples loaded by people, not projected from a topic: not in TABLES, so a rebuild keeps them.
     """CREATE TABLE IF NOT EXISTS desk_dip_samples (
         sample_id TEXT PRIMARY KEY, la_code TEXT NOT NULL, quarter TEXT NOT NULL, loaded_by TEXT NOT NULL,

@@ -15,6 +15,7 @@ from services.alertdesk.metrics import DeskMetrics
 from services.alertdesk.projection import Batch, Change, project
 from services.alertdesk.readmodel import ReadModel
 from services.alertdesk.state import AlertRecord
+from services.core.config import DEFAULT_CONFIG, Rules
 
 
 def memory_read_model() -> ReadModel:
@@ -73,9 +74,11 @@ class Desk:
     caught_up: bool = False
     new_alert_listeners: list[NewAlertListener] = field(default_factory=list)
     history_after_days: int | None = None
+    # The council definitions the worker applies, for the partner portal's totals; None: no totals are projected.
+    rules: Rules | None = DEFAULT_CONFIG
 
     def fold_batch(self, batch: Batch) -> list[Change]:
-        changes = project(self.state.db, batch, self.history_after_days)
+        changes = project(self.state.db, batch, self.history_after_days, self.rules)
         for message, _seen_at in batch.items:
             if isinstance(message, AlertAction):
                 self.metrics.actions.labels(action=action_kind(message)).inc()

@@ -23,6 +23,7 @@ from services.alertdesk.pages import action_template, card, e, shell
 from services.alertdesk.readmodel import COUNT_CAP
 from services.alertdesk.sessions import Session
 from services.alertdesk.state import AlertRecord, FeedFilter
+from services.pseudonym_keys import UnknownCouncilKeyError
 
 log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 15.0
@@ -107,8 +108,26 @@ async def search(request: web.Request) -> web.StreamResponse:
             text="search by child id needs the pseudonymisation key (FRONTDOOR_PSEUDONYM_KEY)",
             content_type="text/plain",
         )
-    pseudonym = context.pseudonymiser.child_key(session.user.la_code, raw)
+    pseudonym = _searched_pseudonym(context, session.user.la_code, raw)
     raise web.HTTPSeeOther(f"/feed?{urlencode({'child': pseudonym, 'show': 'all'})}")
+
+
+def _searched_pseudonym(context: DeskContext, la_code: str, raw: str) -> str:
+    """The child's pseudonym under the council's current key, or under the first older key (after a rotation)
+    that the desk holds alerts for; a council without a key is answered like a child without alerts."""
+    assert context.pseudonymiser is not None
+    try:
+        key_ids = context.pseudonymiser.key_ids(la_code)
+    except UnknownCouncilKeyError:
+        raise web.HTTPServiceUnavailable(
+            text="no pseudonymisation key for this council", content_type="text/plain"
+        ) from None
+    candidates = [context.pseudonymiser.pseudonymise_child(la_code, raw, key_id=k).pseudonym for k in key_ids]
+    model = context.desk.state
+    for pseudonym in candidates:
+        if model.select(la_code, FeedFilter(include_finished=True, child_key=pseudonym), limit=1):
+            return pseudonym
+    return candidates[0]
 
 
 def _pager(path: str, chosen: FeedFilter, older: int | None, next_older: int | None) -> str:

@@ -135,7 +135,8 @@ class OidcClient:
             raise OidcError("the token response has no id_token")
         return token
 
-    async def _signing_key(self, kid: str | None) -> Any:
+    async def signing_key(self, kid: str | None) -> Any:
+        """The issuer's public key for `kid`, from its JWKS (the desk's ID tokens, the receiver's access tokens)."""
         for refresh in (False, True):  # a key rotation shows up as an unknown kid: fetch the set again once
             if self._jwks is None or refresh:
                 self._jwks = jwt.PyJWKSet.from_dict(await self._get_json((await self.metadata()).jwks_uri))
@@ -148,7 +149,7 @@ class OidcClient:
         """Signature (issuer's JWKS, asymmetric algorithms only), iss, aud, azp, exp, iat and nonce."""
         try:
             header = jwt.get_unverified_header(id_token)
-            key = await self._signing_key(header.get("kid"))
+            key = await self.signing_key(header.get("kid"))
             claims: dict[str, Any] = jwt.decode(
                 id_token,
                 key,

@@ -39,6 +39,7 @@ ROLE_LABELS = {
     "head_of_service": "Head of service",
     "performance": "Performance",
     "partner": "Partner",
+    "council_admin": "Council admin",
 }
 
 
@@ -68,6 +69,8 @@ def shell(title: str, body: str, *, user: User | None = None, csrf: str = "", na
         ("/aggregates", "Totals", "agg"),
         ("/indicators", "Indicators", "indicators"),
         ("/dip-samples", "Dip samples", "dip"),
+        ("/partner", "Partner portal", "partner"),
+        ("/admin/users", "Users", "admin"),
     ]
     menu = "".join(
         f'<a href="{href}"{" aria-current=page" if key == nav else ""}>{label}</a>'
@@ -91,7 +94,9 @@ def _in_menu(user: User, key: str) -> bool:
         return user.role in INDICATOR_ROLES
     if key == "dip":
         return user.role in SAMPLING_ROLES
-    return user.sees_child_level or key == "agg"
+    if key in ("partner", "admin"):
+        return user.role == {"partner": "partner", "admin": "council_admin"}[key]
+    return user.sees_child_level or (key == "agg" and user.role != "council_admin")
 
 
 def login_page(nonce: str, *, error: str = "", local: bool = True, oidc: bool = False, first_run: str = "") -> str:

@@ -20,6 +20,8 @@ from services.alertdesk.database import Database
 from services.alertdesk.records import record_from_json, record_json
 from services.alertdesk.state import AlertRecord, DeskState
 from services.alertdesk.timeline import timeline_entry
+from services.alertdesk.totals import project_totals
+from services.core.config import DEFAULT_CONFIG, Rules
 
 Message = AlertMessage | ActionMessage | InboundEvent
 SELECT_RECORDS = "SELECT body FROM desk_alerts WHERE alert_id IN ({marks})"
@@ -53,8 +55,14 @@ def _alert_id(message: Message) -> str | None:
     return None if isinstance(message, InboundEvent) else message.alert_id
 
 
-def project(db: Database, batch: Batch, history_after_days: int | None) -> list[Change]:
-    """Apply one batch atomically; returns each changed record once, in the order of its last change."""
+def project(
+    db: Database, batch: Batch, history_after_days: int | None, rules: Rules | None = DEFAULT_CONFIG
+) -> list[Change]:
+    """Apply one batch atomically; returns each changed record once, in the order of its last change.
+
+    Inbound events also go to the council totals (totals.py), under the council `rules` the worker applies
+    (None: no totals).
+    """
     ids = sorted({i for m, _ in batch.items if (i := _alert_id(m)) is not None})
     with db.transaction():
         state = _load(db, ids, history_after_days)
@@ -73,6 +81,8 @@ def project(db: Database, batch: Batch, history_after_days: int | None) -> list[
                 changed.pop(record.alert_id, None)
                 changed[record.alert_id] = record
         _flush_lines(db, lines)
+        if rules is not None:
+            project_totals(db, [m for m, _ in batch.items if isinstance(m, InboundEvent)], rules)
         _save(db, state, changed.values(), ids)
         db.execute_many(
             "INSERT INTO desk_offsets (topic, partition_id, next_offset) VALUES (?, ?, ?) "

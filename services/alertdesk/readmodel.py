@@ -141,6 +141,14 @@ class ReadModel:
         total = sum(statuses.values())
         return Aggregates(total, dict(rules), dict(severities), dict(statuses), dict(outcomes))
 
+    def agency_alerts(self, la_code: str, agency: str, rules: tuple[str, ...]) -> dict[tuple[str, str], int]:
+        """(month "YYYY-MM", rule) -> alerts of these rules that one agency's contacts or referrals raised."""
+        marks = ",".join("?" * len(rules))
+        where = f"la_code = ? AND source_group = ? AND rule IN ({marks}) AND status <> 'withdrawn'"
+        sql = f"SELECT substr(anchor_date, 1, 7), rule, COUNT(*) FROM desk_alerts WHERE {where} GROUP BY 1, 2"  # noqa: S608  # placeholders only
+        rows = self.db.query(sql, [la_code, agency, *rules])
+        return {(str(month), str(rule)): int(count) for month, rule, count in rows}
+
     def open_counts(self) -> dict[tuple[str, str], int]:
         """Open alerts per council and severity, for the metrics gauge."""
         rows = self.db.query(

@@ -148,6 +148,8 @@ def _aggregates_for(request: web.Request) -> tuple[str, Aggregates]:
     """A partner sees only what their own agency's referrals raised; every other role sees their council."""
     user = session_of(request).user
     state = context_of(request).desk.state
+    if user.role == "council_admin":  # manages users; sees no figures
+        raise web.HTTPForbidden(text="your role manages users only", content_type="text/plain")
     if user.role == "partner":
         return f"council {user.la_code}, {user.agency}", state.aggregates(user.la_code, agency=user.agency)
     return f"council {user.la_code}", state.aggregates(user.la_code)

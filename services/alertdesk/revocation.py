@@ -8,12 +8,27 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from services.alertdesk.auth import UsersFileError, load_users
+from services.alertdesk.auth import UserDirectory, UsersFileError, load_users
 from services.alertdesk.context import DeskContext
 from services.alertdesk.sessions import Session
 
 log = logging.getLogger(__name__)
 CHECK_SECONDS = 2.0
+
+
+def apply_users(context: DeskContext, users: UserDirectory) -> int:
+    """Use `users` from now on and end the sessions of local users removed, disabled or changed. How many ended."""
+    context.users = users
+
+    def revoked(session: Session) -> bool:
+        entry = users.users.get(session.user.username)
+        return session.method == "local" and (entry is None or entry.disabled or entry.user != session.user)
+
+    ended = context.sessions.end_where(revoked)
+    if ended:
+        log.warning("users changed: ended %d session(s) of removed, disabled or changed users", ended)
+        context.desk.hub.notify()  # open live feeds see their session gone and close now
+    return ended
 
 
 def _signature(path: Path) -> tuple[int, int, int] | None:
@@ -46,17 +61,7 @@ class UsersWatcher:
         except UsersFileError as error:  # half-edited or broken: keep the users we had, and say so
             log.error("users file changed but cannot be read, keeping the previous users: %s", error)
             return 0
-        self.context.users = users
-
-        def revoked(session: Session) -> bool:
-            entry = users.users.get(session.user.username)
-            return session.method == "local" and (entry is None or entry.user != session.user)
-
-        ended = self.context.sessions.end_where(revoked)
-        if ended:
-            log.warning("users file changed: ended %d session(s) of removed or changed users", ended)
-            self.context.desk.hub.notify()  # open live feeds see their session gone and close now
-        return ended
+        return apply_users(self.context, users)
 
     async def run(self, stop: asyncio.Event, interval_seconds: float = CHECK_SECONDS) -> None:
         while not stop.is_set():

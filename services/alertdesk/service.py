@@ -31,6 +31,7 @@ from services.alertdesk.revocation import UsersWatcher
 from services.alertdesk.sessions import SessionStore
 from services.alertdesk.settings import AlertDeskSettings
 from services.alertdesk.signin import SignIn, ThrottlePolicy
+from services.core.config import DEFAULT_CONFIG, Rules
 from services.identity.sealing import Keyring
 from services.identity.store import follow_identities
 from services.identity.vault import IdentityVault
@@ -38,6 +39,7 @@ from services.ingest.identity import Pseudonymiser
 from services.kafka.health import ClusterWatch
 from services.kafka.topics import ensure_topics, plan_topic
 from services.metrics.metrics import KafkaHealthMetrics
+from services.rules_config import load_council_rules
 from services.settings import MissingPseudonymKeyError, Settings
 
 SHUTDOWN_SECONDS = 5.0
@@ -62,6 +64,11 @@ def oidc_client(desk_settings: AlertDeskSettings) -> OidcClient | None:
         s.oidc_agency_claim,
     )  # fmt: skip
     return OidcClient(config)
+
+
+def council_rules(settings: Settings) -> Rules:
+    """The definitions the worker applies (FRONTDOOR_RULES_CONFIG), for the partner portal's totals."""
+    return load_council_rules(settings.rules_config) if settings.rules_config else DEFAULT_CONFIG
 
 
 def session_store(desk_settings: AlertDeskSettings) -> SessionStore:
@@ -100,7 +107,7 @@ def open_read_model(desk_settings: AlertDeskSettings, rebuild: bool = False) -> 
 def child_id_search(settings: Settings) -> Pseudonymiser | None:
     """The ingest pseudonymiser, so a search by the council's child id becomes a search by pseudonym."""
     try:
-        return Pseudonymiser(settings.pseudonym_key_bytes())
+        return Pseudonymiser(settings.pseudonym_keyring(council_files=False))
     except MissingPseudonymKeyError:
         return None
 
@@ -129,6 +136,7 @@ async def run_desk(
     desk = Desk(
         metrics=desk_metrics(registry, lambda: desk.state), state=model,
         history_after_days=desk_settings.history_after_days,
+        rules=council_rules(settings) if desk_settings.partner_totals else None,
     )  # fmt: skip
     notifier = Notifier(desk_settings, desk.metrics)
     if notifier.enabled:

@@ -97,6 +97,9 @@ class AlertDeskSettings(BaseSettings):
     audit_topic: str = AUDIT.name
     # For the child timeline; empty turns the timeline's projection off (the desk principal then needs no READ on it).
     events_topic: str = EVENTS.name
+    # The partner portal's council totals, projected from the events topic (the worker's per-child work again):
+    # false spares a desk that serves no partner agency that cost, and its portal then has no figures.
+    partner_totals: bool = True
     identity_topic: str = IDENTITY.name
 
     @model_validator(mode="after")

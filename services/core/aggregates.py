@@ -21,6 +21,7 @@ from services.core.records import Records, index
 from services.core.windows import (
     WINDOW_MEASURES,
     Pattern,
+    add_window_totals,
     child_windows,
     month_index,
     month_name,
@@ -105,11 +106,7 @@ def council_totals(histories: Iterable[ChildHistory], rules: Rules) -> Counter[A
     patterns: Counter[Pattern] = Counter()
     for history in histories:
         patterns[_add_own_counts(history, rules, totals)] += 1
-    get = totals.get
-    for pattern, children in patterns.items():  # remembered: the next council of a replay shares most patterns
-        for key, n in child_windows(pattern).items():
-            if n:  # a 0 (not re-referred) adds nothing, and keys summing to 0 are dropped below
-                totals[key] = get(key, 0) + n * children
+    add_window_totals(patterns, totals)  # 0s (not re-referred) add nothing, and keys summing to 0 are dropped below
     return Counter({key: n for key, n in totals.items() if n > 0})
 
 
@@ -119,10 +116,11 @@ def _add_own_counts(history: ChildHistory, rules: Rules, counts: Counter[Aggrega
     found = referrals(facts, rules, la_code)
     records = index(facts)
     ended, nfa = records.ended, records.nfa
-    two_in_six: list[bool] = []
+    months: list[tuple[dt.date, bool, bool]] = []  # each referral's (date, re-referral, second in six months)
     for referral in found:
-        day, first, refs = referral.day, referral.first, referral.refs
-        two_in_six.append(is_two_referrals_in_six_months(day, referral.previous_day, rules.at(la_code, day)))
+        day, first, refs, previous = referral.day, referral.first, referral.refs, referral.previous_day
+        second = previous is not None and is_two_referrals_in_six_months(day, previous, rules.at(la_code, day))
+        months.append((day, referral.rereferral, second))
         month, group, need = _month(day), _group(first.code), first.need or "unknown"
         counts[(month, "referrals", group)] += 1
         counts[(month, "referrals_by_need", need)] += 1
@@ -133,13 +131,16 @@ def _add_own_counts(history: ChildHistory, rules: Rules, counts: Counter[Aggrega
             counts[(month, "nfa_referrals", group)] += 1
         if refs.isdisjoint(ended):
             counts[(month, "referrals_open", "")] += 1
-    _add_contacts(records, counts)
-    _add_assessments(records, counts)
-    _add_plans(facts, counts, rules, la_code)
-    add_funnel(records, counts, _month, _group)
+    if records.contacts or records.decisions:  # most children have no contact, assessment or plan recorded
+        _add_contacts(records, counts)
+        add_funnel(records, counts, _month, _group)
+    if records.starts or records.authorisations:
+        _add_assessments(records, counts)
+    if records.plans:
+        _add_plans(records.plans, counts, rules, la_code)
     add_previous_closures(records, found, counts, _month)
     add_demand(records, found, counts, _month)
-    return pattern_of((r.day for r in found), (r.rereferral for r in found), two_in_six)
+    return pattern_of(months)
 
 
 def _add_contacts(records: Records, counts: Counter[AggregateKey]) -> None:

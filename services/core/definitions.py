@@ -58,7 +58,7 @@ def referrals(facts: Sequence[Fact], rules: Rules, la_code: str) -> list[Referra
             and _closed_before(current, f, facts[:position])
         ):
             previous_day = found[-1].day if found else None
-            rereferral = is_rereferral(f.day, previous_day, rules.at(la_code, f.day))
+            rereferral = previous_day is not None and is_rereferral(f.day, previous_day, rules.at(la_code, f.day))
             current = latest_on[f.day] = ReferralRecords(f.day, f, previous_day, rereferral, {f.ref})
             found.append(current)
         else:

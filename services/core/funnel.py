@@ -43,7 +43,9 @@ def previous_closure(records: Records, previous: ReferralRecords, day: dt.date) 
     time dated on or before `day`; None when it had not closed by then."""
     closures = records.closures
     ends = [closures[r] for r in previous.refs if r in closures and closures[r].day <= day]
-    return min(ends, key=lambda f: f.sort_key) if ends else None
+    if len(ends) <= 1:  # the usual case: one record, so no ordering to do
+        return ends[0] if ends else None
+    return min(ends, key=lambda f: f.sort_key)
 
 
 def add_previous_closures(

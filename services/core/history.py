@@ -56,17 +56,19 @@ class ChildHistory:
         `rules` are every council's dated definitions (or one RuleConfig for all); this child's council's apply.
         With `alerts=False` the facts are the same and no alert is evaluated (reports that need only the facts).
         """
-        if event.event_id in self.seen:
+        event_id, seen = event.event_id, self.seen
+        if event_id in seen:
             return Outcome.DUPLICATE, []
-        self.seen.add(event.event_id)
-        if isinstance(event, EventRetracted):
-            return Outcome.RETRACTED, self._retract(event.retracted_event_id, event.occurred_at.date(), rules, alerts)
-        if isinstance(event, ChildRecordsMerged):
-            raise ValueError("merges join two histories: use Engine.apply or merge_into")
-        fact = fact_of(event)
-        if fact is None:  # pragma: no cover - every non-control event type has a fact
-            raise TypeError(f"no fact for {type(event).__name__}")
-        if self._before_retention(fact, rules):
+        seen.add(event_id)
+        fact = fact_of(event)  # None only for the control events, so the usual case tests no other type
+        if fact is None:
+            if isinstance(event, EventRetracted):
+                day = event.occurred_at.date()
+                return Outcome.RETRACTED, self._retract(event.retracted_event_id, day, rules, alerts)
+            if isinstance(event, ChildRecordsMerged):
+                raise ValueError("merges join two histories: use Engine.apply or merge_into")
+            raise TypeError(f"no fact for {type(event).__name__}")  # pragma: no cover - every other type has one
+        if self.facts and self._before_retention(fact, rules):
             return Outcome.TOO_OLD, []
         return Outcome.APPLIED, self.insert(fact, rules, alerts)
 

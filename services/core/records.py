@@ -25,6 +25,7 @@ class Records:
     decisions: list[Fact] = field(default_factory=list)  # every ContactDecided
     starts: list[Fact] = field(default_factory=list)  # every AssessmentStarted record
     authorisations: list[Fact] = field(default_factory=list)  # every AssessmentAuthorised record
+    plans: list[Fact] = field(default_factory=list)  # every CPPStarted and CPPEnded record, in order
 
 
 def index(facts: Sequence[Fact]) -> Records:
@@ -40,18 +41,26 @@ def index(facts: Sequence[Fact]) -> Records:
                 records.closures.setdefault(f.ref, f)
             else:
                 records.nfa.add(f.ref)
-        elif kind is Kind.CONTACT:
-            records.contacts.setdefault(f.ref, f)
-        elif kind is Kind.CONTACT_DECIDED:
-            records.decisions.append(f)
-        elif kind is Kind.ASSESSMENT_STARTED:
-            records.starts.append(f)
-            records.assessments.setdefault(f.ref, f)
-            if f.link:
-                records.assessed.setdefault(f.link, set()).add(f.ref)
-        elif kind is Kind.ASSESSMENT_AUTHORISED:
-            records.authorisations.append(f)
-            records.authorised[f.ref] = min(f.day, records.authorised.get(f.ref, f.day))
-            if f.flag:
-                records.in_need.add(f.ref)
+        else:
+            _index_other(records, f, kind)
     return records
+
+
+def _index_other(records: Records, f: Fact, kind: Kind) -> None:
+    """Contacts, assessments and plans: fewer than referrals and closures."""
+    if kind is Kind.CONTACT:
+        records.contacts.setdefault(f.ref, f)
+    elif kind is Kind.CONTACT_DECIDED:
+        records.decisions.append(f)
+    elif kind is Kind.ASSESSMENT_STARTED:
+        records.starts.append(f)
+        records.assessments.setdefault(f.ref, f)
+        if f.link:
+            records.assessed.setdefault(f.link, set()).add(f.ref)
+    elif kind is Kind.ASSESSMENT_AUTHORISED:
+        records.authorisations.append(f)
+        records.authorised[f.ref] = min(f.day, records.authorised.get(f.ref, f.day))
+        if f.flag:
+            records.in_need.add(f.ref)
+    elif kind is Kind.CPP_STARTED or kind is Kind.CPP_ENDED:
+        records.plans.append(f)

@@ -46,6 +46,8 @@ _SUMMED = {
 # measure -> (key prefix, fixed labels shown even when 0; None: only the labels present)
 _BY_LABEL: dict[str, tuple[str, tuple[str, ...] | None]] = {
     "contacts": ("contacts", GROUPS),
+    "referrals": ("referrals", GROUPS),
+    "nfa_referrals": ("nfa_referrals", GROUPS),
     "funnel_referred": ("funnel_referred", GROUPS),
     "funnel_assessed": ("funnel_assessed", GROUPS),
     "funnel_in_need": ("funnel_in_need", GROUPS),

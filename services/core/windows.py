@@ -9,7 +9,8 @@ histories, so a council's windows are worked out once per pattern and multiplied
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+import itertools
+from collections.abc import Callable, Iterable, Mapping
 from functools import cache, lru_cache
 
 from services.core.indicators import reporting_year_start
@@ -39,13 +40,19 @@ def month_name(index: int) -> str:
     return name
 
 
-def pattern_of(days: Iterable[dt.date], rereferrals: Iterable[bool], two_in_six: Iterable[bool]) -> Pattern:
-    """A child's referrals (dates, re-referral, second in six months) reduced to what its windows read."""
+Span = tuple[int, int, int]  # (position in WINDOW_MEASURES, first month index, last month index)
+
+
+def pattern_of(referrals: Iterable[tuple[dt.date, bool, bool]]) -> Pattern:
+    """A child's referrals (date, re-referral, second in six months) reduced to what its windows read."""
     months: dict[int, tuple[bool, bool]] = {}
-    for day, rereferral, second in zip(days, rereferrals, two_in_six, strict=True):
+    for day, rereferral, second in referrals:
         index = day.year * 12 + day.month - 1  # month_index, inline on the hot path
         was = months.get(index)
         months[index] = (rereferral, second) if was is None else (was[0] or rereferral, was[1] or second)
+    if len(months) == 1:  # the usual case: one month, nothing to sort
+        ((index, (rereferral, second)),) = months.items()
+        return ((index, rereferral, second),)
     return tuple(sorted((index, flags[0], flags[1]) for index, flags in months.items()))
 
 
@@ -55,35 +62,75 @@ def _year_end(index: int) -> int:
     return (start.year + 1) * 12 + 2
 
 
+# Per measure of WINDOW_MEASURES, in order: which of the child's referral months open a window (all of them, those
+# with a re-referral, those with a second referral in six months) and the window's last month from its first.
+_ALL, _REREFERRED, _SECOND = 0, 1, 2
+_WINDOWS: tuple[tuple[int, Callable[[int], int]], ...] = (
+    (_ALL, lambda index: index),  # children_referred: the month itself
+    (_REREFERRED, lambda index: index),
+    (_ALL, lambda index: index + 11),  # rolling 12 months: windows ending in this month and the next 11
+    (_REREFERRED, lambda index: index + 11),
+    (_ALL, _year_end),  # year to date: every month from this one to the reporting year's March
+    (_REREFERRED, _year_end),
+    (_SECOND, lambda index: index + 5),  # two referrals in six months: windows ending here and the next 5
+)
+_REFERRED_MEASURES = {0: 1, 2: 3, 4: 5}  # a "referred" measure's position -> its "re-referred" measure's
+
+
+@lru_cache(maxsize=1 << 16)  # a few MB when full; children share few patterns
+def window_spans(pattern: Pattern) -> tuple[Span, ...]:
+    """The definition of the window counts: the runs of months in which a child with this pattern counts 1 under
+    each of WINDOW_MEASURES (a child counts once in a window however many of its referrals fall in it)."""
+    spans: list[Span] = []
+    for position, (opens, last_of) in enumerate(_WINDOWS):
+        run: list[int] | None = None  # [first, last] of the run being built
+        for index, rereferred, second in pattern:
+            if (opens == _REREFERRED and not rereferred) or (opens == _SECOND and not second):
+                continue
+            last = last_of(index)
+            if run is not None and index <= run[1] + 1:  # overlaps or touches the run: one window of months
+                run[1] = max(run[1], last)
+                continue
+            if run is not None:
+                spans.append((position, run[0], run[1]))
+            run = [index, last]
+        if run is not None:
+            spans.append((position, run[0], run[1]))
+    return tuple(spans)
+
+
 def window_counts(pattern: Pattern) -> dict[AggregateKey, int]:
     """Every window count of a child with this pattern: 1 per window it was referred in, and 1 or 0 re-referred."""
-    r12: dict[int, bool] = {}  # month index -> re-referred in the rolling 12 months ending that month
-    ytd: dict[int, bool] = {}
-    six: set[int] = set()
-    for first, rereferred, second in pattern:
-        for month in range(first, first + 12):  # rolling windows ending in this month and the next 11
-            r12[month] = r12.get(month, False) or rereferred
-        for month in range(first, _year_end(first) + 1):
-            ytd[month] = ytd.get(month, False) or rereferred
-        if second:
-            six.update(range(first, first + 6))
     counts: dict[AggregateKey, int] = {}
     keys = _window_keys
-    for index, rereferred, _ in pattern:  # the month's own children: one each, re-referred if one referral was
-        referred_key, rereferred_key = keys(index)[0:2]
-        counts[referred_key] = 1
-        counts[rereferred_key] = int(rereferred)
-    for index, rereferred in r12.items():
-        referred_key, rereferred_key = keys(index)[2:4]
-        counts[referred_key] = 1
-        counts[rereferred_key] = int(rereferred)
-    for index, rereferred in ytd.items():
-        referred_key, rereferred_key = keys(index)[4:6]
-        counts[referred_key] = 1
-        counts[rereferred_key] = int(rereferred)
-    for index in sorted(six):
-        counts[keys(index)[6]] = 1
+    for position, first, last in window_spans(pattern):  # the "referred" runs of a pair come before its other's
+        rereferred = _REFERRED_MEASURES.get(position)
+        for index in range(first, last + 1):
+            if rereferred is not None:
+                counts[keys(index)[rereferred]] = 0  # referred in the window: 0 unless a re-referral's run says 1
+            counts[keys(index)[position]] = 1
     return counts
+
+
+def add_window_totals(patterns: Mapping[Pattern, int], totals: dict[AggregateKey, int]) -> None:
+    """Add to `totals` the window counts of `patterns`' children (pattern -> how many children have it).
+
+    The same as adding each child's `window_counts`, with its 0s left out: each run of months adds its children
+    at its first month and takes them away after its last, and the running sums are the counts.
+    """
+    changes: dict[tuple[int, int], int] = {}
+    get = changes.get
+    for pattern, children in patterns.items():
+        for position, first, last in window_spans(pattern):
+            changes[(position, first)] = get((position, first), 0) + children
+            changes[(position, last + 1)] = get((position, last + 1), 0) - children
+    level = 0  # children counted at the month being passed; each measure's last change brings it back to 0
+    for ((position, index), change), ((next_position, next_index), _) in itertools.pairwise(sorted(changes.items())):
+        level += change
+        if level > 0 and next_position == position:
+            for month in range(index, next_index):
+                key = _window_keys(month)[position]
+                totals[key] = totals.get(key, 0) + level
 
 
 @cache  # one entry per month index: a few hundred at most

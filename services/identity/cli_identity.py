@@ -10,6 +10,7 @@ from typing import Any
 from schemas.pseudonyms import is_pseudonym
 from schemas.topics import IDENTITY
 from services.ingest.identity import Pseudonymiser
+from services.pseudonym_keys import UnknownCouncilKeyError
 from services.settings import MissingPseudonymKeyError, Settings
 
 
@@ -25,11 +26,17 @@ def register(subparsers: Any) -> None:
 
 
 def erasure_keys(pseudonymiser: Pseudonymiser, la_code: str, child_ids: list[str], child_keys: list[str]) -> list[str]:
-    """The pseudonyms to tombstone: each council id computed the way ingest computed it, and given pseudonyms."""
+    """The pseudonyms to tombstone: each council id under every key of the council (current and retired, as ingest
+    made them before and after a rotation), and the pseudonyms given."""
     bad = [k for k in child_keys if not is_pseudonym(k)]
     if bad:
         raise ValueError(f"{len(bad)} --child-key value(s) are not pseudonyms (32 hex digits)")
-    return sorted({pseudonymiser.child_key(la_code, raw) for raw in child_ids} | set(child_keys))
+    computed = {
+        pseudonymiser.pseudonymise_child(la_code, raw, key_id=key_id).pseudonym
+        for raw in child_ids
+        for key_id in pseudonymiser.key_ids(la_code)
+    }
+    return sorted(computed | set(child_keys))
 
 
 def run_erase(args: argparse.Namespace) -> int:
@@ -40,9 +47,9 @@ def run_erase(args: argparse.Namespace) -> int:
         print("frontdoor identity erase: give --child-id or --child-key", file=sys.stderr)
         return 2
     try:
-        pseudonymiser = Pseudonymiser(settings.pseudonym_key_for_council_files())
+        pseudonymiser = Pseudonymiser(settings.pseudonym_keyring(council_files=True))
         keys = erasure_keys(pseudonymiser, args.la_code, args.child_id, args.child_key)
-    except (MissingPseudonymKeyError, ValueError) as error:
+    except (MissingPseudonymKeyError, UnknownCouncilKeyError, ValueError) as error:
         print(f"frontdoor identity erase: {error}", file=sys.stderr)
         return 2
     asyncio.run(publish_erasure(settings, keys, args.topic))

@@ -79,6 +79,7 @@ class ListReader:
     def __init__(self, la_code: str, pseudonymiser: Pseudonymiser, recorded_at: dt.datetime) -> None:
         self.la_code = la_code
         self.pseudonymiser = pseudonymiser
+        self.key_id = pseudonymiser.key_id(la_code)  # one council per workbook: one key id on every event
         self.recorded_at = recorded_at
         self.tally = Tally()
         self.headings: Mapping[str, str] = {}  # field -> the heading as this sheet writes it, for reasons
@@ -239,13 +240,14 @@ class ListReader:
             "recorded_at": self.recorded_at,
             "la_code": self.la_code,
             "child_key": child,
+            "pseudonym_key_id": self.key_id,
         }
 
     def _child(self, row: Row) -> str:
         raw = clean_text(row.get("child_id"))
         if raw is None:
             raise RowRejected(f"no '{self._name('child_id')}'")
-        return self.pseudonymiser.child_key(self.la_code, raw)
+        return self.pseudonymiser.pseudonymise_child(self.la_code, raw).pseudonym
 
     def _date(self, row: Row, name: str) -> dt.date | None:
         return self._parse(parse_date, row, name, "is not a readable date")

@@ -25,7 +25,7 @@ from pydantic import ValidationError
 
 from schemas import events as ev
 from schemas.codes import ClosureReason, PrimaryNeed, ReferralSource
-from services.ingest.identity import LONDON, Pseudonymiser, event_id, referral_id, start_of_day
+from services.ingest.identity import LONDON, ChildPseudonym, Pseudonymiser, event_id, referral_id, start_of_day
 from services.ingest.result import IngestResult, Rejected
 
 _Code = TypeVar("_Code", bound=StrEnum)
@@ -70,6 +70,7 @@ class _Episode:
 
     ret: _Return
     child_key: str
+    key_id: str | None  # the council's pseudonymisation key that made child_key
     referral_date: dt.date
     primary_need: PrimaryNeed | None
     not_in_need: bool
@@ -93,6 +94,7 @@ class _Episode:
             recorded_at=self.ret.recorded_at,
             la_code=self.ret.la_code,
             child_key=self.child_key,
+            pseudonym_key_id=self.key_id,
             **fields,
         )
 
@@ -194,20 +196,22 @@ def _read_child(
             out.rejected.append(Rejected(ret.source, where, "missing LAchildID"))
         else:
             try:
-                ep = _episode(ret, pseudonymiser.child_key(ret.la_code, raw_id), el)
+                ep = _episode(ret, pseudonymiser.pseudonymise_child(ret.la_code, raw_id), el)
             except _Bad as bad:
                 out.rejected.append(Rejected(ret.source, where, str(bad)))
                 continue
             _read_episode(ep, where, el, out)
 
 
-def _episode(ret: _Return, key: str, el: _Element) -> _Episode:
+def _episode(ret: _Return, child: ChildPseudonym, el: _Element) -> _Episode:
     need = _lenient_code(PrimaryNeed, _text(el, "PrimaryNeedCode"))
     reason = _lenient_code(ClosureReason, _text(el, "ReasonForClosure"))
     plan_starts = (_as_date(_text(p, "CPPstartDate")) for p in el.iterfind("ChildProtectionPlans"))
     not_in_need = need is PrimaryNeed.N9 or reason in _NOT_IN_NEED_CLOSURES
     referral_date = _required_date(el, "CINreferralDate")
-    return _Episode(ret, key, referral_date, need, not_in_need, frozenset(filter(None, plan_starts)))
+    return _Episode(
+        ret, child.pseudonym, child.key_id, referral_date, need, not_in_need, frozenset(filter(None, plan_starts))
+    )
 
 
 def _read_episode(ep: _Episode, where: str, el: _Element, out: IngestResult) -> None:

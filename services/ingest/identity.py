@@ -5,58 +5,89 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-from typing import Literal
+from typing import Literal, NamedTuple
 from zoneinfo import ZoneInfo
 
 from schemas.pseudonyms import PSEUDONYM_HEX_DIGITS
+from services.pseudonym_keys import PseudonymKey, PseudonymKeyring
 
 LONDON = ZoneInfo("Europe/London")
 WorkerNames = Literal["drop", "pseudonymise", "keep"]
 
 
+class ChildPseudonym(NamedTuple):
+    """A child's pseudonym and the id of the council's key that made it (None when raw ids are kept)."""
+
+    pseudonym: str
+    key_id: str | None
+
+
 class Pseudonymiser:
-    """Keyed HMAC-SHA256 of (council, child id): stable per key, unlinkable without it.
+    """Keyed HMAC-SHA256 of (council, child id) with the council's own key: stable per key, unlinkable without it.
 
     The council's own references (referral, contact, assessment, S47 and plan ids) and workers' names are
     pseudonymised the same way, each in its own domain, so they still join up within a council.
     """
 
-    def __init__(self, key: bytes | None, *, worker_names: WorkerNames = "drop", keep_identities: bool = False) -> None:
-        # key=None keeps raw ids, for a council reconciling its own census locally (--no-pseudonymise).
-        self._key = key
-        self._worker_names: WorkerNames = "keep" if key is None else worker_names
+    def __init__(
+        self,
+        keys: PseudonymKeyring | bytes | None,
+        *,
+        worker_names: WorkerNames = "drop",
+        keep_identities: bool = False,
+    ) -> None:
+        # bytes: one key for every council (synthetic data, tests). None keeps raw ids, for a council reconciling
+        # its own census locally (--no-pseudonymise).
+        self._keyring = PseudonymKeyring.shared(keys) if isinstance(keys, bytes) else keys
+        self._worker_names: WorkerNames = "keep" if keys is None else worker_names
         # pseudonym -> (council, the council's own child id), for the sealed identity store (services/identity).
-        self.identities: dict[str, tuple[str, str]] | None = {} if keep_identities and key is not None else None
+        self.identities: dict[str, tuple[str, str]] | None = {} if keep_identities and keys is not None else None
 
     @property
     def keeps_raw_ids(self) -> bool:
-        return self._key is None
+        return self._keyring is None
 
-    def child_key(self, la_code: str, raw_child_id: str) -> str:
+    def key_id(self, la_code: str) -> str | None:
+        """The id of the key the council's new pseudonyms are made with; None when raw ids are kept."""
+        return None if self._keyring is None else self._keyring.current(la_code).key_id
+
+    def key_ids(self, la_code: str) -> tuple[str, ...]:
+        """Every key id of the council, the current one first: a search by child id tries each."""
+        return () if self._keyring is None else tuple(k.key_id for k in self._keyring.keys_of(la_code))
+
+    def pseudonymise_child(self, la_code: str, raw_child_id: str, *, key_id: str | None = None) -> ChildPseudonym:
+        """THE pseudonym of a council's child id, with the key id to record on the event.
+
+        Every ingest path calls this. `key_id` picks one of the council's retired keys (a search for events made
+        before a rotation); by default the council's current key. Identities are kept for the current key only.
+        """
         raw = raw_child_id.strip()
-        if self._key is None:
-            return raw
-        key = self._hmac(f"{la_code}\x1f{raw}")
-        if self.identities is not None and raw:
-            self.identities[key] = (la_code, raw)
-        return key
+        if self._keyring is None:
+            return ChildPseudonym(raw, None)
+        key = self._keyring.current(la_code) if key_id is None else self._keyring.by_id(la_code, key_id)
+        pseudonym = _hmac(key, f"{la_code}\x1f{raw}")
+        if self.identities is not None and raw and key_id is None:
+            self.identities[pseudonym] = (la_code, raw)
+        return ChildPseudonym(pseudonym, key.key_id)
 
     def reference(self, la_code: str, field: str, raw_reference: str) -> str:
         """A council reference (e.g. `referral_id`), keyed by its field so every event naming it agrees."""
         raw = raw_reference.strip()
-        return raw if self._key is None else self._hmac(f"reference\x1f{field}\x1f{la_code}\x1f{raw}")
+        if self._keyring is None:
+            return raw
+        return _hmac(self._keyring.current(la_code), f"reference\x1f{field}\x1f{la_code}\x1f{raw}")
 
     def worker_name(self, la_code: str, raw_name: str | None) -> str | None:
         """A worker's name as the council's configuration asks: dropped (default), pseudonymised or kept."""
-        if raw_name is None or self._worker_names == "keep":
+        if raw_name is None or self._worker_names == "keep" or self._keyring is None:
             return raw_name
         if self._worker_names == "drop":
             return None
-        return "worker-" + self._hmac(f"worker\x1f{la_code}\x1f{raw_name.strip()}")[:12]
+        return "worker-" + _hmac(self._keyring.current(la_code), f"worker\x1f{la_code}\x1f{raw_name.strip()}")[:12]
 
-    def _hmac(self, material: str) -> str:
-        assert self._key is not None
-        return hmac.new(self._key, material.encode(), hashlib.sha256).hexdigest()[:PSEUDONYM_HEX_DIGITS]
+
+def _hmac(key: PseudonymKey, material: str) -> str:
+    return hmac.new(key.secret, material.encode(), hashlib.sha256).hexdigest()[:PSEUDONYM_HEX_DIGITS]
 
 
 def event_id(*parts: object) -> str:

@@ -5,8 +5,9 @@ A raw `child_id` (or `merged_child_id`) on a line is pseudonymised with its la_c
 
 from __future__ import annotations
 
+import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -45,29 +46,30 @@ def iter_jsonl(path: Path, pseudonymiser: Pseudonymiser | None) -> Iterator[Inbo
     Lines are validated BATCH_LINES at a time; a batch with a bad line, or a raw child id to pseudonymise, is
     decoded line by line, so every line gets exactly the answer it would get alone.
     """
-    batch: list[tuple[int, bytes]] = []
     with path.open("rb") as lines:
-        for number, read in enumerate(lines, start=1):
-            line = read.removeprefix(_BOM) if number == 1 else read
-            if not line.strip():
-                continue
-            batch.append((number, line))
-            if len(batch) == BATCH_LINES:
-                yield from _decode_batch(path, batch, pseudonymiser)
-                batch = []
-    yield from _decode_batch(path, batch, pseudonymiser)
+        first = 1  # the number of the chunk's first line
+        while chunk := list(itertools.islice(lines, BATCH_LINES)):  # a file's lines are never b""
+            if first == 1:
+                chunk[0] = chunk[0].removeprefix(_BOM) or b"\n"  # a BOM alone is a blank line
+            numbers: Sequence[int] = range(first, first + len(chunk))
+            first += len(chunk)
+            if any(map(bytes.isspace, chunk)):  # blank lines (rare) are dropped; the others keep their numbers
+                numbers = [n for n, line in zip(numbers, chunk, strict=True) if not line.isspace()]
+                chunk = [line for line in chunk if not line.isspace()]
+            yield from _decode_batch(path, numbers, chunk, pseudonymiser)
 
 
 def _decode_batch(
-    path: Path, batch: list[tuple[int, bytes]], pseudonymiser: Pseudonymiser | None
+    path: Path, numbers: Sequence[int], raws: list[bytes], pseudonymiser: Pseudonymiser | None
 ) -> Iterator[InboundEvent | Rejected]:
-    raws = [line for _, line in batch]
+    if not raws:
+        return
     if b"child_id" not in b"\n".join(raws):  # one search; no line holds "\n" inside "child_id"
         events = decode_events(raws)
         if events is not None:
             yield from events
             return
-    for number, raw in batch:
+    for number, raw in zip(numbers, raws, strict=True):
         try:
             yield _line_event(raw, pseudonymiser)
         except _Rejected as exc:
@@ -99,5 +101,5 @@ def _line_event(raw: bytes, pseudonymiser: Pseudonymiser | None) -> InboundEvent
         value, la_code = record.pop(raw_name), record.get("la_code")
         if not isinstance(la_code, str) or not isinstance(value, str | int) or not str(value).strip():
             raise _Rejected(f"{raw_name} needs a text la_code and a non-empty id to be pseudonymised")
-        record[key_name] = pseudonymiser.child_key(la_code, str(value))
+        record[key_name], record["pseudonym_key_id"] = pseudonymiser.pseudonymise_child(la_code, str(value))
     return decode_event(json.dumps(record))

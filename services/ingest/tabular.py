@@ -28,11 +28,11 @@ from services.ingest.annex_a_values import (
     parse_yes_no,
     validation_summary,
 )
-from services.ingest.identity import LONDON, Pseudonymiser, event_id, start_of_day
+from services.ingest.identity import LONDON, ChildPseudonym, Pseudonymiser, event_id, start_of_day
 from services.ingest.result import IngestResult, Rejected
 
 MODELS: dict[str, type[InboundEvent]] = {cls.__name__: cls for cls in EVENT_TYPES}
-_DERIVED = frozenset({"type", "schema_version", "la_code", "child_key", "merged_child_key"})
+_DERIVED = frozenset({"type", "schema_version", "la_code", "child_key", "merged_child_key", "pseudonym_key_id"})
 # Columns a mapping may name: every event field a council can supply, plus raw child ids to pseudonymise.
 CSV_FIELDS: frozenset[str] = frozenset(
     {"type", "child_id", "merged_child_id"} | {f for cls in EVENT_TYPES for f in cls.model_fields} - _DERIVED
@@ -171,10 +171,10 @@ class _RowBuilder:
     def build(self, row: Mapping[str, str | None]) -> InboundEvent:
         kind = self._kind(row)
         model = MODELS[kind]
-        child = self._child_key(row, "child_id")
-        values: dict[str, Any] = {"type": kind, "la_code": self.la_code, "child_key": child}
+        child, key_id = self._child_key(row, "child_id")
+        values: dict[str, Any] = {"type": kind, "la_code": self.la_code, "child_key": child, "pseudonym_key_id": key_id}
         if kind == "ChildRecordsMerged":
-            values["merged_child_key"] = self._child_key(row, "merged_child_id")
+            values["merged_child_key"] = self._child_key(row, "merged_child_id").pseudonym
         for name in model.model_fields.keys() - _DERIVED:
             text = clean_text(row.get(self.mapping.column(name)))
             if text is not None:
@@ -196,11 +196,11 @@ class _RowBuilder:
             raise _Rejected(f"event type in column '{self.mapping.column('type')}' is not one the mapping knows")
         return kind
 
-    def _child_key(self, row: Mapping[str, str | None], name: str) -> str:
+    def _child_key(self, row: Mapping[str, str | None], name: str) -> ChildPseudonym:
         raw = clean_text(row.get(self.mapping.column(name)))
         if raw is None:
             raise _Rejected(f"no {name} in column '{self.mapping.column(name)}'")
-        return self.pseudonymiser.child_key(self.la_code, raw)
+        return self.pseudonymiser.pseudonymise_child(self.la_code, raw)
 
     def _convert(self, name: str, text: str) -> object:
         if name in REFERENCE_FIELDS:

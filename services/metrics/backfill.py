@@ -5,6 +5,10 @@ a one-day step from a midnight start meets every month once (Prometheus looks ba
 Counts go in `frontdoor_monthly_count`, rates (fractions) in `frontdoor_monthly_ratio`; the `measure` label is a
 series key, named in code. Keys whose names carry data (a closing team's name) are left out. The live worker
 exposes the current month under the same names and keys (services.metrics.collector), so a trend carries on.
+
+Only complete months are written: a month whose last day has not ended at `complete_before` would be stamped in
+the future, and one block reaching past "now" makes Prometheus refuse every scraped sample after it ("out of
+bounds") until that time comes. Found when the demo backfilled a history that ended today.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from services.metrics import metrics as m
 COUNT_METRIC = m.MONTHLY_COUNT.name  # the names the worker's collector carries the current month on
 RATIO_METRIC = m.MONTHLY_RATIO.name
 DATA_NAMED_PREFIXES = ("rereferrals_previous_team_",)
+SECONDS_PER_DAY = 86_400
 
 
 def month_end_timestamp(month: str) -> int:
@@ -41,8 +46,16 @@ def _numeric(key: str, value: object) -> bool:
     return key in RATES or (isinstance(value, int) and not isinstance(value, bool))
 
 
-def openmetrics(series: Mapping[str, Sequence[Row]]) -> str:
-    """council -> its monthly rows, as one OpenMetrics text; a family's samples in time order, as promtool needs."""
+def is_complete(month: str, complete_before: dt.datetime) -> bool:
+    """True when the month's last day has ended by `complete_before` (an aware time)."""
+    return month_end_timestamp(month) + SECONDS_PER_DAY <= complete_before.timestamp()
+
+
+def openmetrics(series: Mapping[str, Sequence[Row]], complete_before: dt.datetime) -> str:
+    """council -> its monthly rows, as one OpenMetrics text; a family's samples in time order, as promtool needs.
+
+    Months not complete at `complete_before` (the current one) are left out: the worker carries them live.
+    """
     counts: list[str] = []
     ratios: list[str] = []
     for la_code, rows in sorted(series.items()):
@@ -52,7 +65,7 @@ def openmetrics(series: Mapping[str, Sequence[Row]]) -> str:
             metric = RATIO_METRIC if key in RATES else COUNT_METRIC
             for row in rows:
                 value = row.get(key)
-                if value is None:
+                if value is None or not is_complete(str(row["month"]), complete_before):
                     continue
                 stamp = month_end_timestamp(str(row["month"]))
                 target.append(f'{metric}{{la_code="{la_code}",measure="{key}"}} {value} {stamp}')

@@ -1,42 +1,38 @@
-"""The three Grafana boards (MASH wall, performance, partner agencies), generated as JSON with stable uids."""
+"""A council's MASH wall and partner agency boards, and the platform team's pipeline board, as Grafana JSON."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-from services.metrics.metrics import SOURCE_GROUPS
 from services.metrics.panels import (
-    COUNCIL_PICKER,
-    GROUP,
-    LA,
     PCT,
+    SUPPRESSED,
+    Council,
     Dashboard,
     Layout,
     Query,
     bars,
-    custom_variable,
     dashboard,
+    shown_count,
+    shown_rate,
     stat,
     table,
 )
-from services.metrics.performance_board import performance
-
-DASHBOARD_DIR = Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "dashboards"
 
 
-def mash_wall() -> Dashboard:
+def mash_wall(council: Council) -> Dashboard:
     """Kiosk board for the MASH office wall: today so far, refreshed every 30 s, no time picker needed."""
+    la = council.selector
     board = Layout()
     board.row("Today at the front door")
     board.add(
         table(
             "Contacts today by source group, against the expected band for a working day",
-            Query(f"sum by (source_group) (increase(frontdoor_contacts_total{{{LA}}}[$__range]))", "Today"),
-            Query(f"sum by (source_group) (frontdoor:contacts_expected_lower:per_working_day{{{LA}}})", "Low"),
-            Query(f"sum by (source_group) (frontdoor:contacts_expected_upper:per_working_day{{{LA}}})", "High"),
+            Query(f"sum by (source_group) (increase(frontdoor_contacts_total{{{la}}}[$__range]))", "Today"),
+            Query(f"sum by (source_group) (frontdoor:contacts_expected_lower:per_working_day{{{la}}})", "Low"),
+            Query(f"sum by (source_group) (frontdoor:contacts_expected_upper:per_working_day{{{la}}})", "High"),
             join_on="source_group",
             description="Band: the average contacts per working day over the last 12 complete months, "
             "plus or minus two standard deviations. It is a whole day's band, so mornings sit low.",
@@ -44,23 +40,116 @@ def mash_wall() -> Dashboard:
         12,
         11,
     )
-    board.add(stat("Contacts today", Query(f"sum(increase(frontdoor_contacts_total{{{LA}}}[$__range]))")), 6, 5)
+    board.add(stat("Contacts today", Query(f"sum(increase(frontdoor_contacts_total{{{la}}}[$__range]))")), 6, 5)
+    board.add(stat("Decisions pending", Query(f"max(frontdoor_contacts_awaiting_decision{{{la}}})")), 6, 5)
     board.add(
-        stat("Decisions pending", Query(f"max(frontdoor_contacts_awaiting_decision{{{LA}}})")),
-        6,
-        5,
-    )
-    board.add(
-        stat("Alerts raised today", Query(f"sum(increase(frontdoor_alerts_raised_total{{{LA}}}[$__range]))")), 6, 6
+        stat("Alerts raised today", Query(f"sum(increase(frontdoor_alerts_raised_total{{{la}}}[$__range]))")), 6, 6
     )
     board.add(
         bars(
             "Alerts raised today by rule",
-            Query(f"sum by (rule) (increase(frontdoor_alerts_raised_total{{{LA}}}[$__range]))", "{{rule}}"),
+            Query(f"sum by (rule) (increase(frontdoor_alerts_raised_total{{{la}}}[$__range]))", "{{rule}}"),
         ),
         6,
         6,
     )
+    return dashboard(
+        f"frontdoor-{council.la_code}-mash-wall",
+        f"{council.title}: MASH wall",
+        board,
+        [],
+        time_from="now/d",
+        refresh="30s",
+        tags=["frontdoor", f"council-{council.la_code}"],
+        description="Today's front door for the MASH wall display. Open with ?kiosk for full screen.",
+    )
+
+
+def partners(council: Council, group: str) -> Dashboard:
+    """One partner agency's board: its funnel and rates against all partner agencies, small numbers hidden."""
+    la, own = council.selector, council.group_selector(group)
+
+    def count(metric: str) -> str:
+        return f"max({metric}{{{own}}})"
+
+    contacts, referrals = (
+        count("frontdoor_source_group_contacts_rolling_12_months"),
+        count("frontdoor_source_group_referrals_rolling_12_months"),
+    )
+    rereferrals, nfa = (
+        count("frontdoor_source_group_rereferrals_rolling_12_months"),
+        count("frontdoor_source_group_nfa_referrals_rolling_12_months"),
+    )
+    board = Layout()
+    board.row(f"{group}, rolling 12 months")
+    board.add(
+        bars(
+            f"Funnel: {group}",
+            Query(shown_count(contacts), "Contacts"),
+            Query(shown_count(referrals), "Referrals"),
+            Query(shown_count(rereferrals), "Re-referrals"),
+            Query(shown_count(nfa), "Referrals NFA"),
+            no_value=SUPPRESSED,
+            description="Counts from 1 to 4 are hidden (c). Assessments are not split by source group in the "
+            "council totals yet, so the funnel stops at referral and NFA.",
+        ),
+        12,
+        8,
+    )
+    board.add(
+        bars(
+            f"NFA rate: {group} against all partner agencies",
+            Query(shown_rate(f"max(frontdoor:source_group_nfa:ratio{{{own}}})", nfa, referrals), group),
+            Query(f"frontdoor:source_group_nfa_all_partners:ratio{{{la}}}", "All partner agencies"),
+            unit=PCT,
+            decimals=1,
+            no_value=SUPPRESSED,
+        ),
+        12,
+        4,
+    )
+    board.add(
+        bars(
+            f"Contacts that became referrals: {group} against all partner agencies",
+            Query(shown_rate(count("frontdoor:source_group_contact_to_referral:ratio"), referrals, contacts), group),
+            Query(f"frontdoor:source_group_contact_to_referral_all_partners:ratio{{{la}}}", "All partner agencies"),
+            unit=PCT,
+            decimals=1,
+            no_value=SUPPRESSED,
+        ),
+        12,
+        4,
+    )
+    board.add(
+        stat(
+            f"Re-referral rate: {group} against the council",
+            Query(shown_rate(count("frontdoor_source_group_rereferral_ratio"), rereferrals, referrals), group),
+            Query(f"frontdoor:rereferral_rolling_12_months:ratio{{{la}}}", "Council"),
+            unit=PCT,
+            decimals=1,
+            no_value=SUPPRESSED,
+        ),
+        12,
+        5,
+    )
+    return dashboard(
+        f"frontdoor-{council.la_code}-partner-{group.replace('_', '-')}",
+        f"{council.title}: partner agency, {group}",
+        board,
+        [],
+        time_from="now-30d",
+        refresh="15m",
+        tags=["frontdoor", f"council-{council.la_code}", "partner"],
+        description="How this partner agency's contacts meet the threshold: the funnel and rates against the "
+        "average of all partner agencies (every source group except individuals, anonymous and unknown). "
+        "No child-level data and no other agency's figures; counts 1 to 4, and rates on fewer than 10 "
+        "referrals or on a hidden count, show as c.",
+    )
+
+
+def platform() -> Dashboard:
+    """The platform team's board: the pipeline's health across every council served, no council's figures."""
+    board = Layout()
     board.row("Pipeline health")
     health = [
         ("Workers up", 'sum(up{job="frontdoor-worker"})', "short"),
@@ -73,124 +162,22 @@ def mash_wall() -> Dashboard:
         ("Children in state", "sum(frontdoor:state_children:sum)", "short"),
     ]
     for title, expr, unit in health:
-        board.add(stat(title, Query(expr), unit=unit), 3, 4)
+        board.add(stat(title, Query(expr), unit=unit), 6, 4)
     return dashboard(
-        "frontdoor-mash-wall",
-        "Front Door: MASH wall",
+        "frontdoor-platform",
+        "Front Door: platform",
         board,
-        [COUNCIL_PICKER],
+        [],
         time_from="now/d",
         refresh="30s",
-        description="Today's front door for the MASH wall display. Open with ?kiosk for full screen.",
+        tags=["frontdoor", "platform"],
+        description="The pipeline across every council this deployment serves, for the platform team only: "
+        "workers, throughput, lag and dead letters. No council's indicators.",
     )
-
-
-def partners() -> Dashboard:
-    """For police, schools, health and the other partner agencies: how their contacts meet the threshold."""
-    board = Layout()
-    board.row("$source_group, rolling 12 months")
-    board.add(
-        bars(
-            "Funnel: $source_group",
-            Query(f"max(frontdoor_source_group_contacts_rolling_12_months{{{GROUP}}})", "Contacts"),
-            Query(f"max(frontdoor_source_group_referrals_rolling_12_months{{{GROUP}}})", "Referrals"),
-            Query(f"max(frontdoor_source_group_rereferrals_rolling_12_months{{{GROUP}}})", "Re-referrals"),
-            Query(f"max(frontdoor_source_group_nfa_referrals_rolling_12_months{{{GROUP}}})", "Referrals NFA"),
-            description="Assessments are not split by source group in the council totals yet, so the funnel "
-            "stops at referral and NFA.",
-        ),
-        12,
-        8,
-    )
-    board.add(
-        bars(
-            "NFA rate: $source_group against all partner agencies",
-            Query(f"frontdoor:source_group_nfa:ratio{{{GROUP}}}", "$source_group"),
-            Query(f"frontdoor:source_group_nfa_all_partners:ratio{{{LA}}}", "All partner agencies"),
-            unit=PCT,
-            decimals=1,
-        ),
-        12,
-        4,
-    )
-    board.add(
-        bars(
-            "Contacts that became referrals: $source_group against all partner agencies",
-            Query(f"frontdoor:source_group_contact_to_referral:ratio{{{GROUP}}}", "$source_group"),
-            Query(f"frontdoor:source_group_contact_to_referral_all_partners:ratio{{{LA}}}", "All partner agencies"),
-            unit=PCT,
-            decimals=1,
-        ),
-        12,
-        4,
-    )
-    board.add(
-        stat(
-            "Re-referral rate: $source_group against the council",
-            Query(f"max(frontdoor_source_group_rereferral_ratio{{{GROUP}}})", "$source_group"),
-            Query(f"frontdoor:rereferral_rolling_12_months:ratio{{{LA}}}", "Council"),
-            unit=PCT,
-            decimals=1,
-        ),
-        12,
-        5,
-    )
-    board.add(
-        stat(
-            "Contacts in the last 24 hours: $source_group",
-            Query(f"sum(increase(frontdoor_contacts_total{{{GROUP}}}[1d]))"),
-        ),
-        12,
-        5,
-    )
-    board.row("Every source group")
-    board.add(
-        table(
-            "Funnel by source group",
-            Query(f"max by (source_group) (frontdoor_source_group_contacts_rolling_12_months{{{LA}}})", "Contacts"),
-            Query(f"max by (source_group) (frontdoor_source_group_referrals_rolling_12_months{{{LA}}})", "Referrals"),
-            Query(
-                f"max by (source_group) (frontdoor_source_group_rereferrals_rolling_12_months{{{LA}}})", "Re-referrals"
-            ),
-            Query(f"max by (source_group) (frontdoor_source_group_nfa_referrals_rolling_12_months{{{LA}}})", "NFA"),
-            join_on="source_group",
-        ),
-        12,
-        10,
-    )
-    board.add(
-        bars(
-            "NFA rate by source group",
-            Query(f"frontdoor:source_group_nfa:ratio{{{LA}}}", "{{source_group}}"),
-            unit=PCT,
-            decimals=1,
-        ),
-        12,
-        10,
-    )
-    return dashboard(
-        "frontdoor-partners",
-        "Front Door: partner agencies",
-        board,
-        [COUNCIL_PICKER, custom_variable("source_group", "Source group (Ofsted Annex A)", SOURCE_GROUPS)],
-        time_from="now-30d",
-        refresh="15m",
-        description="How each partner agency's contacts meet the threshold: the funnel and NFA rate against "
-        "the average of all partner agencies (every source group except individuals, anonymous and unknown).",
-    )
-
-
-def all_dashboards() -> list[Dashboard]:
-    return [mash_wall(), performance(), partners()]
 
 
 def render(board: Dashboard) -> str:
     return json.dumps(board, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-
-
-def dashboard_files(directory: Path = DASHBOARD_DIR) -> dict[Path, str]:
-    """The committed JSON file of each board, keyed by path: `<uid>.json`."""
-    return {directory / f"{board['uid']}.json": render(board) for board in all_dashboards()}
 
 
 def panels_of(board: Dashboard) -> Iterator[dict[str, Any]]:

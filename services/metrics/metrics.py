@@ -25,6 +25,9 @@ MEASURE = "measure"  # a key of the monthly series (services.core.series), named
 OTHER = "other"
 EVENT_TYPE_NAMES = (*(str(t.model_fields["type"].default) for t in EVENT_TYPES), "unknown")
 EVENT_OUTCOMES = (*(o.value for o in Outcome), "dead_letter", OTHER)
+# What the receiver did with a posted record (accepted, rejected, failed to publish) or a token request.
+RECEIVER_OUTCOMES = ("accepted", "rejected", "failed", "issued", "refused")
+RECEIVER_REFUSALS = ("auth", "council", "size", "body", "busy")  # why the receiver refused a whole request
 # services.processor.deadletter.ReasonCode values (a unit test keeps them in step), plus `other`.
 DEAD_LETTER_REASONS = (
     "undecodable",
@@ -43,8 +46,8 @@ BENCHMARK_AREAS = ("england", "region", "neighbours")  # plus the council's own 
 
 BOUNDED_LABELS: dict[str, frozenset[str]] = {
     TYPE: frozenset(EVENT_TYPE_NAMES),
-    OUTCOME: frozenset(EVENT_OUTCOMES),
-    REASON: frozenset(DEAD_LETTER_REASONS),
+    OUTCOME: frozenset(EVENT_OUTCOMES + RECEIVER_OUTCOMES),
+    REASON: frozenset(DEAD_LETTER_REASONS + RECEIVER_REFUSALS),
     SOURCE_GROUP: frozenset(SOURCE_GROUPS),
     PRIMARY_NEED: frozenset(PRIMARY_NEEDS),
     RULE: frozenset(RULES),
@@ -178,6 +181,24 @@ _M = (LA_CODE, MEASURE)
 MONTHLY_COUNT = _spec("monthly_count", "Monthly series counts (one per series key, at the month's end)", *_M)
 MONTHLY_RATIO = _spec("monthly_ratio", "Monthly series rates as fractions (one per series key)", *_M)
 
+# ---- The receiver (`frontdoor receive`, ReceiverMetrics) ----
+RECEIVER_RECORDS = _spec(
+    "receiver_records", "Records posted to the receiver, by council and outcome", LA_CODE, OUTCOME, kind="counter"
+)
+RECEIVER_EVENTS = _spec(
+    "receiver_events_published", "Events the receiver published, by council", LA_CODE, kind="counter"
+)
+RECEIVER_REQUESTS = _spec(
+    "receiver_refused_requests", "Requests refused whole, by reason (auth, council, size, body)", REASON, kind="counter"
+)
+RECEIVER_TOKENS = _spec(
+    "receiver_token_requests", "Token requests, by outcome (issued, refused)", OUTCOME, kind="counter"
+)
+RECEIVER_LATENCY = _spec(
+    "receiver_batch_latency_seconds", "Seconds from a batch's body read to its answer", kind="histogram"
+)
+RECEIVER_SPECS = (RECEIVER_RECORDS, RECEIVER_EVENTS, RECEIVER_REQUESTS, RECEIVER_TOKENS, RECEIVER_LATENCY)
+
 PROCESSOR_SPECS = (
     EVENTS_CONSUMED, DEAD_LETTERS, ALERTS_RAISED, CONTACTS, REFERRALS, REREFERRALS,
     PROCESSING_LATENCY, BATCH_SIZE, EVENT_AGE, CONSUMER_LAG, LAST_EVENT, STATE_SIZE,
@@ -191,7 +212,8 @@ COLLECTOR_SPECS = (
     REREFERRAL_TARGET, CONTACT_TO_REFERRAL_TARGET, REFERRAL_TO_ASSESSMENT_TARGET, BENCHMARK_YEAR,
     *BENCHMARKS.values(), *BENCHMARK_TRENDS.values(), MONTHLY_COUNT, MONTHLY_RATIO,
 )  # fmt: skip
-ALL_SPECS = PROCESSOR_SPECS + COLLECTOR_SPECS + KAFKA_SPECS
+WORKER_SPECS = PROCESSOR_SPECS + COLLECTOR_SPECS + KAFKA_SPECS  # the desk exposes KAFKA_SPECS too
+ALL_SPECS = WORKER_SPECS + RECEIVER_SPECS
 
 
 def sample_names(spec: MetricSpec) -> tuple[str, ...]:
@@ -307,6 +329,48 @@ class PrometheusProcessorMetrics:
         self.referrals.labels(la_code, group).inc()
         if rereferral:
             self.rereferrals.labels(la_code, group).inc()
+
+
+class ReceiverMetrics:
+    """The receiver's metrics on an injected registry: per council and outcome, never per child or client."""
+
+    def __init__(self, registry: CollectorRegistry, councils: Iterable[str] = ()) -> None:
+        def counter(spec: MetricSpec) -> Counter:
+            return Counter(spec.name, spec.documentation, spec.labels, registry=registry)
+
+        self.records = counter(RECEIVER_RECORDS)
+        self.events = counter(RECEIVER_EVENTS)
+        self.refused = counter(RECEIVER_REQUESTS)
+        self.tokens = counter(RECEIVER_TOKENS)
+        self.latency = Histogram(
+            RECEIVER_LATENCY.name, RECEIVER_LATENCY.documentation, buckets=LATENCY_BUCKETS, registry=registry
+        )
+        for reason in RECEIVER_REFUSALS:
+            self.refused.labels(reason)
+        for outcome in ("issued", "refused"):
+            self.tokens.labels(outcome)
+        for la_code in councils:
+            self.council_seen(la_code)
+
+    def council_seen(self, la_code: str) -> None:
+        for outcome in ("accepted", "rejected", "failed"):
+            self.records.labels(la_code, outcome)
+        self.events.labels(la_code)
+
+    def batch_answered(self, la_code: str, accepted: int, rejected: int, events: int, seconds: float) -> None:
+        self.records.labels(la_code, "accepted").inc(accepted)
+        self.records.labels(la_code, "rejected").inc(rejected)
+        self.events.labels(la_code).inc(events)
+        self.latency.observe(seconds)
+
+    def batch_failed(self, la_code: str, records: int) -> None:
+        self.records.labels(la_code, "failed").inc(records)
+
+    def request_refused(self, reason: str) -> None:
+        self.refused.labels(_bounded(reason, RECEIVER_REFUSALS, "auth")).inc()
+
+    def token_request(self, issued: bool) -> None:
+        self.tokens.labels("issued" if issued else "refused").inc()
 
 
 class KafkaHealthMetrics:

@@ -22,10 +22,44 @@ RAG_ABOVE_TARGET = [
 NEUTRAL = [{"color": "blue", "value": None}]
 ANY_IS_RED = [{"color": "green", "value": None}, {"color": "red", "value": 1}]
 
-# Query fragments the boards share: the council picker and the partner board's source group picker.
-LA = 'la_code="$la_code"'
-GROUP = 'la_code="$la_code", source_group="$source_group"'
 PCT = "percentunit"
+# Small-number suppression (docs/reports.md): a count from 1 to 4 is hidden, and a rate whose denominator is under
+# 10 or whose numerator is hidden. Grafana shows a hidden value as "c", as the published tables do.
+SMALLEST_SHOWN = 5
+SMALLEST_RATE_DENOMINATOR = 10
+SUPPRESSED = "c"
+
+
+@dataclass(frozen=True, slots=True)
+class Council:
+    """A council a deployment serves: every query of its boards names its code, so no board can show another's."""
+
+    la_code: str
+    name: str
+
+    @property
+    def selector(self) -> str:
+        return f'la_code="{self.la_code}"'
+
+    @property
+    def title(self) -> str:
+        return f"{self.name} ({self.la_code})"
+
+    def group_selector(self, source_group: str) -> str:
+        return f'{self.selector}, source_group="{source_group}"'
+
+
+def shown_count(expr: str) -> str:
+    """A count with 1 to 4 hidden (0 stays shown: it identifies nobody)."""
+    return f"({expr}) >= {SMALLEST_SHOWN} or ({expr}) == 0"
+
+
+def shown_rate(rate: str, numerator: str, denominator: str) -> str:
+    """A rate, hidden when its denominator is under 10 or its numerator is a hidden count."""
+    return (
+        f"({rate}) and on () (({denominator}) >= {SMALLEST_RATE_DENOMINATOR})"
+        f" and on () (({numerator}) >= {SMALLEST_SHOWN} or ({numerator}) == 0)"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,12 +123,15 @@ def panel(
     decimals: int | None = None,
     options: dict[str, Any] | None = None,
     transformations: list[dict[str, Any]] | None = None,
+    no_value: str | None = None,
 ) -> Panel:
     defaults: dict[str, Any] = {
         "unit": unit,
         "thresholds": {"mode": "absolute", "steps": thresholds or NEUTRAL},
         "color": {"mode": "thresholds" if thresholds else "palette-classic"},
     }
+    if no_value is not None:  # what Grafana shows for a query with no data, e.g. "c" for a suppressed figure
+        defaults["noValue"] = no_value
     if decimals is not None:
         defaults["decimals"] = decimals
     return {
@@ -142,41 +179,6 @@ def table(title: str, *queries: Query, join_on: str, **kwargs: Any) -> Panel:
     return panel("table", title, tabled, transformations=transformations, **kwargs)
 
 
-def la_code_variable(metric: str) -> dict[str, Any]:
-    """The council picker: every la_code the indicator gauges currently carry."""
-    query = f"label_values({metric}, la_code)"
-    return {
-        "name": "la_code",
-        "label": "Council (DfE code)",
-        "type": "query",
-        "datasource": DATASOURCE,
-        "query": {"query": query, "refId": "la_code"},
-        "definition": query,
-        "refresh": 2,
-        "sort": 1,
-        "multi": False,
-        "includeAll": False,
-        "current": {},
-        "options": [],
-        "hide": 0,
-    }
-
-
-def custom_variable(name: str, label: str, values: Sequence[str]) -> dict[str, Any]:
-    options = [{"text": v, "value": v, "selected": i == 0} for i, v in enumerate(values)]
-    return {
-        "name": name,
-        "label": label,
-        "type": "custom",
-        "query": ",".join(values),
-        "options": options,
-        "current": {"text": values[0], "value": values[0], "selected": True},
-        "multi": False,
-        "includeAll": False,
-        "hide": 0,
-    }
-
-
 def dashboard(
     uid: str,
     title: str,
@@ -187,12 +189,13 @@ def dashboard(
     refresh: str,
     description: str,
     time_to: str = "now",
+    tags: list[str] | None = None,
 ) -> Dashboard:
     return {
         "uid": uid,
         "title": title,
         "description": description,
-        "tags": ["frontdoor"],
+        "tags": tags or ["frontdoor"],
         "editable": False,
         "graphTooltip": 1,
         "schemaVersion": SCHEMA_VERSION,
@@ -205,6 +208,3 @@ def dashboard(
         "links": [],
         "panels": layout.panels,
     }
-
-
-COUNCIL_PICKER = la_code_variable("frontdoor_referrals_rolling_12_months")

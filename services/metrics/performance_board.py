@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from services.metrics.panels import (
     ANY_IS_RED,
-    COUNCIL_PICKER,
-    LA,
     PCT,
     RAG_ABOVE_TARGET,
+    Council,
     Dashboard,
     Layout,
     Query,
@@ -19,14 +18,15 @@ from services.metrics.panels import (
 )
 
 
-def performance() -> Dashboard:
+def performance(council: Council) -> Dashboard:
     """Heads of service and scrutiny: re-referrals against England, region, neighbours and target, with RAG."""
+    la = council.selector
     board = Layout()
     board.row("Re-referrals within 12 months (DfE C1)")
     board.add(
         stat(
             "Re-referral rate, rolling 12 months",
-            Query(f"frontdoor:rereferral_rolling_12_months:ratio{{{LA}}}"),
+            Query(f"frontdoor:rereferral_rolling_12_months:ratio{{{la}}}"),
             unit=PCT,
             decimals=1,
         ),
@@ -36,7 +36,7 @@ def performance() -> Dashboard:
     board.add(
         stat(
             "Against target (RAG)",
-            Query(f"frontdoor:rereferral_above_target:ratio{{{LA}}}"),
+            Query(f"frontdoor:rereferral_above_target:ratio{{{la}}}"),
             unit=PCT,
             decimals=1,
             thresholds=RAG_ABOVE_TARGET,
@@ -49,9 +49,9 @@ def performance() -> Dashboard:
     board.add(
         bars(
             "Against England, region, statistical neighbours and target",
-            Query(f"frontdoor:rereferral_rolling_12_months:ratio{{{LA}}}", "This council (live, 12 months)"),
-            Query(f"frontdoor:rereferral_target:ratio{{{LA}}}", "Target"),
-            Query(f"max by (area) (frontdoor_benchmark_rereferral_ratio{{{LA}}})", "{{area}} (DfE C1, latest year)"),
+            Query(f"frontdoor:rereferral_rolling_12_months:ratio{{{la}}}", "This council (live, 12 months)"),
+            Query(f"frontdoor:rereferral_target:ratio{{{la}}}", "Target"),
+            Query(f"max by (area) (frontdoor_benchmark_rereferral_ratio{{{la}}})", "{{area}} (DfE C1, latest year)"),
             unit=PCT,
             decimals=1,
             description="Benchmarks are DfE C1 for the latest published year. The council's own published "
@@ -63,10 +63,10 @@ def performance() -> Dashboard:
     board.add(
         trend(
             "Re-referral rate by month, rolling 12 months",
-            Query(f'frontdoor_monthly_ratio{{{LA}, measure="rereferral_rate_r12"}}', "Referrals"),
-            Query(f'frontdoor_monthly_ratio{{{LA}, measure="children_rereferral_rate_r12"}}', "Children"),
-            Query(f"frontdoor:rereferral_target:ratio{{{LA}}}", "Target"),
-            Query(f'max(frontdoor_benchmark_rereferral_ratio{{{LA}, area="england"}})', "England"),
+            Query(f'frontdoor_monthly_ratio{{{la}, measure="rereferral_rate_r12"}}', "Referrals"),
+            Query(f'frontdoor_monthly_ratio{{{la}, measure="children_rereferral_rate_r12"}}', "Children"),
+            Query(f"frontdoor:rereferral_target:ratio{{{la}}}", "Target"),
+            Query(f'max(frontdoor_benchmark_rereferral_ratio{{{la}, area="england"}})', "England"),
             unit=PCT,
             time_from="3y",
             description="The monthly series: past months backfilled from history (report --by month --format "
@@ -78,7 +78,7 @@ def performance() -> Dashboard:
     board.add(
         table(
             "Published re-referral rate by year (DfE C1)",
-            Query(f"max by (year, area) (frontdoor_benchmark_rereferral_by_year_ratio{{{LA}}})"),
+            Query(f"max by (year, area) (frontdoor_benchmark_rereferral_by_year_ratio{{{la}}})"),
             join_on="year",
             unit=PCT,
         ),
@@ -88,9 +88,9 @@ def performance() -> Dashboard:
     board.add(
         stat(
             "Year to date and child level",
-            Query(f"frontdoor:rereferral_year_to_date:ratio{{{LA}}}", "Referrals, year to date"),
-            Query(f"frontdoor:child_rereferral_year_to_date:ratio{{{LA}}}", "Children, year to date"),
-            Query(f"frontdoor:child_rereferral_rolling_12_months:ratio{{{LA}}}", "Children, 12 months"),
+            Query(f"frontdoor:rereferral_year_to_date:ratio{{{la}}}", "Referrals, year to date"),
+            Query(f"frontdoor:child_rereferral_year_to_date:ratio{{{la}}}", "Children, year to date"),
+            Query(f"frontdoor:child_rereferral_rolling_12_months:ratio{{{la}}}", "Children, 12 months"),
             unit=PCT,
             decimals=1,
         ),
@@ -100,9 +100,9 @@ def performance() -> Dashboard:
     board.add(
         stat(
             "Last two complete quarters against target",
-            Query(f"frontdoor:rereferral_last_quarter:ratio{{{LA}}}", "Last quarter"),
-            Query(f"frontdoor:rereferral_quarter_before_last:ratio{{{LA}}}", "Quarter before"),
-            Query(f"frontdoor:rereferral_target:ratio{{{LA}}}", "Target"),
+            Query(f"frontdoor:rereferral_last_quarter:ratio{{{la}}}", "Last quarter"),
+            Query(f"frontdoor:rereferral_quarter_before_last:ratio{{{la}}}", "Quarter before"),
+            Query(f"frontdoor:rereferral_target:ratio{{{la}}}", "Target"),
             unit=PCT,
             decimals=1,
             description="Both quarters red (more than 2 points above target, the pack's quarterly RAG) raise a "
@@ -115,7 +115,7 @@ def performance() -> Dashboard:
     board.add(
         bars(
             "Re-referral rate by primary need",
-            Query(f"max by (primary_need) (frontdoor_primary_need_rereferral_ratio{{{LA}}})", "{{primary_need}}"),
+            Query(f"max by (primary_need) (frontdoor_primary_need_rereferral_ratio{{{la}}})", "{{primary_need}}"),
             unit=PCT,
             decimals=1,
         ),
@@ -126,7 +126,7 @@ def performance() -> Dashboard:
         bars(
             "Referrals by primary need",
             Query(
-                f"max by (primary_need) (frontdoor_primary_need_referrals_rolling_12_months{{{LA}}})",
+                f"max by (primary_need) (frontdoor_primary_need_referrals_rolling_12_months{{{la}}})",
                 "{{primary_need}}",
             ),
         ),
@@ -136,7 +136,7 @@ def performance() -> Dashboard:
     board.add(
         bars(
             "Re-referral rate by source group",
-            Query(f"max by (source_group) (frontdoor_source_group_rereferral_ratio{{{LA}}})", "{{source_group}}"),
+            Query(f"max by (source_group) (frontdoor_source_group_rereferral_ratio{{{la}}})", "{{source_group}}"),
             unit=PCT,
             decimals=1,
         ),
@@ -147,32 +147,22 @@ def performance() -> Dashboard:
     board.add(
         bars(
             "Repeat child protection plans (DfE D3)",
-            Query(f"frontdoor:cpp_second_or_subsequent:ratio{{{LA}}}", "Second or subsequent, 12 months"),
-            Query(f"frontdoor:cpp_second_within_two_years:ratio{{{LA}}}", "Within 2 years, 12 months"),
-            Query(f"max by (area) (frontdoor_benchmark_cpp_second_or_subsequent_ratio{{{LA}}})", "{{area}} (D3)"),
+            Query(f"frontdoor:cpp_second_or_subsequent:ratio{{{la}}}", "Second or subsequent, 12 months"),
+            Query(f"frontdoor:cpp_second_within_two_years:ratio{{{la}}}", "Within 2 years, 12 months"),
+            Query(f"max by (area) (frontdoor_benchmark_cpp_second_or_subsequent_ratio{{{la}}})", "{{area}} (D3)"),
             unit=PCT,
             decimals=1,
         ),
-        8,
+        12,
         7,
     )
-    overdue = Query(f"max(frontdoor_assessments_open_past_45_working_days{{{LA}}})")
+    overdue = Query(f"max(frontdoor_assessments_open_past_45_working_days{{{la}}})")
     board.add(stat("Assessments open past 45 working days", overdue, thresholds=ANY_IS_RED), 4, 7)
-    board.add(stat("Open caseload (referrals)", Query(f"max(frontdoor_open_caseload_referrals{{{LA}}})")), 4, 7)
+    board.add(stat("Open caseload (referrals)", Query(f"max(frontdoor_open_caseload_referrals{{{la}}})")), 4, 7)
     board.add(
         stat(
             "Children with two referrals in six months",
-            Query(f"max(frontdoor_children_two_referrals_in_six_months{{{LA}}})"),
-        ),
-        4,
-        7,
-    )
-    board.add(
-        stat(
-            "All councils served, re-referral rate",
-            Query("frontdoor:rereferral_all_councils:ratio"),
-            unit=PCT,
-            decimals=1,
+            Query(f"max(frontdoor_children_two_referrals_in_six_months{{{la}}})"),
         ),
         4,
         7,
@@ -181,13 +171,13 @@ def performance() -> Dashboard:
     board.add(
         bars(
             "Conversion and outcomes against England",
-            Query(f"frontdoor:contact_to_referral:ratio{{{LA}}}", "Contacts to referral or S47"),
-            Query(f"frontdoor:referral_to_assessment:ratio{{{LA}}}", "Referrals to assessment"),
-            Query(f"frontdoor:referral_nfa:ratio{{{LA}}}", "Referrals NFA"),
-            Query(f"frontdoor:assessed_not_in_need:ratio{{{LA}}}", "Assessed not in need"),
-            Query(f'max(frontdoor_benchmark_referral_nfa_ratio{{{LA}, area="england"}})', "England: NFA"),
+            Query(f"frontdoor:contact_to_referral:ratio{{{la}}}", "Contacts to referral or S47"),
+            Query(f"frontdoor:referral_to_assessment:ratio{{{la}}}", "Referrals to assessment"),
+            Query(f"frontdoor:referral_nfa:ratio{{{la}}}", "Referrals NFA"),
+            Query(f"frontdoor:assessed_not_in_need:ratio{{{la}}}", "Assessed not in need"),
+            Query(f'max(frontdoor_benchmark_referral_nfa_ratio{{{la}, area="england"}})', "England: NFA"),
             Query(
-                f'max(frontdoor_benchmark_assessed_not_in_need_ratio{{{LA}, area="england"}})', "England: not in need"
+                f'max(frontdoor_benchmark_assessed_not_in_need_ratio{{{la}, area="england"}})', "England: not in need"
             ),
             unit=PCT,
             decimals=1,
@@ -196,12 +186,13 @@ def performance() -> Dashboard:
         8,
     )
     return dashboard(
-        "frontdoor-performance",
-        "Front Door: performance",
+        f"frontdoor-{council.la_code}-performance",
+        f"{council.title}: performance",
         board,
-        [COUNCIL_PICKER],
+        [],
         time_from="now-1y",
         refresh="5m",
+        tags=["frontdoor", f"council-{council.la_code}"],
         description="Re-referral and front-door indicators against England, the region, statistical neighbours "
         "and the council's target. Definitions: docs/definitions.md and docs/metrics.md.",
     )

@@ -38,9 +38,11 @@ def ensure_folder(api: GrafanaApi, uid: str = FOLDER_UID, title: str = FOLDER_TI
         api.client.POST("/folders", json={"title": title, "uid": uid})
 
 
-def publish(api: GrafanaApi, boards: Iterable[Dashboard], folder_uid: str = FOLDER_UID) -> list[Published]:
+def publish(
+    api: GrafanaApi, boards: Iterable[Dashboard], folder_uid: str = FOLDER_UID, folder_title: str = FOLDER_TITLE
+) -> list[Published]:
     """Create or overwrite each board by uid in the folder; Grafana keeps the previous versions."""
-    ensure_folder(api, folder_uid)
+    ensure_folder(api, folder_uid, folder_title)
     results = []
     for board in boards:
         payload: dict[str, Any] = {

@@ -11,9 +11,18 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-COLOURS = ("#1d70b8", "#d4351c", "#00703c", "#4c2c92", "#f47738", "#912b88")  # solid lines and bars
+# Solid lines and bars. No red: red is the target's alone, so no council line can be read as the target.
+COLOURS = ("#1d70b8", "#4c2c92", "#00703c", "#f47738", "#912b88", "#28a197")
 BENCHMARK_COLOURS = {"England": "#0b0c0c", "Region": "#6f777b", "Statistical neighbours": "#b58840"}
-DASHED_COLOURS = ("#0b0c0c", "#6f777b", "#b58840", "#d4351c", "#00703c", "#1d70b8")
+DASHED_COLOURS = ("#0b0c0c", "#6f777b", "#b58840", "#00703c", "#1d70b8", "#4c2c92")
+# Each reference line has its own dash pattern as well as its colour, so a target equal to England's rate (a common
+# choice) shows as red dots on the black dashes instead of hiding that line, and print in grey still tells them apart.
+DASH_PATTERNS: dict[str, str | tuple[int, tuple[int, ...]]] = {
+    "Target": (0, (1, 2)),
+    "England": "--",
+    "Region": "-.",
+    "Statistical neighbours": (0, (6, 2, 1, 2, 1, 2)),
+}
 
 
 def _figure(chart: Chart) -> Figure:
@@ -35,8 +44,8 @@ def _figure(chart: Chart) -> Figure:
                 ys,
                 label=name,
                 color=_colour(name, solid, dashed),
-                linestyle="--" if name in chart.dashed else "-",
-                linewidth=1.4 if name in chart.dashed else 2.0,
+                linestyle=DASH_PATTERNS.get(name, "--") if name in chart.dashed else "-",
+                linewidth=(2.2 if name == "Target" else 1.4) if name in chart.dashed else 2.0,
                 marker="" if name in chart.dashed else "o",
                 markersize=3,
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import secrets
@@ -68,7 +69,7 @@ def run_series_report(args: argparse.Namespace, settings: Settings, rules: Rules
         elif args.format == "csv":
             write_csv(document, out)
         elif args.format == "openmetrics":
-            out.write(openmetrics(council_months(document)))
+            out.write(openmetrics(council_months(document), complete_before=dt.datetime.now(dt.UTC)))
         else:
             out.write("\n".join(summary_lines(document)) + "\n")
     finally:

@@ -7,38 +7,13 @@ the pack model's (so the series'), and the RAG is the pack's, which the Promethe
 
 from __future__ import annotations
 
-from services.core.rag import RED_MARGIN
 from services.reports import commentary as say
 from services.reports.dip_sample import DipSample
 from services.reports.pack_model import Chart, Column, Indicator, PackModel, Section, Table, Value
-from services.reports.pack_sections import COUNT_TITLES
+from services.reports.pack_sections import rag_table
 from services.reports.suppression import shown_count
 
 BREAKDOWNS = ("funnel", "needs", "closures")
-
-
-def _outturns(model: PackModel, indicator: Indicator) -> Table:
-    rows: list[list[Value]] = []
-    for q in model.quarters.get(indicator.key, []):
-        difference = round(q.rate - q.target, 6) if q.rate is not None and q.target is not None else None
-        rows.append(
-            [q.quarter, q.numerator, q.denominator, q.rate, q.target, difference, q.status.value if q.status else None]
-        )
-    return Table(
-        f"{indicator.title}: quarterly outturn against target",
-        [
-            Column("Quarter", "label", "quarter"),
-            Column(COUNT_TITLES[indicator.numerator], "count", indicator.numerator),
-            Column(COUNT_TITLES[indicator.denominator], "count", indicator.denominator),
-            Column("Outturn", "rate", indicator.rate),
-            Column("Target", "rate"),
-            Column("Difference (points)", "points"),
-            Column("RAG", "rag"),
-        ],
-        rows,
-        f"Red: more than {RED_MARGIN * 100:.0f} percentage points on the wrong side of the target; amber: up to that; "
-        "green: on target or better.",
-    )
 
 
 def _trend(model: PackModel, indicator: Indicator) -> list[Chart]:
@@ -86,7 +61,10 @@ def exception_sections(model: PackModel, indicator: Indicator, sample: DipSample
     facts = [indicator.definition]
     facts += say.rag_sentence(indicator.title, [(q.quarter, q.rate, q.target, q.status) for q in statuses])
     headline = Section(
-        "indicator", f"{indicator.title}: red for two consecutive quarters", facts, [_outturns(model, indicator)]
+        "indicator",
+        f"{indicator.title}: red for two consecutive quarters",
+        facts,
+        [rag_table(indicator, statuses)],
     )
     trend_facts = [f for f in model.section("rereferrals").commentary[:3]] if indicator.key == "rereferral" else []
     trend = Section("trend", "Trend", trend_facts, [], _trend(model, indicator))

@@ -99,15 +99,17 @@ def _replay(
     result = CouncilReplay(la_code)
     engine = Engine(definitions[0], alerts=keep_alerts)
     pseudonymiser = Pseudonymiser(pseudonym_key) if pseudonym_key is not None else None
+    apply, events = engine.apply, 0
     for item in itertools.chain.from_iterable(iter_jsonl(path, pseudonymiser) for path in paths):
         if isinstance(item, Rejected):
             result.rejected.append(item)
             continue
-        outcome, messages = engine.apply(item)
-        result.events += 1
+        outcome, messages = apply(item)
+        events += 1
         if keep_alerts:
             result.outcomes[outcome.value] += 1
             result.alerts += [encode(message) for message in messages]
+    result.events = events
     if keep_alerts:
         result.referrals = [referrals_of(history, definitions[0]) for history in engine.children.values()]
         result.last_day = max((h.last_day for h in engine.children.values() if h.last_day), default=None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from schemas.codes import PRIMARY_NEED_LABELS
 from services.core.rereferral_list import Rereferral
 from services.core.series import GROUPS, REASONS, Row
 from services.reports import commentary as say
@@ -20,19 +21,8 @@ from services.reports.suppression import (
     suppress_table,
 )
 
-NEED_NAMES = {
-    "N0": "Not stated",
-    "N1": "Abuse or neglect",
-    "N2": "Child's disability",
-    "N3": "Parental illness or disability",
-    "N4": "Family in acute stress",
-    "N5": "Family dysfunction",
-    "N6": "Socially unacceptable behaviour",
-    "N7": "Low income",
-    "N8": "Absent parenting",
-    "N9": "Cases other than children in need",
-    "unknown": "Not recorded",
-}
+# The CIN census schema's own words for each need, and a name for referrals without one.
+NEED_NAMES = {need.value: label for need, label in PRIMARY_NEED_LABELS.items()} | {"unknown": "Not recorded"}
 GROUP_NAMES = {"la_services": "LA services", "other_legal_agency": "Other legal agency"}
 
 

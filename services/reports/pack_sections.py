@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from services.core.rag import RED_MARGIN
 from services.core.series import Row
 from services.reports import commentary as say
 from services.reports.pack_cells import SharedCounts
@@ -84,7 +85,8 @@ def rag_table(indicator: Indicator, quarters: Sequence[QuarterStatus]) -> Table:
             ]
             for q in quarters
         ],
-        f"Complete calendar quarters only. Green: on target or better; amber: up to 2 points {side}; red: beyond.",
+        f"Complete calendar quarters only. Green: on target or better; amber: up to {RED_MARGIN * 100:g} points "
+        f"{side}; red: beyond.",
     )
 
 

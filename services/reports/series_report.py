@@ -49,8 +49,12 @@ def council_rows(
     la_code: str, totals: Mapping[tuple[str, str, str], int], period: Period, points: Sequence[BenchmarkPoint]
 ) -> list[Row]:
     rows = []
+    by_year: dict[int, Row] = {}  # the benchmark columns of each reporting year: worked out once, not per row
     for row in series_by(totals, period):
-        rows.append({"la_code": la_code} | row | benchmark_columns(points, reporting_year(row, period)))
+        year = reporting_year(row, period)
+        if year not in by_year:
+            by_year[year] = benchmark_columns(points, year)
+        rows.append({"la_code": la_code} | row | by_year[year])
     return rows
 
 

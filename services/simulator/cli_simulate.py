@@ -27,13 +27,22 @@ def register(subparsers: Any) -> None:
         help="three-digit DfE code, or 'median' (repeatable; default: median)",
     )  # fmt: skip
     sim.add_argument("--years", type=float, default=1.0, help="history mode: years after the warm-up year")
-    sim.add_argument("--start", type=dt.date.fromisoformat, default=dt.date(2024, 4, 1), help="history mode")
+    sim.add_argument(
+        "--start", type=dt.date.fromisoformat, default=None,
+        help="history mode: the first reported day (default: the history ends on the first day of this month)",
+    )  # fmt: skip
     sim.add_argument("--seed", type=int, default=1)
     sim.add_argument("--to", choices=("jsonl", "kafka"), default=None, help="default: jsonl (history), kafka (live)")
     sim.add_argument("--out", type=Path, help="with --to jsonl: output file (default: standard output)")
     sim.add_argument("--rate", type=float, default=None, help="live mode: events per second")
     sim.add_argument("--duration", type=float, default=None, help="live mode: stop after this many seconds")
     sim.add_argument("--realtime", action="store_true", help="live mode: follow the events' own times")
+    sim.add_argument(
+        "--format", choices=("events", "dfe-csc-api"), default="events",
+        help="dfe-csc-api: a sender's DfE CSC API records (JSON lines of envelopes, raw synthetic ids): the full "
+        "cohort on the day before --start, then --days days of deltas and purges",
+    )  # fmt: skip
+    sim.add_argument("--days", type=int, default=30, help="with --format dfe-csc-api: days of deltas after the cohort")
     sim.set_defaults(handler=run_simulate)
 
 
@@ -52,6 +61,8 @@ def profiles(codes: list[str] | None) -> list[Any]:
 
 
 def run_simulate(args: argparse.Namespace) -> int:
+    if args.format == "dfe-csc-api":
+        return _csc_api_records(args)
     settings = Settings()
     try:
         pseudonymiser = Pseudonymiser(settings.pseudonym_key_bytes())
@@ -63,11 +74,11 @@ def run_simulate(args: argparse.Namespace) -> int:
     print(f"simulating {names}", file=sys.stderr)
     destination = args.to or ("kafka" if args.mode == "live" else "jsonl")
     if args.mode == "history":
-        from services.simulator.history import simulate  # noqa: PLC0415
+        from services.simulator.history import history_start, simulate  # noqa: PLC0415
 
-        events: Iterable[InboundEvent] = simulate(
-            councils, args.start, args.years, args.seed, pseudonymiser=pseudonymiser
-        )
+        start = args.start or history_start(dt.date.today(), args.years)
+        print(f"history from {start} (after a warm-up year) for {args.years:g} years", file=sys.stderr)
+        events: Iterable[InboundEvent] = simulate(councils, start, args.years, args.seed, pseudonymiser=pseudonymiser)
     else:
         events = _live_events(councils, args.seed, pseudonymiser)
     progress = Progress(f"simulate ({args.mode})")
@@ -75,6 +86,34 @@ def run_simulate(args: argparse.Namespace) -> int:
         _to_jsonl(events, args.out, progress)
     else:
         asyncio.run(_to_kafka(settings, events, args, progress))
+    progress.finish()
+    return 0
+
+
+def _csc_api_records(args: argparse.Namespace) -> int:
+    """Records as a council's sender posts them, one envelope per line; each day's batch follows the previous."""
+    import json  # noqa: PLC0415
+
+    from services.simulator.csc_api import CscSender  # noqa: PLC0415
+
+    if args.mode != "history" or args.to == "kafka" or len(args.council or ["median"]) != 1:
+        print("frontdoor simulate --format dfe-csc-api: one --council, history mode, to a file", file=sys.stderr)
+        return 2
+    # Without --start the deltas end on the first day of this month, as a history without --start does.
+    start = args.start or dt.date.today().replace(day=1) - dt.timedelta(days=args.days)
+    sender = CscSender(profiles(args.council)[0], start, args.days, args.seed)
+    progress = Progress("simulate (dfe-csc-api)")
+    stream = args.out.open("w", encoding="utf-8") if args.out else sys.stdout
+    try:
+        for day in sender.days_sent():
+            if day.kind == "full":
+                print(f"full cohort on {day.day}: {len(day.records)} children", file=sys.stderr)
+            for envelope in day.records:
+                stream.write(json.dumps(envelope, separators=(",", ":")) + "\n")
+            progress.update(read=len(day.records), published=len(day.records))
+    finally:
+        if args.out:
+            stream.close()
     progress.finish()
     return 0
 

@@ -89,7 +89,7 @@ class CouncilSimulation:
     def _new_child(self) -> int:
         child = len(self._keys)
         la = self.profile.la_code
-        self._keys.append(self._pseudonymiser.child_key(la, f"{la}-{child:07d}"))
+        self._keys.append(self._pseudonymiser.pseudonymise_child(la, f"{la}-{child:07d}").pseudonym)
         self._last_referral.append(NEVER)
         self._episode_end.append(NEVER)
         return child

@@ -23,6 +23,11 @@ def add_years(day: dt.date, years: float) -> dt.date:
     return moved + dt.timedelta(days=round((years - whole) * 365.25))
 
 
+def history_start(today: dt.date, years: float) -> dt.date:
+    """The first reported day of a history of `years` that ends on the first day of `today`'s month."""
+    return add_years(today.replace(day=1), -years)
+
+
 def simulate(
     councils: Sequence[CouncilProfile],
     start: dt.date,
@@ -59,6 +64,7 @@ def simulate(
             id_prefix=f"sim-{seed_tag}-{profile.la_code}-",
             disorder=disorder or Disorder(),
             correction_sources=REFERRAL_SOURCES,
+            pseudonym_key_id=pseudonymiser.key_id(profile.la_code),
         )
         simulations.append(CouncilSimulation(profile, rng, emitter, pseudonymiser))
     return _days(simulations, timeline, first_day=add_years(start, -WARM_UP_YEARS).toordinal())

@@ -72,8 +72,10 @@ class Emitter:
         id_prefix: str,
         disorder: Disorder,
         correction_sources: Sequence[ReferralSource],
+        pseudonym_key_id: str | None = None,
     ) -> None:
         self._timeline = timeline
+        self._key_id = pseudonym_key_id  # the council's key that made the child keys, recorded on every event
         self._rng = rng
         self._random = rng.random
         self._la_code = la_code
@@ -149,6 +151,7 @@ class Emitter:
             recorded_at=recorded_at,
             la_code=self._la_code,
             child_key=child_key,
+            pseudonym_key_id=self._key_id,
             **fields,
         )
         self._timeline.deliver(day, delivered, event)
@@ -169,6 +172,7 @@ class Emitter:
             recorded_at=noticed_at,
             la_code=self._la_code,
             child_key=event.child_key,
+            pseudonym_key_id=self._key_id,
             retracted_event_id=event.event_id,
         )
         self._timeline.deliver(day, noticed, retraction)

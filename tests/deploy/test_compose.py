@@ -278,10 +278,11 @@ def test_provisioning_files_mounted_by_compose_exist() -> None:
     datasource = load_yaml(GRAFANA_DATASOURCE)["datasources"][0]
     assert datasource["uid"] == "frontdoor-prometheus"
     assert datasource["url"] == "http://prometheus:9090"
-    provider = load_yaml(GRAFANA_DASHBOARD_PROVIDER)["providers"][0]
-    assert provider["type"] == "file"
-    assert provider["folder"] == "Front Door Monitor"
-    assert provider["options"]["path"] == "/var/lib/grafana/dashboards"
+    mounted = targets["grafana"]["/var/lib/grafana/dashboards"]
+    for provider in load_yaml(GRAFANA_DASHBOARD_PROVIDER)["providers"]:  # a folder per council, regional, platform
+        assert provider["type"] == "file"
+        folder = provider["options"]["path"].removeprefix("/var/lib/grafana/dashboards/")
+        assert (mounted / folder).is_dir(), provider["name"]
 
 
 def test_prometheus_config_is_valid() -> None:

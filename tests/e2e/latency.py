@@ -121,7 +121,7 @@ def referral_histories(count: int) -> tuple[list[InboundEvent], list[InboundEven
     history: list[InboundEvent] = []
     triggers: list[InboundEvent] = []
     for n in range(count):
-        key = pseudonyms.child_key("886", f"886-{n:07d}")
+        key = pseudonyms.pseudonymise_child("886", f"886-{n:07d}").pseudonym
         first = make_referral("2023-09-01", child_key=key)
         history += [first, make_closure(first, "2023-10-13", reason=ClosureReason.CLOSED_AFTER_ASSESSMENT_NFA)]
         triggers.append(make_referral("2024-06-05", child_key=key))

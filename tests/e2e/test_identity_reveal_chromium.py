@@ -37,7 +37,7 @@ from tests.unit.alertdesk.desk_builders import PASSWORD, Harness, make_rereferra
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 DOCS_SCREENSHOT = Path(__file__).parents[2] / "docs" / "alertdesk-reveal.png"
 CHILD_ID = "KENT-0004711"
-CHILD = Pseudonymiser(secrets.token_bytes(32)).child_key("886", CHILD_ID)
+CHILD = Pseudonymiser(secrets.token_bytes(32)).pseudonymise_child("886", CHILD_ID).pseudonym
 
 
 def desk_harness() -> Harness:

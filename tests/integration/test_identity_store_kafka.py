@@ -136,7 +136,7 @@ async def test_ingest_seals_ids_the_desk_reveals_them_audited_erasure_removes_th
     result = read_csv(council_extract(tmp_path, [kept_id, erased_id]), ColumnMapping(), "886", pseudonymiser)
     assert len(result.events) == 4 and not result.rejected
     assert pseudonymiser.identities is not None
-    kept_key, erased_key = (pseudonymiser.child_key("886", raw) for raw in (kept_id, erased_id))
+    kept_key, erased_key = (pseudonymiser.pseudonymise_child("886", raw).pseudonym for raw in (kept_id, erased_id))
     producer = AIOKafkaProducer(**producer_kwargs(ingest))
     await producer.start()
     try:

@@ -29,7 +29,7 @@ from schemas.alerts import Alert
 from schemas.codec import decode_alert, encode
 from schemas.events import InboundEvent
 from services.metrics import verify
-from services.metrics.dashboards import all_dashboards
+from services.metrics.council_boards import boards_to_verify
 from services.metrics.guard import check_exposition
 from services.reference.official_statistics import councils_c1, d3_for
 from services.settings import Settings
@@ -135,7 +135,7 @@ async def test_a_real_worker_fed_twenty_councils_through_kafka_gives_every_panel
     today = dt.datetime.now(dt.UTC).date()
     feed, la_codes = twenty_councils_ending_yesterday(today)
     picked = la_codes[0]
-    checks = verify.panel_checks(all_dashboards(), {"la_code": picked, "source_group": "police"})
+    checks = verify.panel_checks(boards_to_verify(picked, "police"), {})
     checks += verify.rule_checks(RULE_FILES)
     names = Names.unique("it-metrics-fullstack")
     processor = names.processor_settings()

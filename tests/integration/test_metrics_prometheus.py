@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import os
 import shutil
 import socket
 import subprocess
 import threading
 import time
+import urllib.parse
 import urllib.request
 from collections import Counter
 from collections.abc import Iterator
@@ -36,9 +38,11 @@ from services.core.engine import Engine
 from services.metrics import verify
 from services.metrics.collector import worker_metrics
 from services.metrics.config import CouncilTargets, MetricsConfig
-from services.metrics.dashboards import all_dashboards
+from services.metrics.council_boards import boards_to_verify
+from services.metrics.dashboards import panels_of, partners
 from services.metrics.guard import check_exposition
 from services.metrics.metrics import PrometheusProcessorMetrics
+from services.metrics.panels import Council
 from services.reference.official_statistics import councils_c1, d3_for
 from services.simulator.history import simulate
 from services.simulator.model import CouncilProfile
@@ -233,8 +237,8 @@ def simulated_worker() -> Iterator[Worker]:
 def test_every_panel_query_and_recording_rule_returns_data_from_a_real_prometheus(
     simulated_worker: Worker, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    variables = {"la_code": simulated_worker.la_codes[0], "source_group": "police"}
-    checks = verify.panel_checks(all_dashboards(), variables) + verify.rule_checks(RULE_FILES)
+    boards = boards_to_verify(simulated_worker.la_codes[0], "police")
+    checks = verify.panel_checks(boards, {}) + verify.rule_checks(RULE_FILES)
     with run_prometheus(simulated_worker.target, tmp_path) as prometheus:
         wait_for_data(prometheus, checks)
         outcomes = verify.run_checks(prometheus, checks)
@@ -251,6 +255,38 @@ def test_every_panel_query_and_recording_rule_returns_data_from_a_real_prometheu
         print(f"scrape of /metrics with {COUNCILS} councils: " + ", ".join(verify.report(durations).splitlines()))
     empty = [o for o in outcomes if not o.has_data]
     assert not empty, "queries without data:\n" + verify.report(empty)
+
+
+def instant(prometheus: str, expr: str) -> list[dict[str, object]]:
+    body = json.loads(_get(f"{prometheus}/api/v1/query?{urllib.parse.urlencode({'query': expr})}"))
+    result: list[dict[str, object]] = body["data"]["result"]
+    return result
+
+
+def small_agency_rereferral_counts(prometheus: str) -> list[tuple[str, str]]:
+    """(council, agency) pairs whose 12-month re-referral count Prometheus holds as 1 to 4."""
+    series = instant(prometheus, "frontdoor_source_group_rereferrals_rolling_12_months >= 1 <= 4")
+    pairs = {(s["metric"]["la_code"], s["metric"]["source_group"]) for s in series}  # type: ignore[index]
+    return sorted(p for p in pairs if p[1] not in ("individual", "anonymous", "unknown"))
+
+
+def test_a_partner_boards_count_of_1_to_4_and_the_rate_built_on_it_return_nothing_from_a_real_prometheus(
+    simulated_worker: Worker, tmp_path: Path
+) -> None:
+    raw = 'frontdoor_source_group_rereferrals_rolling_12_months{source_group="police"}'
+    with run_prometheus(simulated_worker.target, tmp_path) as prometheus:
+        wait_for_data(prometheus, [verify.Check("raw", "re-referrals", raw)])
+        small = small_agency_rereferral_counts(prometheus)[:6]
+        assert small, "the 20 simulated councils should have some agency with 1 to 4 re-referrals"
+        for la_code, group in small:
+            board = {p["title"]: p for p in panels_of(partners(Council(la_code, la_code), group))}
+            rereferrals = board[f"Funnel: {group}"]["targets"][2]
+            rate = board[f"Re-referral rate: {group} against the council"]["targets"][0]
+            council = board[f"Re-referral rate: {group} against the council"]["targets"][1]
+            assert rereferrals["legendFormat"] == "Re-referrals"
+            assert instant(prometheus, rereferrals["expr"]) == [], (la_code, group)
+            assert instant(prometheus, rate["expr"]) == [], (la_code, group)
+            assert instant(prometheus, council["expr"]), "the council's own rate stays shown"
 
 
 def test_the_scraped_exposition_passes_the_cardinality_guard(simulated_worker: Worker) -> None:

@@ -76,9 +76,9 @@ def test_the_dev_key_pseudonymises_no_council_file_even_in_the_dev_profile(
 def test_a_raw_id_sent_as_the_child_key_is_refused_at_ingest(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("FRONTDOOR_PSEUDONYM_KEY", STRONG_KEY)
-    extract = tmp_path / "events.jsonl"
     raw = make_referral(child_key="RAW-CHILD-1234567")
+    monkeypatch.setenv("FRONTDOOR_PSEUDONYM_KEYS", json.dumps({raw.la_code: {"id": "test-a", "key": STRONG_KEY}}))
+    extract = tmp_path / "events.jsonl"
     extract.write_bytes(encode(raw) + b"\n" + encode(make_referral(child_key=CHILD_A, event_id="ok")) + b"\n")
     out = tmp_path / "out.jsonl"
 

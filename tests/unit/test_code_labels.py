@@ -9,9 +9,11 @@ import pytest
 
 from schemas.codes import (
     CLOSURE_REASON_LABELS,
+    CONTACT_OUTCOME_LABELS,
     PRIMARY_NEED_LABELS,
     REFERRAL_SOURCE_LABELS,
     ClosureReason,
+    ContactOutcome,
     PrimaryNeed,
     ReferralSource,
 )
@@ -38,6 +40,7 @@ def schema_documentation() -> dict[str, str]:
         (ReferralSource, REFERRAL_SOURCE_LABELS),
         (PrimaryNeed, PRIMARY_NEED_LABELS),
         (ClosureReason, CLOSURE_REASON_LABELS),
+        (ContactOutcome, CONTACT_OUTCOME_LABELS),
     ],
 )
 def test_every_code_has_a_label(codes: type[StrEnum], labels: dict[StrEnum, str]) -> None:

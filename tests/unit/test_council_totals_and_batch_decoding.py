@@ -61,3 +61,14 @@ def test_every_line_of_a_large_file_keeps_its_own_event_or_its_own_rejection_and
     assert [item.referral_id for item in items if not isinstance(item, Rejected)] == [  # type: ignore[union-attr]
         f"r{n}" for n in range(BATCH_LINES + 10) if n not in (5, BATCH_LINES + 3)
     ]
+
+
+def test_blank_lines_and_a_lone_byte_order_mark_are_skipped_and_later_lines_keep_their_numbers(tmp_path: Path) -> None:
+    good = [encode(make_referral("2024-01-10", referral_id=f"r{n}")) for n in range(4)]
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf\n" + good[0] + b"\n  \n" + good[1] + b"\nnot json\n\n" + good[2] + b"\n")
+
+    items = list(iter_jsonl(path, None))
+
+    assert [item.location for item in items if isinstance(item, Rejected)] == ["line 5"]
+    assert [item for item in items if not isinstance(item, Rejected)] == [decode_event(line) for line in good[:3]]

@@ -11,13 +11,14 @@ KEY = Pseudonymiser(b"identity-test-key")
 
 
 def test_the_same_child_id_gives_the_same_key_in_one_council_and_different_keys_across_councils() -> None:
-    assert KEY.child_key("886", "C123") == KEY.child_key("886", " C123 ")
-    assert KEY.child_key("886", "C123") != KEY.child_key("201", "C123")
-    assert KEY.child_key("886", "C123") != Pseudonymiser(b"another-key").child_key("886", "C123")
+    assert KEY.pseudonymise_child("886", "C123").pseudonym == KEY.pseudonymise_child("886", " C123 ").pseudonym
+    assert KEY.pseudonymise_child("886", "C123").pseudonym != KEY.pseudonymise_child("201", "C123").pseudonym
+    another = Pseudonymiser(b"another-key")
+    assert KEY.pseudonymise_child("886", "C123").pseudonym != another.pseudonymise_child("886", "C123").pseudonym
 
 
 def test_no_pseudonymise_keeps_the_raw_id_for_local_reconciliation() -> None:
-    assert Pseudonymiser(None).child_key("886", "C123") == "C123"
+    assert Pseudonymiser(None).pseudonymise_child("886", "C123").pseudonym == "C123"
 
 
 def test_a_census_referral_id_is_the_shared_natural_key_so_every_source_agrees() -> None:

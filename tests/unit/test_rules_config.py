@@ -9,7 +9,7 @@ import pytest
 
 from services.cli import main
 from services.core.config import DEFAULT_CONFIG, RuleConfig
-from services.rules_config import RulesConfigError, load_council_rules
+from services.rules_config import RulesConfigError, load_council_names, load_council_rules
 from tests.builders import day
 from tests.reference import reference_file
 
@@ -212,3 +212,11 @@ def test_a_council_s_statistical_neighbours_in_the_rules_file_override_the_model
 
     assert load_statistical_neighbours(path) == {"886": ("881", "845")}
     assert load_council_rules(path).at("886", day("2024-06-15")) == DEFAULT_CONFIG
+
+
+def test_the_councils_a_rules_file_names_are_the_council_list_and_a_name_changes_no_rule(tmp_path: Path) -> None:
+    path = tmp_path / "rules.toml"
+    path.write_text('[councils.886]\nname = "Kent"\n\n[councils.201]\nrereferral_window = "365d"\n')
+
+    assert load_council_names(path) == {"886": "Kent"}  # 201 has settings but no name: not served
+    assert load_council_rules(path).for_council("886") == load_council_rules(path).default[0][1]

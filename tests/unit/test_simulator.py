@@ -30,7 +30,7 @@ from schemas.events import (
 )
 from services.ingest.identity import Pseudonymiser
 from services.reference.official_statistics import c1_for, d3_for, median_council_c1, national_c1
-from services.simulator.history import simulate
+from services.simulator.history import history_start, simulate
 from services.simulator.journeys import add_working_days
 from services.simulator.live import live_feed, run_live
 from services.simulator.model import CouncilProfile
@@ -222,7 +222,7 @@ def test_every_event_validates_against_the_contracts() -> None:
     assert {e.la_code for e in events} == {"942"}
     keys = {e.child_key for e in events}
     assert all(len(k) == 32 and not k.startswith("942-") for k in keys)
-    assert PSEUDONYMISER.child_key("942", "942-0000000") in keys
+    assert PSEUDONYMISER.pseudonymise_child("942", "942-0000000").pseudonym in keys
     closures = [e for e in events if isinstance(e, EpisodeClosed)]
     assert {c.reason.value for c in closures} >= {"RC7", "RC8", "RC9"}
     assert all(c.closing_worker and c.closing_worker.startswith("worker-") for c in closures)
@@ -341,3 +341,20 @@ def test_a_council_may_appear_only_once_and_years_must_be_positive() -> None:
         simulate([council("857"), council("857")], YEAR_START, 1, SEED)
     with pytest.raises(ValueError, match="positive"):
         simulate([council("857")], YEAR_START, 0, SEED)
+
+
+@pytest.mark.parametrize(
+    ("today", "years", "first_reported_day"),
+    [
+        (dt.date(2026, 12, 4), 10, dt.date(2016, 12, 1)),
+        (dt.date(2026, 12, 4), 1, dt.date(2025, 12, 1)),
+        (dt.date(2025, 3, 31), 2, dt.date(2023, 3, 1)),
+    ],
+)
+def test_a_default_history_ends_on_the_first_day_of_the_current_month_so_no_event_is_in_the_future(
+    today: dt.date, years: float, first_reported_day: dt.date
+) -> None:
+    assert history_start(today, years) == first_reported_day
+    profile = CouncilProfile.from_c1(median_council_c1(2025), None)
+    last = max(e.occurred_at.date() for e in simulate([profile], history_start(today, 0.25), 0.25, seed=3))
+    assert last < today

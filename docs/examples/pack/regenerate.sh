@@ -9,7 +9,7 @@ PY="${PYTHON:-.venv/bin/python}"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 export FRONTDOOR_PROFILE=dev  # synthetic children only
-"$PY" -m services.cli simulate --council 344 --years 2 --seed 7 --out "$WORK/history.jsonl"
+"$PY" -m services.cli simulate --council 344 --years 2 --seed 7 --start 2024-04-01 --out "$WORK/history.jsonl"
 "$PY" -m services.cli pack --la-code 344 --events "$WORK/history.jsonl" --from 2024-04 --to 2026-03 \
   --out "$WORK/out" --targets "$HERE/targets.toml" --exception --seed 20260331 --user performance.officer
 "$PY" -m services.cli dip-sample --la-code 344 --events "$WORK/history.jsonl" --quarter 2026-Q1 --size 21 \

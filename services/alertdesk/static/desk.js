@@ -6,9 +6,12 @@
   document.documentElement.classList.add("js");
   const csrf = () => document.querySelector('meta[name="csrf-token"]').content;
 
-  function setStatus(text) {
+  // `lost` turns the line red with a different mark, so a dropped connection never reads as live.
+  function setStatus(text, lost) {
     const status = document.getElementById("live-status");
-    if (status) status.textContent = text;
+    if (!status) return;
+    status.textContent = text;
+    status.classList.toggle("lost", Boolean(lost));
   }
 
   function updateCount(feed) {
@@ -58,7 +61,7 @@
   function connect(feed) {
     const source = new EventSource(feed.dataset.stream);
     source.onopen = () => setStatus("Live: new alerts appear here as they are raised.");
-    source.onerror = () => setStatus("Connection lost: reconnecting…");
+    source.onerror = () => setStatus("Connection lost: reconnecting… New alerts will not appear until it is back.", true);
     source.addEventListener("reset", () => {
       feed.querySelectorAll("article.card").forEach((card) => card.remove());
       updateCount(feed);

@@ -152,6 +152,9 @@ USERS = {
     "police.kent": User("police.kent", "partner", "886", agency="police"),
     "hos.kent": User("hos.kent", "head_of_service", "886"),
     "hos.oldham": User("hos.oldham", "head_of_service", "353"),
+    "admin.kent": User("admin.kent", "council_admin", "886"),
+    "police.oldham": User("police.oldham", "partner", "353", agency="police"),
+    "schools.kent": User("schools.kent", "partner", "886", agency="schools"),
 }
 
 

@@ -93,7 +93,10 @@ async def test_performance_and_partner_roles_get_no_child_level_data(username: s
         body = await response.text()
     assert response.status == 403
     assert "kent-child-secret" not in body and kent_id not in body
-    assert harness.audit.records == []
+    # Issue 18: the refusal itself is audited, by route pattern; nothing child-level is recorded as viewed.
+    (refused,) = harness.audit.records
+    assert refused == harness.audit.refusals()[0] and refused.status == 403 and refused.user == username
+    assert kent_id not in refused.model_dump_json()
 
 
 @pytest.mark.parametrize("username", ["perf.kent", "police.kent"])

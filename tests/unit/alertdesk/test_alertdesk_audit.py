@@ -78,16 +78,20 @@ async def test_an_action_is_audited_because_its_answer_carries_the_updated_card(
     assert [r.alert_ids for r in harness.audit.for_route("action")] == [(alert_id,)]
 
 
-async def test_refused_requests_and_aggregate_pages_write_no_audit_record() -> None:
+async def test_refused_requests_write_only_an_access_refused_record_and_aggregate_pages_none() -> None:
     harness, _ = kent_desk()
     async with browser(harness, "perf.kent") as client:
         await client.get("/aggregates")
         await client.get("/aggregates.json")
+        assert harness.audit.records == []
         await client.get("/feed")
+    assert [(r.user, r.route, r.status) for r in harness.audit.refusals()] == [("perf.kent", "/feed", 403)]
+    assert len(harness.audit.records) == 1
     async with browser(harness, "dm.kent") as client:
         harness.audit.records.clear()
         await client.get("/alerts/" + "0" * 32)
-    assert harness.audit.records == []
+    assert [(r.user, r.route, r.status) for r in harness.audit.refusals()] == [("dm.kent", "/alerts/{alert_id}", 404)]
+    assert len(harness.audit.records) == 1
 
 
 async def test_when_the_audit_cannot_be_written_no_child_level_data_is_sent() -> None:

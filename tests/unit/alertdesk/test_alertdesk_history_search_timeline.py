@@ -8,17 +8,19 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from schemas.codes import ContactOutcome
 from services.alertdesk.actions import AlertClosed, AlertOutcome
 from services.alertdesk.projection import Batch
 from services.ingest.identity import Pseudonymiser
-from tests.builders import make_closure, make_referral
+from services.pseudonym_keys import PseudonymKey, PseudonymKeyring
+from tests.builders import make_closure, make_contact, make_decision, make_referral
 from tests.unit.alertdesk.desk_builders import Harness, browser, csrf_token, make_rereferral
 
 pytestmark = pytest.mark.timeout(30)
 SEEN = dt.datetime(2024, 6, 5, 9, 0, tzinfo=dt.UTC)  # when the alerts reached their topic
 KEY = Pseudonymiser(b"unit test key, not a council's")
 RAW_ID = "886-0001234"
-CHILD = KEY.child_key("886", RAW_ID)
+CHILD = KEY.pseudonymise_child("886", RAW_ID).pseudonym
 
 
 def with_history(harness: Harness) -> tuple[str, str]:
@@ -77,6 +79,21 @@ async def test_search_turns_the_council_child_id_into_its_pseudonym_and_never_pu
     assert len(harness.audit.for_route("search")[-1].alert_ids) == 2, "the child's live and history alerts"
 
 
+async def test_after_a_key_rotation_search_finds_the_child_under_the_councils_retired_key() -> None:
+    old_key, new_key = PseudonymKey("886-2025a", b"kent key of 2025, a test"), PseudonymKey("886-2026a", b"kent 2026")
+    rotated = Pseudonymiser(PseudonymKeyring({"886": (new_key, old_key)}))
+    before = rotated.pseudonymise_child("886", RAW_ID, key_id="886-2025a").pseudonym
+    harness = Harness()
+    harness.context.pseudonymiser = rotated
+    harness.fold(make_rereferral(child_key=before))  # raised before the rotation: only the old pseudonym has alerts
+    async with browser(harness, "dm.kent") as client:
+        token = await csrf_token(client)
+        found = await client.post("/search", data={"csrf_token": token, "la_child_id": RAW_ID}, allow_redirects=False)
+
+    assert parse_qs(urlsplit(found.headers["Location"]).query)["child"] == [before]
+    assert before != rotated.pseudonymise_child("886", RAW_ID).pseudonym
+
+
 async def test_a_plain_id_in_the_feeds_query_string_is_refused() -> None:
     harness = Harness()
     async with browser(harness, "dm.kent") as client:
@@ -87,7 +104,15 @@ async def test_the_timeline_shows_events_alerts_and_actions_in_date_order_and_is
     harness = Harness()
     first = make_referral("2024-01-10", child_key=CHILD, team="North")
     batch = Batch()
-    for event in (first, make_closure(first, "2024-03-01"), make_referral("2024-06-03", child_key=CHILD)):
+    contact = make_contact("2024-05-30", child_key=CHILD)
+    decided = make_decision(contact, ContactOutcome.EARLY_HELP)
+    for event in (
+        first,
+        make_closure(first, "2024-03-01"),
+        contact,
+        decided,
+        make_referral("2024-06-03", child_key=CHILD),
+    ):
         batch.add(event)
     harness.desk.fold_batch(batch)
     alert = make_rereferral(child_key=CHILD, referral_date="2024-06-03")
@@ -101,6 +126,8 @@ async def test_the_timeline_shows_events_alerts_and_actions_in_date_order_and_is
     assert order == sorted(order)
     # codes are shown with the census schema's words for them
     assert "6: Police" in timeline and "RC7: Services ceased for any other reason" in timeline
+    # the MASH's own decision codes are shown as words only
+    assert "<b>Outcome</b> Early help<" in timeline and "early_help" not in timeline
     assert f'<div id="identity" data-child="{CHILD}"></div>' in page
     assert elsewhere.status == 404 and not_a_pseudonym.status == 404
     (record,) = harness.audit.for_route("timeline")

@@ -26,8 +26,8 @@ pytestmark = pytest.mark.timeout(30)
 NOW = dt.datetime(2024, 6, 5, 9, 30, tzinfo=dt.UTC)
 PSEUDONYMS = Pseudonymiser(secrets.token_bytes(32))
 KENT_CHILD_ID, OLDHAM_CHILD_ID = "KENT-0004711", "OLDHAM-0000815"
-KENT_CHILD = PSEUDONYMS.child_key("886", KENT_CHILD_ID)
-OLDHAM_CHILD = PSEUDONYMS.child_key("353", OLDHAM_CHILD_ID)
+KENT_CHILD = PSEUDONYMS.pseudonymise_child("886", KENT_CHILD_ID).pseudonym
+OLDHAM_CHILD = PSEUDONYMS.pseudonymise_child("353", OLDHAM_CHILD_ID).pseudonym
 STAFF = {
     "dm.kent": User("dm.kent", "duty_manager", "886"),
     "tm.kent": User("tm.kent", "team_manager", "886"),

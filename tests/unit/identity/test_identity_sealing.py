@@ -13,6 +13,7 @@ from services.identity.cli_identity import erasure_keys
 from services.identity.sealing import IdentityKeyError, IdentityUnsealError, Keyring, decode_key
 from services.identity.vault import IdentityVault
 from services.ingest.identity import Pseudonymiser
+from services.pseudonym_keys import PseudonymKey, PseudonymKeyring
 
 NOW = dt.datetime(2024, 6, 5, 9, 30, tzinfo=dt.UTC)
 PSEUDONYM_KEY = secrets.token_bytes(32)
@@ -23,7 +24,7 @@ def keyring(**per_council: bytes) -> Keyring:
 
 
 def pseudonym(la_code: str, child_id: str) -> str:
-    return Pseudonymiser(PSEUDONYM_KEY).child_key(la_code, child_id)
+    return Pseudonymiser(PSEUDONYM_KEY).pseudonymise_child(la_code, child_id).pseudonym
 
 
 def test_a_sealed_child_id_opens_with_its_councils_key_and_the_topic_value_holds_no_plain_id() -> None:
@@ -118,7 +119,7 @@ def test_the_vault_ignores_a_value_filed_under_another_childs_key_and_values_tha
 
 def test_ingest_keeps_each_childs_council_id_by_pseudonym_only_when_asked() -> None:
     keeping = Pseudonymiser(PSEUDONYM_KEY, keep_identities=True)
-    key = keeping.child_key("886", " LA-42 ")
+    key = keeping.pseudonymise_child("886", " LA-42 ").pseudonym
 
     assert keeping.identities == {key: ("886", "LA-42")}
     assert Pseudonymiser(PSEUDONYM_KEY).identities is None
@@ -132,3 +133,13 @@ def test_erasure_computes_the_pseudonym_ingest_made_and_refuses_a_key_that_is_no
     assert erasure_keys(pseudonymiser, "886", ["LA-42"], [given]) == sorted({pseudonym("886", "LA-42"), given})
     with pytest.raises(ValueError, match="not pseudonyms"):
         erasure_keys(pseudonymiser, "886", [], ["LA-42"])
+
+
+def test_erasure_of_a_child_id_tombstones_its_pseudonym_under_every_key_the_council_has_had() -> None:
+    current, retired = PseudonymKey("886-2026a", secrets.token_bytes(32)), PseudonymKey("886-2025a", PSEUDONYM_KEY)
+    rotated = Pseudonymiser(PseudonymKeyring({"886": (current, retired)}))
+
+    erased = erasure_keys(rotated, "886", ["LA-42"], [])
+
+    assert erased == sorted({rotated.pseudonymise_child("886", "LA-42").pseudonym, pseudonym("886", "LA-42")})
+    assert len(erased) == 2

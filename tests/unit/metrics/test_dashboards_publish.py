@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from services.metrics import cli_dashboards
-from services.metrics.dashboards import all_dashboards
+from services.metrics.council_boards import council_boards, councils_served
 
 
 @dataclass
@@ -84,33 +84,41 @@ def run(*argv: str) -> int:
     return result
 
 
-def test_publish_creates_the_folder_and_posts_every_board_with_the_token(
+def test_publish_creates_a_folder_per_council_and_posts_each_councils_boards_into_its_own_folder(
     grafana: FakeGrafana, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("FRONTDOOR_GRAFANA_TOKEN", "glsa_test_token")
+    councils = councils_served()
 
     assert run("publish", "--url", grafana.url) == 0
 
-    assert grafana.posts("/api/folders") == [{"title": "Front Door Monitor", "uid": "frontdoor"}]
+    folders = grafana.posts("/api/folders")
+    assert [f["uid"] for f in folders] == [f"frontdoor-{c.la_code}" for c in councils] + [
+        "frontdoor-regional",
+        "frontdoor-platform",
+    ]
+    assert {"title": "Kent (886)", "uid": "frontdoor-886"} in folders
     posted = grafana.posts("/api/dashboards/db")
-    assert [p["dashboard"]["uid"] for p in posted] == [b["uid"] for b in all_dashboards()]
-    assert all(p["folderUid"] == "frontdoor" and p["overwrite"] is True for p in posted)
+    for council in councils:
+        own = [p for p in posted if p["folderUid"] == f"frontdoor-{council.la_code}"]
+        assert [p["dashboard"]["uid"] for p in own] == [b["uid"] for b in council_boards(council)]
+    assert all(p["overwrite"] is True for p in posted)
     assert all(p["dashboard"]["id"] is None for p in posted)  # Grafana matches on uid, never on a stale id
     assert {auth for _, _, auth, _ in grafana.requests} == {"Bearer glsa_test_token"}
-    assert "published frontdoor-performance" in capsys.readouterr().out
+    assert "published frontdoor-886-performance" in capsys.readouterr().out
 
 
 def test_publishing_again_overwrites_without_creating_the_folder_twice(
     grafana: FakeGrafana, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("FRONTDOOR_GRAFANA_TOKEN", raising=False)
-    grafana.folders.add("frontdoor")
-
     assert run("publish", "--url", grafana.url) == 0
+    created = len(grafana.posts("/api/folders"))
     assert run("publish", "--url", grafana.url) == 0
 
-    assert grafana.posts("/api/folders") == []
-    assert len(grafana.posts("/api/dashboards/db")) == 2 * len(all_dashboards())
+    assert len(grafana.posts("/api/folders")) == created
+    boards = sum(len(council_boards(c)) for c in councils_served()) + 2  # and the regional and platform boards
+    assert len(grafana.posts("/api/dashboards/db")) == 2 * boards
 
 
 def test_generate_check_passes_on_the_committed_files() -> None:

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 import pytest
 
 from services.metrics import cli_dashboards, verify
-from services.metrics.dashboards import all_dashboards
+from services.metrics.council_boards import boards_to_verify
 
 
 class FakePrometheus(BaseHTTPRequestHandler):
@@ -64,10 +64,18 @@ def run(*argv: str) -> int:
     return result
 
 
-def test_every_panel_query_and_rule_is_sent_with_the_variables_filled(prometheus: str) -> None:
+def test_every_panel_query_of_the_councils_boards_and_every_rule_is_sent(prometheus: str) -> None:
     assert run("verify", "--prometheus", prometheus, "--la-code", "886") == 0
 
-    panels = [t for b in all_dashboards() for p in b["panels"] for t in p.get("targets", [])]
+    boards = boards_to_verify("886", "police")
+    assert [b["uid"] for b in boards] == [
+        "frontdoor-886-mash-wall",
+        "frontdoor-886-performance",
+        "frontdoor-886-partner-police",
+        "frontdoor-regional",
+        "frontdoor-platform",
+    ]
+    panels = [t for b in boards for p in b["panels"] for t in p.get("targets", [])]
     assert len(FakePrometheus.queries) == len(panels) + len(verify.rule_checks())
     assert not [q for q in FakePrometheus.queries if "$" in q]
     assert any('la_code="886"' in q and 'source_group="police"' in q for q in FakePrometheus.queries)
@@ -77,4 +85,4 @@ def test_a_query_without_data_fails_the_run_and_is_named(prometheus: str, capsys
     FakePrometheus.empty_for = "frontdoor_contacts_awaiting_decision"
 
     assert run("verify", "--prometheus", prometheus, "--la-code", "886") == 1
-    assert "EMPTY Front Door: MASH wall / Decisions pending [A]" in capsys.readouterr().out
+    assert "EMPTY 886 (886): MASH wall / Decisions pending [A]" in capsys.readouterr().out

@@ -52,7 +52,7 @@ def test_a_worker_registry_exposes_every_defined_family_and_nothing_else() -> No
     worker_metrics(registry, lambda: {"886": totals}, lambda: dt.datetime(2025, 5, 20, 12, tzinfo=dt.UTC))
 
     exposed = {family.name for family in registry.collect()}
-    defined = {spec.name for spec in m.ALL_SPECS}
+    defined = {spec.name for spec in m.WORKER_SPECS}
     assert exposed == defined
     sample_names = {s.name for family in registry.collect() for s in family.samples}
     assert sample_names <= m.metric_names()

@@ -1,0 +1,1 @@
+"""The receiver: the HTTP endpoint a council's DfE CSC API sender posts its children's records to."""

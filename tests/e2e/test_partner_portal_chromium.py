@@ -1,0 +1,144 @@
+"""Issue 18 in headless Chromium: a police user of Kent sees Kent's police figures only, live and suppressed.
+
+A real desk reads its events and alerts topics on the broker (no worker: the portal's totals are the desk's own
+projection of the events topic). Another agency's or council's URL gives 403 and leaves an AccessRefused record
+on the audit topic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
+
+from bench.kafka_principals import principal_settings
+from bench.processor.harness import delete_topics, read_topic
+from schemas.codes import ReferralSource
+from schemas.topics import ALERT_ACTIONS, ALERTS, AUDIT, EVENTS, IDENTITY
+from services.alertdesk.audit import AccessRefused
+from services.alertdesk.settings import AlertDeskSettings
+from services.kafka.topics import ensure_topics, plan_topic
+from services.reports.suppression import SUPPRESSED
+from services.settings import Settings
+from tests.builders import pseudonym
+from tests.e2e.desk_runner import DeskThread, chromium
+from tests.unit.alertdesk.desk_builders import PASSWORD, directory, make_contacts_alert
+from tests.unit.alertdesk.test_partner_portal import journeys
+
+pytestmark = [pytest.mark.kafka, pytest.mark.slow, pytest.mark.timeout(240)]
+
+
+@pytest.fixture
+def desk(kafka_settings: Settings) -> Iterator[DeskThread]:
+    suffix = f"partner-{uuid.uuid4().hex[:10]}"
+    chosen = (ALERTS, ALERT_ACTIONS, AUDIT, EVENTS, IDENTITY)
+    specs = {spec: dataclasses.replace(spec, name=f"{spec.name}.{suffix}") for spec in chosen}
+    asyncio.run(ensure_topics(kafka_settings, [plan_topic(s, kafka_settings) for s in specs.values()]))
+    config = AlertDeskSettings(
+        alerts_topic=specs[ALERTS].name, actions_topic=specs[ALERT_ACTIONS].name, audit_topic=specs[AUDIT].name,
+        events_topic=specs[EVENTS].name, identity_topic=specs[IDENTITY].name, database_url="sqlite:///:memory:",
+        history_after_days=100_000,
+    )  # fmt: skip
+    users = directory("police.kent", "police.oldham")
+    thread = DeskThread(kafka_settings, config, users, desk_kafka=principal_settings("desk")).start()
+    try:
+        yield thread
+    finally:
+        thread.stop()
+        asyncio.run(delete_topics(kafka_settings, [s.name for s in specs.values()]))
+
+
+def table(driver: Any) -> dict[str, list[str]]:
+    """The portal table as month -> cells (the total row under "Total")."""
+    rows = driver.find_elements(By.CSS_SELECTOR, "#portal-table tbody tr, #portal-table tfoot tr")
+    return {
+        row.find_element(By.TAG_NAME, "th").text: [td.text for td in row.find_elements(By.TAG_NAME, "td")][:8]
+        for row in rows
+    }
+
+
+def projected(desk: DeskThread, month: str) -> bool:
+    async def read() -> bool:
+        assert desk.running is not None
+        rows = desk.running.desk.state.db.query("SELECT 1 FROM desk_totals WHERE month = ? LIMIT 1", (month,))
+        return bool(rows)
+
+    return desk.call(read())
+
+
+def wait_for(desk: DeskThread, month: str, timeout_seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_seconds
+    while not projected(desk, month):
+        assert time.monotonic() < deadline, f"the desk never projected {month}"
+        time.sleep(0.2)
+
+
+def test_a_police_user_of_kent_sees_kents_police_figures_only_with_c_for_small_numbers_and_tampering_is_refused(
+    desk: DeskThread, kafka_settings: Settings
+) -> None:
+    events = [
+        *journeys("886", "2024-05", 30, ReferralSource.POLICE, referred=12, in_need=9),
+        *journeys("886", "2024-06", 25, ReferralSource.POLICE, referred=3, in_need=1),
+        *journeys("886", "2024-05", 50, ReferralSource.SCHOOLS, referred=20, in_need=9),
+        *journeys("353", "2024-05", 70, ReferralSource.POLICE, referred=33, in_need=20),
+    ]
+    desk.produce_events(*events, topic=desk.desk_settings.events_topic)
+    for n in range(6):
+        contact_date = dt.date(2024, 5, 3)
+        desk.produce_alert(
+            make_contacts_alert(child_key=pseudonym(f"kent-{n}"), source_group="police", contact_date=contact_date)
+        )
+    wait_for(desk, "2024-06")
+
+    driver = chromium()
+    try:
+        driver.get(f"{desk.url}/login")
+        driver.find_element(By.ID, "username").send_keys("police.kent")
+        driver.find_element(By.ID, "password").send_keys(PASSWORD)
+        driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+        WebDriverWait(driver, 15).until(expected_conditions.presence_of_element_located((By.ID, "portal-table")))
+        assert driver.current_url.endswith("/partner/886/police")
+        cells = table(driver)
+        assert list(cells) == ["2024-05", "2024-06", "Total"]
+        may, june, total = cells["2024-05"], cells["2024-06"], cells["Total"]
+        assert may[0] == "30" and june[0] == "25" and may[6] == "6"  # Kent's police contacts, and their alerts
+        assert june[1] == SUPPRESSED and "70" not in may  # 3 referred: "c"; Oldham's 70 police contacts: absent
+        for column in range(8):  # no total gives away a lone "c"
+            hidden = [may[column], june[column]].count(SUPPRESSED)
+            assert hidden != 1 or total[column] == SUPPRESSED
+        assert driver.find_elements(By.CSS_SELECTOR, "svg.chart")
+
+        # Live: a new month of contacts appears on the next load, without a restart.
+        desk.produce_events(
+            *journeys("886", "2024-07", 20, ReferralSource.POLICE, referred=10, in_need=5),
+            topic=desk.desk_settings.events_topic,
+        )
+        wait_for(desk, "2024-07")
+        driver.refresh()
+        assert table(driver)["2024-07"][0] == "20"
+
+        for path in ("/partner/886/schools", "/partner/353/police"):
+            driver.get(f"{desk.url}{path}")
+            assert "you may see your own agency in your own council only" in driver.page_source
+            assert "<table" not in driver.page_source
+    finally:
+        driver.quit()
+
+    deadline = time.monotonic() + 20
+    refused: list[AccessRefused] = []
+    while len(refused) < 2 and time.monotonic() < deadline:
+        records = asyncio.run(read_topic(kafka_settings, desk.desk_settings.audit_topic))
+        refused = [AccessRefused.model_validate_json(r.value) for r in records if b'"AccessRefused"' in r.value]
+    assert [(r.user, r.status, r.asked_la_code, r.asked_agency) for r in refused] == [
+        ("police.kent", 403, "886", "schools"),
+        ("police.kent", 403, "353", "police"),
+    ]
