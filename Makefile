@@ -11,6 +11,7 @@ help:
 	@echo "make demo        run the whole stack on this machine with a synthetic MASH feed"
 	@echo "make test        install everything, start Kafka secured (SASL_SSL + ACLs), run ruff, mypy, import-linter and pytest"
 	@echo "make kafka-up    start the local Apache Kafka broker (KRaft) on 127.0.0.1:9092 (KAFKA_SECURE=1: SASL_SSL + ACLs)"
+	@echo "make kafka-up KAFKA_BROKERS=3   a three-broker cluster (replication 3, min.insync.replicas 2)"
 	@echo "make kafka-down  stop it"
 	@echo "make bench       run the benchmarks and write bench/results"
 	@echo "make bench-series  report --by month on the 153-council 10-year history against DuckDB (bench/results)"
@@ -29,14 +30,15 @@ $(STAMP): $(BIN)/python pyproject.toml
 venv install: system $(STAMP)
 
 # KAFKA_SECURE=1: SASL_SSL, SCRAM users per service and ACLs (deploy/kafka/README.md, "Secure mode").
+# KAFKA_BROKERS=3: a three-node KRaft cluster (PLAINTEXT, replication 3, min.insync.replicas 2).
 kafka-up:
-	@python3 deploy/kafka/launcher.py up $(if $(filter 1,$(KAFKA_SECURE)),--secure)
+	@python3 deploy/kafka/launcher.py up $(if $(filter 1,$(KAFKA_SECURE)),--secure) $(if $(KAFKA_BROKERS),--brokers $(KAFKA_BROKERS))
 
 kafka-down:
-	@python3 deploy/kafka/launcher.py down
+	@python3 deploy/kafka/launcher.py down $(if $(KAFKA_BROKERS),--brokers $(KAFKA_BROKERS))
 
 kafka-status:
-	@python3 deploy/kafka/launcher.py status
+	@python3 deploy/kafka/launcher.py status $(if $(KAFKA_BROKERS),--brokers $(KAFKA_BROKERS))
 
 lint: install
 	$(BIN)/ruff check .

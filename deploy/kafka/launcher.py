@@ -1,9 +1,10 @@
-"""Run a real single-node Apache Kafka (KRaft) broker locally from Maven Central jars, without Docker."""
+"""Run a real Apache Kafka (KRaft) broker, or a three-node cluster, locally from Maven Central jars, without Docker."""
 
 from __future__ import annotations
 
 import argparse
 import base64
+import dataclasses
 import os
 import re
 import shlex
@@ -40,7 +41,9 @@ EXIT_NOT_RUNNING = 3
 # Maven 3.8 emits colour resets even with -B; they only garble the error we relay.
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 # The only entries `down --wipe` deletes; anything else means KAFKA_STATE_DIR points somewhere we don't own.
-STATE_ENTRIES = {"data", "logs", "server.properties", "kafka.pid"}
+STATE_ENTRIES = {"data", "logs", "server.properties", "kafka.pid", "cluster.id"}
+CLUSTER_HEAP = "-Xms128m -Xmx384m"  # three JVMs share a 2-core machine with the services under test
+CLUSTER_MIN_INSYNC_REPLICAS = 2
 SECURE_STATE_ENTRIES = {"tls", "env", "credentials.json", "admin.properties", "acls.txt"}  # made by `up --secure`
 
 
@@ -59,6 +62,14 @@ class Config:
     start_timeout: float
     secure: bool
     test_acls: bool = False
+    brokers: int = 1  # 1: the single combined node; 3: a cluster, one combined broker+controller per node
+    node_id: int = NODE_ID
+    voters: str = ""  # controller.quorum.voters; empty means this node alone
+
+    @property
+    def is_cluster(self) -> bool:
+        """The whole cluster (its nodes have their voters set), as opposed to one broker or one node of it."""
+        return self.brokers > 1 and not self.voters
 
     @property
     def libs_dir(self) -> Path:
@@ -113,13 +124,20 @@ class Config:
         return self.state_dir / "env"
 
 
-def load_config(*, secure: bool = False, test_acls: bool = False) -> Config:
+def load_config(*, secure: bool = False, test_acls: bool = False, brokers: int | None = None) -> Config:
     """Secure when asked (--secure or KAFKA_SECURE=1), or when the state dir was made secure before.
 
     test_acls (--test-acls or KAFKA_TEST_ACLS=1, for the CI broker): also the ACLs for the tests' private topics.
+    brokers (--brokers or KAFKA_BROKERS, default 1): 3 starts a cluster; see `node_configs`.
     """
     version = os.environ.get("KAFKA_VERSION", "4.1.1")
     port = int(os.environ.get("KAFKA_PORT", "9092"))
+    brokers = brokers or int(os.environ.get("KAFKA_BROKERS", "1"))
+    if brokers not in (1, 3):
+        raise LauncherError(f"--brokers must be 1 or 3, not {brokers}")
+    # A cluster's controllers sit after its client ports unless told otherwise: 9092-9094 clients, 9095-9097 quorum.
+    default_controller = port + 1 if brokers == 1 else port + brokers
+    default_heap = "-Xms256m -Xmx768m" if brokers == 1 else CLUSTER_HEAP
     cache_root = Path.home() / ".cache" / "frontdoor"
     home_cache = os.environ.get("KAFKA_HOME_CACHE") or str(cache_root / "kafka" / version)
     state_dir = os.environ.get("KAFKA_STATE_DIR") or str(cache_root / "kafka-run" / str(port))
@@ -130,12 +148,39 @@ def load_config(*, secure: bool = False, test_acls: bool = False) -> Config:
         home_cache=Path(home_cache).expanduser().resolve(),
         state_dir=resolved_state,
         port=port,
-        controller_port=int(os.environ.get("KAFKA_CONTROLLER_PORT", "9093")),
-        heap=shlex.split(os.environ.get("KAFKA_HEAP", "-Xms256m -Xmx768m")),
+        controller_port=int(os.environ.get("KAFKA_CONTROLLER_PORT", str(default_controller))),
+        heap=shlex.split(os.environ.get("KAFKA_HEAP", default_heap)),
         start_timeout=float(os.environ.get("KAFKA_START_TIMEOUT", "120")),
         secure=secure or (resolved_state / "credentials.json").exists(),
         test_acls=test_acls or os.environ.get("KAFKA_TEST_ACLS", "") in {"1", "true", "yes"},
+        brokers=brokers,
     )
+
+
+def node_configs(cfg: Config) -> list[Config]:
+    """The nodes to run: the config itself for one broker; for a cluster, node i in <state>/node-i.
+
+    Node i (1-based) listens for clients on port+i-1 and for the quorum on controller_port+i-1. Every node is a
+    combined broker and controller, so the three form a three-voter KRaft quorum that survives losing one node.
+    """
+    if not cfg.is_cluster:
+        return [cfg]
+    voters = ",".join(f"{i}@{HOST}:{cfg.controller_port + i - 1}" for i in range(1, cfg.brokers + 1))
+    return [
+        dataclasses.replace(
+            cfg,
+            state_dir=cfg.state_dir / f"node-{i}",
+            port=cfg.port + i - 1,
+            controller_port=cfg.controller_port + i - 1,
+            node_id=i,
+            voters=voters,
+        )
+        for i in range(1, cfg.brokers + 1)
+    ]
+
+
+def cluster_bootstrap(cfg: Config) -> str:
+    return ",".join(node.bootstrap for node in node_configs(cfg))
 
 
 # --- process bookkeeping -------------------------------------------------------------------------------
@@ -254,10 +299,10 @@ def install_staging(staging: Path, libs_dir: Path) -> None:
 
 
 def server_properties(cfg: Config) -> dict[str, str]:
-    return {
+    properties = {
         "process.roles": "broker,controller",
-        "node.id": str(NODE_ID),
-        "controller.quorum.voters": f"{NODE_ID}@{HOST}:{cfg.controller_port}",
+        "node.id": str(cfg.node_id),
+        "controller.quorum.voters": cfg.voters or f"{cfg.node_id}@{HOST}:{cfg.controller_port}",
         "listeners": f"PLAINTEXT://{HOST}:{cfg.port},CONTROLLER://{HOST}:{cfg.controller_port}",
         "advertised.listeners": f"PLAINTEXT://{HOST}:{cfg.port}",
         "controller.listener.names": "CONTROLLER",
@@ -276,6 +321,26 @@ def server_properties(cfg: Config) -> dict[str, str]:
         # The project creates its topics explicitly; a typo must fail instead of creating a new topic.
         "auto.create.topics.enable": "false",
     }
+    if cfg.brokers > 1:
+        replicas, min_isr = str(cfg.brokers), str(CLUSTER_MIN_INSYNC_REPLICAS)
+        properties |= {
+            "offsets.topic.replication.factor": replicas,
+            "transaction.state.log.replication.factor": replicas,
+            "transaction.state.log.min.isr": min_isr,
+            "share.coordinator.state.topic.replication.factor": replicas,
+            "share.coordinator.state.topic.min.isr": min_isr,
+            "default.replication.factor": replicas,
+            "min.insync.replicas": min_isr,
+            # A killed node's partitions move to the others within this (default 9 s): drills measure the gap.
+            "broker.session.timeout.ms": "6000",
+            "broker.heartbeat.interval.ms": "1000",
+            # A node back from a crash takes its partitions back when it has caught up, as in production.
+            "auto.leader.rebalance.enable": "true",
+            "leader.imbalance.check.interval.seconds": "30",
+            # Never elect a replica that missed acknowledged writes: an outage, never a silent loss.
+            "unclean.leader.election.enable": "false",
+        }
+    return properties
 
 
 def write_properties(cfg: Config) -> None:
@@ -359,10 +424,11 @@ def new_cluster_id() -> str:
             return cluster_id
 
 
-def format_storage(cfg: Config) -> None:
+def format_storage(cfg: Config, cluster_id: str | None = None) -> None:
+    """Format the node's log dir once; a cluster's nodes share the `cluster_id` their state dir keeps."""
     if (cfg.data_dir / "meta.properties").exists():
         return
-    cluster_id = new_cluster_id()
+    cluster_id = cluster_id or new_cluster_id()
     started = time.monotonic()
     cmd = java_command(cfg, STORAGE_TOOL_CLASS, "format", "-t", cluster_id, "-c", str(cfg.properties_file))
     if cfg.secure:
@@ -427,7 +493,7 @@ def parse_brokers(payload: bytes, correlation_id: int) -> Iterator[tuple[int, st
         yield node_id, host, reader.take(">i")
 
 
-def broker_ready(port: int, timeout: float = 2.0) -> bool:
+def broker_ready(port: int, timeout: float = 2.0, node_id: int = NODE_ID) -> bool:
     """True once a MetadataRequest lists this broker; its client listener opens only after it is unfenced."""
     correlation_id = int(time.monotonic() * 1000) & 0x7FFFFFFF
     try:
@@ -437,7 +503,7 @@ def broker_ready(port: int, timeout: float = 2.0) -> bool:
             brokers = list(parse_brokers(recv_exact(sock, size), correlation_id))
     except (OSError, struct.error, UnicodeDecodeError):
         return False
-    return (NODE_ID, HOST, port) in brokers
+    return (node_id, HOST, port) in brokers
 
 
 def api_versions_request(correlation_id: int, client_id: str = "frontdoor-launcher") -> bytes:
@@ -470,7 +536,7 @@ def secure_broker_ready(port: int, cafile: Path, timeout: float = 2.0) -> bool:
 def answers(cfg: Config) -> bool:
     if cfg.secure:
         return secure_broker_ready(cfg.port, cfg.tls_dir / "ca.pem")
-    return broker_ready(cfg.port)
+    return broker_ready(cfg.port, node_id=cfg.node_id)
 
 
 def broker_exited(proc: subprocess.Popen[bytes] | None, pid: int | None) -> bool:
@@ -513,6 +579,8 @@ def start_broker(cfg: Config) -> subprocess.Popen[bytes]:
 
 
 def cmd_up(cfg: Config) -> int:
+    if cfg.is_cluster:
+        return cmd_up_cluster(cfg)
     pid = running_pid(cfg, remove_stale=True)
     if pid is not None:
         print(f"Kafka is already running (pid {pid}) at {cfg.bootstrap}")
@@ -545,6 +613,79 @@ def cmd_up(cfg: Config) -> int:
     elapsed = time.monotonic() - started
     print(f"Kafka {cfg.version} ready at {cfg.bootstrap} (started in {elapsed:.1f}s; log: {cfg.server_log})")
     print_client_lines(cfg)
+    return 0
+
+
+def shared_cluster_id(cfg: Config) -> str:
+    """The id every node of the cluster is formatted with, kept in the cluster's state dir."""
+    path = cfg.state_dir / "cluster.id"
+    if not path.exists():
+        cfg.state_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(new_cluster_id() + "\n")
+    return path.read_text().strip()
+
+
+def cmd_up_cluster(cfg: Config) -> int:
+    """Start every node of the cluster that is not running (all of them at first, one after a drill killed it)."""
+    if cfg.secure:
+        raise LauncherError(
+            "--secure runs one broker; the three-broker cluster is PLAINTEXT on loopback (deploy/kafka/README.md)"
+        )
+    resolve_jars(cfg)
+    cluster_id = shared_cluster_id(cfg)
+    started: list[tuple[Config, subprocess.Popen[bytes]]] = []
+    began = time.monotonic()
+    try:
+        for node in node_configs(cfg):
+            pid = running_pid(node, remove_stale=True)
+            if pid is not None:
+                print(f"Node {node.node_id} is already running (pid {pid}) at {node.bootstrap}")
+                continue
+            for port in (node.port, node.controller_port):
+                if port_in_use(port):
+                    raise LauncherError(f"Port {port} on {HOST} is already in use by another process.")
+            node.data_dir.mkdir(parents=True, exist_ok=True)
+            write_properties(node)
+            format_storage(node, cluster_id)
+            proc = start_broker(node)
+            started.append((node, proc))
+            print(f"Started node {node.node_id} (pid {proc.pid}) at {node.bootstrap}", flush=True)
+        # All started before any is waited for: a node answers only once the quorum (two of three) has formed.
+        for node, proc in started:
+            wait_until_ready(node, proc, None)
+    except LauncherError:
+        for node, proc in started:
+            stop_process(proc.pid)
+            node.pid_file.unlink(missing_ok=True)
+        raise
+    elapsed = time.monotonic() - began
+    print(f"Kafka {cfg.version} cluster of {cfg.brokers} ready ({len(started)} started in {elapsed:.1f}s)")
+    print(f"BOOTSTRAP={cluster_bootstrap(cfg)}")
+    return 0
+
+
+def cmd_down_cluster(cfg: Config, *, wipe: bool, node_id: int | None) -> int:
+    """SIGTERM the chosen nodes together (one by one, the last ones would wait for a quorum already gone)."""
+    nodes = [n for n in node_configs(cfg) if node_id is None or n.node_id == node_id]
+    running = [(n, pid) for n in nodes if (pid := running_pid(n, remove_stale=True)) is not None]
+    began = time.monotonic()
+    for _node, pid in running:
+        signal_group(pid, signal.SIGTERM)
+    for node, pid in running:
+        killed = False
+        if not wait_for_exit(pid, max(0.0, STOP_GRACE_SECONDS - (time.monotonic() - began))):
+            signal_group(pid, signal.SIGKILL)
+            wait_for_exit(pid, 5.0)
+            killed = True
+        node.pid_file.unlink(missing_ok=True)
+        how = "killed with SIGKILL after the grace period" if killed else "stopped"
+        print(f"Node {node.node_id} (pid {pid}) {how} in {time.monotonic() - began:.1f}s")
+    if not running:
+        print("Kafka is not running")
+    if wipe and node_id is None:
+        for node in node_configs(cfg):
+            wipe_state(node)
+        wipe_state(cfg)
     return 0
 
 
@@ -588,14 +729,17 @@ def stop_process(pid: int) -> bool:
 def wipe_state(cfg: Config) -> None:
     if not cfg.state_dir.exists():
         return
-    unexpected = {entry.name for entry in cfg.state_dir.iterdir()} - STATE_ENTRIES - SECURE_STATE_ENTRIES
+    nodes = {f"node-{i}" for i in range(1, cfg.brokers + 1)} if cfg.is_cluster else set()
+    unexpected = {entry.name for entry in cfg.state_dir.iterdir()} - STATE_ENTRIES - SECURE_STATE_ENTRIES - nodes
     if unexpected:
         raise LauncherError(f"Refusing to wipe {cfg.state_dir} (unexpected entries: {sorted(unexpected)})")
     shutil.rmtree(cfg.state_dir)
     print(f"Wiped {cfg.state_dir}")
 
 
-def cmd_down(cfg: Config, *, wipe: bool) -> int:
+def cmd_down(cfg: Config, *, wipe: bool, node_id: int | None = None) -> int:
+    if cfg.is_cluster:
+        return cmd_down_cluster(cfg, wipe=wipe, node_id=node_id)
     pid = running_pid(cfg, remove_stale=True)
     if pid is None:
         print("Kafka is not running")
@@ -611,6 +755,9 @@ def cmd_down(cfg: Config, *, wipe: bool) -> int:
 
 
 def cmd_status(cfg: Config) -> int:
+    if cfg.is_cluster:
+        codes = [cmd_status(node) for node in node_configs(cfg)]
+        return EXIT_NOT_RUNNING if any(codes) else 0
     pid = running_pid(cfg, remove_stale=False)
     if pid is None:
         print(f"Kafka is not running (state: {cfg.state_dir})")
@@ -621,10 +768,10 @@ def cmd_status(cfg: Config) -> int:
 
 
 def cmd_wait(cfg: Config) -> int:
-    pid = running_pid(cfg, remove_stale=False)
-    waited = wait_until_ready(cfg, None, pid)
-    print(f"Kafka ready at {cfg.bootstrap} (waited {waited:.1f}s)")
-    print(f"BOOTSTRAP={cfg.bootstrap}")
+    for node in node_configs(cfg):
+        waited = wait_until_ready(node, None, running_pid(node, remove_stale=False))
+        print(f"Kafka ready at {node.bootstrap} (waited {waited:.1f}s)")
+    print(f"BOOTSTRAP={cluster_bootstrap(cfg)}")
     return 0
 
 
@@ -642,19 +789,26 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     down = sub.add_parser("down", help="stop the broker (SIGTERM, then SIGKILL after 30s)")
     down.add_argument("--wipe", action="store_true", help="also delete the state dir (data, logs, config)")
-    sub.add_parser("status", help="exit 0 if the broker is running, 3 if not")
-    sub.add_parser("wait", help="wait until an already started broker answers metadata requests")
+    down.add_argument("--node", type=int, help="with --brokers 3: stop this node only (1-3)")
+    status = sub.add_parser("status", help="exit 0 if the broker is running, 3 if not")
+    wait = sub.add_parser("wait", help="wait until an already started broker answers metadata requests")
+    for command in (up, down, status, wait):
+        command.add_argument(
+            "--brokers", type=int, help="1 (default) or 3: a KRaft cluster of three combined nodes (KAFKA_BROKERS)"
+        )
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    cfg = load_config(secure=getattr(args, "secure", False), test_acls=getattr(args, "test_acls", False))
     try:
+        cfg = load_config(
+            secure=getattr(args, "secure", False), test_acls=getattr(args, "test_acls", False), brokers=args.brokers
+        )
         if args.command == "up":
             return cmd_up(cfg)
         if args.command == "down":
-            return cmd_down(cfg, wipe=args.wipe)
+            return cmd_down(cfg, wipe=args.wipe, node_id=args.node)
         if args.command == "status":
             return cmd_status(cfg)
         return cmd_wait(cfg)

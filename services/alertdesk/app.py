@@ -306,17 +306,26 @@ async def index(request: web.Request) -> web.StreamResponse:
 
 
 async def healthz(request: web.Request) -> web.StreamResponse:
-    """503 while audit writes fail: a desk that cannot keep its audit trail must not look healthy.
+    """503 while audit writes fail, or Kafka cannot take durable writes: a desk that cannot keep its audit trail or
+    record decisions must not look healthy.
 
-    "status" is "ok" only while the last audit write succeeded; when it is not, "audit" says how many failed.
+    "status" is "ok" only while the last audit write succeeded and Kafka's last check was writable; "audit" says how
+    many writes failed, "kafka" what the check found (services/kafka/health.py) and for how long.
     """
     context = context_of(request)
     desk, health = context.desk, context.audit_health
-    body: dict[str, object] = {"status": "ok" if health.ok else "failing"}
+    kafka = context.kafka.latest if context.kafka is not None else None
+    ok = health.ok and (kafka is None or kafka.writable)
+    body: dict[str, object] = {"status": "ok" if ok else "failing"}
     if not health.ok:
         body["audit"] = {"status": "failing", "consecutive_failures": health.consecutive_failures}
+    if kafka is not None and context.kafka is not None:
+        report: dict[str, object] = {"status": kafka.status, "brokers": kafka.brokers, "detail": kafka.summary()}
+        if not kafka.writable:
+            report["failing_for_seconds"] = round(context.kafka.since(kafka), 1)
+        body["kafka"] = report
     body |= {"caught_up": desk.caught_up, "alerts": desk.state.total()}
-    return web.json_response(body, status=200 if health.ok else 503)
+    return web.json_response(body, status=200 if ok else 503)
 
 
 async def no_icon(_request: web.Request) -> web.StreamResponse:

@@ -32,6 +32,7 @@ from services.alertdesk.signin import SignIn
 from services.alertdesk.state import AlertRecord
 from services.identity.vault import IdentityVault
 from services.ingest.identity import Pseudonymiser
+from services.kafka.health import ClusterWatch
 
 ActionPublisher = Callable[[ActionMessage], Awaitable[None]]
 
@@ -72,6 +73,8 @@ class DeskContext:
     epoch: str = field(default_factory=lambda: secrets.token_hex(4))
     # Computes a pseudonym from the council's child id for search; None without FRONTDOOR_PSEUDONYM_KEY.
     pseudonymiser: Pseudonymiser | None = None
+    # Whether Kafka takes the desk's durable writes (actions, audit), as last checked; None: not watched (tests).
+    kafka: ClusterWatch | None = None
 
     async def audit_view(
         self,

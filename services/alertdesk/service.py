@@ -36,7 +36,9 @@ from services.identity.sealing import Keyring
 from services.identity.store import follow_identities
 from services.identity.vault import IdentityVault
 from services.ingest.identity import Pseudonymiser
+from services.kafka.health import ClusterWatch
 from services.kafka.topics import ensure_topics, plan_topic
+from services.metrics.metrics import KafkaHealthMetrics
 from services.rules_config import load_council_rules
 from services.settings import MissingPseudonymKeyError, Settings
 
@@ -165,6 +167,11 @@ async def run_desk(
         indicator_alerts=IndicatorAlerts(desk_settings.alertmanager_max_alerts),
         reveal_budget=RevealBudget(desk_settings.reveals_per_user_per_hour),
     )
+    kafka_metrics = KafkaHealthMetrics(registry)
+    written = [desk_settings.actions_topic, desk_settings.audit_topic]
+    interval = desk_settings.kafka_health_interval_seconds
+    context.kafka = ClusterWatch(settings, written, interval, [kafka_metrics.observe])
+    tasks.append(asyncio.create_task(context.kafka.run(stop), name="alertdesk-kafka-health"))
     watcher = UsersWatcher(context, desk_settings.users_file)
     tasks.append(asyncio.create_task(watcher.run(stop), name="alertdesk-users-watcher"))
     app = create_app(context)

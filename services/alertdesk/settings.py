@@ -48,6 +48,8 @@ class AlertDeskSettings(BaseSettings):
     header_timeout_seconds: float = Field(default=10.0, gt=0)  # a request's headers must arrive within this
     body_timeout_seconds: float = Field(default=10.0, gt=0)  # and a form's body within this
     keepalive_timeout_seconds: float = Field(default=15.0, gt=0)  # an idle connection is closed after this
+    # How often the desk checks that Kafka can take its actions and audit records; /healthz reports the result.
+    kafka_health_interval_seconds: float = Field(default=5.0, gt=0, le=600)
     max_connections_per_address: int = Field(default=32, ge=1)
     max_connections: int = Field(default=200, ge=1)
     max_streams_per_session: int = Field(default=3, ge=1)  # live feed (SSE) connections one session may hold

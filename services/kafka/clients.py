@@ -56,12 +56,19 @@ def common_kwargs(settings: Settings) -> dict[str, Any]:
 
 
 def producer_kwargs(settings: Settings) -> dict[str, Any]:
-    """The durable producer: every in-sync replica acknowledges, and retries cannot duplicate or reorder."""
+    """The durable producer: every in-sync replica acknowledges, and retries cannot duplicate or reorder.
+
+    A send is retried (leader moved, too few replicas in sync) every `retry_backoff_ms` until `request_timeout_ms`,
+    then fails with an error the caller sees: a leader election (seconds) is ridden out, a lasting loss of
+    min.insync.replicas is not waited on silently.
+    """
     return common_kwargs(settings) | {
         "acks": "all",
         "enable_idempotence": True,
         "linger_ms": 5,
         "compression_type": None,
+        "retry_backoff_ms": 250,
+        "request_timeout_ms": 30_000,
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -12,6 +13,9 @@ from schemas.codes import PrimaryNeed, Rule, Severity, SourceGroup
 from schemas.events import EVENT_TYPES
 from services.core.history import Outcome
 from services.core.series import month_keys
+
+if TYPE_CHECKING:
+    from services.kafka.health import ClusterHealth
 
 # ---- Label vocabularies: every label value comes from one of these sets (la_code and year by pattern) ----
 LA_CODE, SOURCE_GROUP, PRIMARY_NEED, AREA, YEAR = "la_code", "source_group", "primary_need", "area", "year"
@@ -93,6 +97,15 @@ EVENT_AGE = _spec("event_age_seconds", "Event time against processing time, per 
 CONSUMER_LAG = _spec("consumer_lag_events", "Events on the input topic not yet consumed by this worker")
 LAST_EVENT = _spec("last_event_processed_timestamp_seconds", "Unix time the last event was processed")
 STATE_SIZE = _spec("state_children", "Children held in this worker's state")
+
+# ---- Kafka's health as a service sees it (services.kafka.health; the worker and the desk) ----
+KAFKA_WRITABLE = _spec("kafka_writable", "1 when every partition written has a leader and min.insync.replicas in sync")
+KAFKA_BROKERS = _spec("kafka_brokers", "Brokers in the cluster's metadata (0 when none answers)")
+KAFKA_UNDER_MIN_ISR = _spec(
+    "kafka_partitions_under_min_isr", "Partitions written to with fewer in-sync replicas than min.insync.replicas"
+)
+KAFKA_OFFLINE = _spec("kafka_partitions_offline", "Partitions written to that have no leader")
+KAFKA_SPECS = (KAFKA_WRITABLE, KAFKA_BROKERS, KAFKA_UNDER_MIN_ISR, KAFKA_OFFLINE)
 
 # ---- Indicator gauges (services.metrics.collector, computed at scrape time from council totals) ----
 _L = (LA_CODE,)
@@ -199,7 +212,7 @@ COLLECTOR_SPECS = (
     REREFERRAL_TARGET, CONTACT_TO_REFERRAL_TARGET, REFERRAL_TO_ASSESSMENT_TARGET, BENCHMARK_YEAR,
     *BENCHMARKS.values(), *BENCHMARK_TRENDS.values(), MONTHLY_COUNT, MONTHLY_RATIO,
 )  # fmt: skip
-WORKER_SPECS = PROCESSOR_SPECS + COLLECTOR_SPECS
+WORKER_SPECS = PROCESSOR_SPECS + COLLECTOR_SPECS + KAFKA_SPECS  # the desk exposes KAFKA_SPECS too
 ALL_SPECS = WORKER_SPECS + RECEIVER_SPECS
 
 
@@ -249,6 +262,7 @@ class PrometheusProcessorMetrics:
         self.lag = Gauge(CONSUMER_LAG.name, CONSUMER_LAG.documentation, registry=registry)
         self.last_event = Gauge(LAST_EVENT.name, LAST_EVENT.documentation, registry=registry)
         self.state = Gauge(STATE_SIZE.name, STATE_SIZE.documentation, registry=registry)
+        self.kafka = KafkaHealthMetrics(registry)
         # Every bounded series exists from the start at 0, so increase() sees the first event and panels have data.
         self._consumed = {
             (event_type, outcome): self.consumed.labels(event_type, outcome)
@@ -302,6 +316,9 @@ class PrometheusProcessorMetrics:
     def consumer_lag(self, events: int) -> None:
         self.lag.set(events)
 
+    def kafka_health(self, health: ClusterHealth) -> None:
+        self.kafka.observe(health)
+
     def contact_received(self, la_code: str, source_group: str) -> None:
         self._council_seen(la_code)
         self.contacts.labels(la_code, _bounded(source_group, SOURCE_GROUPS, "unknown")).inc()
@@ -354,3 +371,18 @@ class ReceiverMetrics:
 
     def token_request(self, issued: bool) -> None:
         self.tokens.labels("issued" if issued else "refused").inc()
+
+
+class KafkaHealthMetrics:
+    """The four Kafka health gauges on an injected registry, set from each ClusterHealth a ClusterWatch reports."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.writable, self.brokers, self.under_min_isr, self.offline = (
+            Gauge(spec.name, spec.documentation, registry=registry) for spec in KAFKA_SPECS
+        )
+
+    def observe(self, health: ClusterHealth) -> None:
+        self.writable.set(1 if health.writable else 0)
+        self.brokers.set(health.brokers)
+        self.under_min_isr.set(len(health.under_min_isr))
+        self.offline.set(len(health.offline))

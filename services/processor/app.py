@@ -21,6 +21,7 @@ from faust.types import TP
 from services.core.aggregates import AggregateKey
 from services.core.config import DEFAULT_CONFIG, Rules
 from services.kafka.clients import common_kwargs, consumer_kwargs, faust_broker_url, faust_credentials
+from services.kafka.health import ClusterWatch
 from services.processor.faust_workarounds import GapReader, InOrder
 from services.processor.handlers import Clock, EventsHandler
 from services.processor.observe import NoMetrics, ProcessorMetrics
@@ -87,7 +88,11 @@ def _faust_app(settings: Settings, processor: ProcessorSettings) -> Any:
         key_serializer="raw",
         value_serializer="raw",
         processing_guarantee="at_least_once",  # exactly_once is unreliable in faust-streaming
-        producer_acks=-1,
+        producer_acks=-1,  # acks=all: with min.insync.replicas=2 of 3, a write survives losing any one broker
+        # faust enables idempotence only inside transactions (exactly_once); without it, aiokafka still keeps a
+        # partition's batches in order (one in flight each), and a retried alert or changelog write repeats the same
+        # bytes, which readers fold by alert id or key.
+        producer_request_timeout=processor.producer_request_timeout_seconds,
         producer_linger=0.01,  # fewer, larger produce requests; each batch ends with a flush, so no added latency
         consumer_auto_offset_reset="earliest",
         consumer_group_instance_id=processor.group_instance_id,
@@ -160,8 +165,15 @@ def make_app(
     async def observe_state() -> None:
         handler.observe_state()
 
+    topics = [processor.events_topic, processor.alerts_topic, processor.deadletter_topic, *changelog_names(processor)]
+    kafka = ClusterWatch(settings, topics, processor.kafka_health_interval_seconds, [handler.metrics.kafka_health])
+
+    async def check_kafka() -> None:
+        await kafka.check()
+
     children.on_recover(rebuild_totals)
     app.timer(interval=STATE_INTERVAL_SECONDS)(observe_state)  # faust starts timers after recovery
+    app.timer(interval=processor.kafka_health_interval_seconds)(check_kafka)
     if processor.status_path is not None:
         status_path = processor.status_path
         seen: list[int] = []

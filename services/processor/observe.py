@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from services.kafka.health import ClusterHealth
 
 
 class ProcessorMetrics(Protocol):
@@ -28,6 +31,9 @@ class ProcessorMetrics(Protocol):
 
     def consumer_lag(self, events: int) -> None:
         """Events on this worker's assigned partitions not handled yet (highwater minus position)."""
+
+    def kafka_health(self, health: ClusterHealth) -> None:
+        """The cluster as the worker's periodic check saw it (services.kafka.health)."""
 
     def contact_received(self, la_code: str, source_group: str) -> None:
         """One ContactReceived applied; source_group is an Annex A group value or "unknown"."""
@@ -60,6 +66,9 @@ class NoMetrics:
         pass
 
     def consumer_lag(self, events: int) -> None:
+        pass
+
+    def kafka_health(self, health: ClusterHealth) -> None:
         pass
 
     def contact_received(self, la_code: str, source_group: str) -> None:

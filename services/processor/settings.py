@@ -37,6 +37,11 @@ class ProcessorSettings(BaseSettings):
     heartbeat_interval_seconds: float = Field(default=1.0, gt=0, le=60)
     rebalance_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
     commit_interval_seconds: float = Field(default=0.5, gt=0, le=60)
+    # How long a produce (alerts, changelog) is retried before the worker fails with an error: long enough to ride
+    # out a leader election or a rolling restart, far shorter than faust's 20 minutes of silent retries.
+    producer_request_timeout_seconds: float = Field(default=120.0, ge=10, le=1_200)
+    # How often the worker checks that its topics can take durable writes (log, /metrics; docs/runbook.md).
+    kafka_health_interval_seconds: float = Field(default=10.0, gt=0, le=600)
 
     # Expired children: how often (seconds of the worker's clock) each partition is swept.
     expiry_sweep_seconds: float = Field(default=3_600.0, gt=0)
