@@ -274,8 +274,12 @@ def test_a_partner_boards_count_of_1_to_4_and_the_rate_built_on_it_return_nothin
     simulated_worker: Worker, tmp_path: Path
 ) -> None:
     raw = 'frontdoor_source_group_rereferrals_rolling_12_months{source_group="police"}'
+    # The council's rate is a recording rule: evaluated after the scrape that brings the raw series, so wait for both.
+    rule = "frontdoor:rereferral_rolling_12_months:ratio"
     with run_prometheus(simulated_worker.target, tmp_path) as prometheus:
-        wait_for_data(prometheus, [verify.Check("raw", "re-referrals", raw)])
+        wait_for_data(
+            prometheus, [verify.Check("raw", "re-referrals", raw), verify.Check("rule", "council rate", rule)]
+        )
         small = small_agency_rereferral_counts(prometheus)[:6]
         assert small, "the 20 simulated councils should have some agency with 1 to 4 re-referrals"
         for la_code, group in small:
