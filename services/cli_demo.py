@@ -88,7 +88,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--desk-port", type=int, default=8080, help="alert desk port on 127.0.0.1")
     parser.add_argument("--metrics-port", type=int, default=9464, help="worker /metrics port on 127.0.0.1")
     parser.add_argument("--prometheus-port", type=int, default=9090, help="Prometheus port on 127.0.0.1")
-    parser.add_argument("--alertmanager-port", type=int, default=9093, help="Alertmanager port on 127.0.0.1")
+    parser.add_argument(
+        "--alertmanager-port", type=int, default=9193,
+        help="Alertmanager port on 127.0.0.1 (not its usual 9093: the local Kafka launcher's controller listens there)",
+    )  # fmt: skip
     parser.set_defaults(handler=run_demo_command)
 
 
