@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from services.demo_monitoring import ALERTMANAGER_CONFIG, HOOK_PATH, PROMETHEUS_CONFIG, Ports, write_configs
+from services.alertdesk.hooks import HOOK_PATH
+from services.demo_monitoring import ALERTMANAGER_CONFIG, PROMETHEUS_CONFIG, Ports, write_configs
 
 PORTS = Ports(worker_metrics=19464, desk=18080, prometheus=19090, alertmanager=19093)
 
