@@ -147,6 +147,8 @@ def make_app(
         async for batch in stream.noack_take(processor.max_batch, within=processor.batch_window_seconds):
             for fetched in by_partition(batch, app.consumer.assignment()):
                 part = await in_order.admit(fetched, app.consumer_generation_id)
+                for handled_before in in_order.take_redelivered():
+                    await stream.ack(handled_before)
                 if not part:
                     continue
                 try:

@@ -64,6 +64,7 @@ class InOrder:
     expected: dict[Any, int] = field(default_factory=dict)
     dropped: int = 0  # events delivered again below the expected offset: handled already
     filled: int = 0  # events read aside to fill a gap
+    redelivered: list[Any] = field(default_factory=list)  # dropped events still to acknowledge (see take_redelivered)
 
     async def admit(self, part: Sequence[Any], generation: int) -> list[Any]:
         """The events of one partition's part in offset order, each gap before them filled; none handled twice."""
@@ -78,12 +79,19 @@ class InOrder:
             offset, want = event.message.offset, self.expected[tp]
             if offset < want:
                 self.dropped += 1
+                self.redelivered.append(event)
                 continue
             if offset > want:
                 admitted.extend(await self._fill(tp, want, offset))
             admitted.append(event)
             self.expected[tp] = offset + 1
         return admitted
+
+    def take_redelivered(self) -> list[Any]:
+        """The dropped events, to acknowledge: faust counts a handed-out event as pending until it is acknowledged,
+        and on shutdown waits for it (wait_empty) until the worker is killed. Found by CI: a worker stopped -9."""
+        taken, self.redelivered = self.redelivered, []
+        return taken
 
     async def _fill(self, tp: Any, want: int, got: int) -> list[Any]:
         """The events from `want` up to `got`, read aside; from the log start if retention deleted the first."""
