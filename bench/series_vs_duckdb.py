@@ -94,6 +94,29 @@ def report(manifest: dict[str, Any], work: Path, jobs: int, memory_limit_gib: fl
     return out, figures
 
 
+FLOOR_STAGES = {
+    "split": "splitting the events by council only",
+    "validate": "splitting, then validating every event into its model (the core left out)",
+}
+
+
+def floor(manifest: dict[str, Any], work: Path, jobs: int) -> dict[str, Any]:
+    """The report's first stages alone (bench/series_floor.py), timed as the report is: what the core adds to."""
+    figures: dict[str, Any] = {}
+    for stage in FLOOR_STAGES:
+        command = [sys.executable, "-m", "bench.series_floor", "--events", manifest["files"]["events"]]
+        tree = timed_tree([*command, "--jobs", str(jobs), "--stage", stage], work / "logs", f"floor-{stage}")
+        run = tree.run
+        figures[stage] = {
+            "seconds": round(run.seconds, 1),
+            "cpu_seconds": round(tree.cpu_seconds, 1),
+            "peak_rss_tree_mib": round(tree.peak_tree_rss_mib),
+            "returncode": run.returncode,
+            "output": json.loads(run.stdout_text()) if run.returncode == 0 else run.stderr_tail(5),
+        }
+    return figures
+
+
 def compare(document: dict[str, Any], duck: Monthly) -> list[str]:
     """Every council-month's five C1 figures, report against DuckDB; a month with no referrals counts as zeros."""
     ours = {(str(r["la_code"]), str(r["month"])): {f: int(r[f]) for f in FIELDS} for r in document["months"]}
@@ -121,6 +144,11 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
         diffs += compare(json.loads(out.read_text(encoding="utf-8")), duck)
     ratio = round(r["seconds"] / figures["duckdb"]["seconds"], 1)
     figures["ratio_report_seconds_to_duckdb_seconds"] = ratio
+    _say("the report's first stages alone (split; split and validate) ...")
+    figures["floor"] = floor(manifest, args.work_dir, args.jobs)
+    for stage, stage_figures in figures["floor"].items():
+        stage_figures["ratio_to_duckdb"] = round(stage_figures["seconds"] / figures["duckdb"]["seconds"], 1)
+        _say(f"  {stage}: {stage_figures['seconds']} s")
     matched = not diffs  # a failed or wrong run meets no goal, however fast
     figures["goals"] = {
         f"within {TARGET_RATIO:g}x DuckDB": matched and ratio <= TARGET_RATIO,
@@ -154,6 +182,11 @@ def markdown(f: dict[str, Any]) -> str:
             f"{f['ratio_report_seconds_to_duckdb_seconds']} |",
             f"| DuckDB C1 monthly flags ({d['source']}, median of {len(d['runs_seconds'])}) | {d['seconds']:,} | "
             f"{d['rows_per_second']:,} rows/s | | | 1 |",
+            *(
+                f"| {FLOOR_STAGES[stage]} | {s['seconds']:,} | | "
+                f"{s['cpu_seconds']:,} | {s['peak_rss_tree_mib']:,} | {s['ratio_to_duckdb']} |"
+                for stage, s in f.get("floor", {}).items()
+            ),
             "",
             *(f"- Goal {goal}: {'met' if met else 'NOT met'}" for goal, met in f["goals"].items()),
             "",
@@ -161,9 +194,10 @@ def markdown(f: dict[str, Any]) -> str:
             "referral (same-day records collapsed, previous date within 12 calendar months) and counting each "
             "council's months. The report is the whole command (start-up, splitting the events by council, "
             "validating every event, every council's histories through the core in parallel, every series key "
-            "with its benchmarks, the JSON). Peak memory is the largest sum of the RSS of the command and its "
-            "worker processes, sampled every 0.2 s. The machine is shared with other work: see the load "
-            "averages.",
+            "with its benchmarks, the JSON). The last two rows run the report's first stages alone "
+            "(bench/series_floor.py): no change to the core can make the report faster than them. Peak memory "
+            "is the largest sum of the RSS of the command and its worker processes, sampled every 0.2 s. "
+            "The machine is shared with other work: see the load averages.",
             "",
             "## Machine",
             "",
