@@ -8,10 +8,12 @@ from operator import attrgetter
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from schemas.alerts import AlertMessage
+from schemas.audit import AuditMessage
 from schemas.events import FrontDoorEvent
 
 EVENT_ADAPTER: TypeAdapter[FrontDoorEvent] = TypeAdapter(FrontDoorEvent)
 ALERT_ADAPTER: TypeAdapter[AlertMessage] = TypeAdapter(AlertMessage)
+AUDIT_ADAPTER: TypeAdapter[AuditMessage] = TypeAdapter(AuditMessage)
 EVENTS_ADAPTER: TypeAdapter[list[FrontDoorEvent]] = TypeAdapter(list[FrontDoorEvent])
 _EVENT_ID = attrgetter("event_id")
 
@@ -40,6 +42,11 @@ def decode_events(raws: Sequence[bytes]) -> list[FrontDoorEvent] | None:
 def decode_alert(raw: bytes | str) -> AlertMessage:
     """Parse and validate one outbound alert message."""
     return ALERT_ADAPTER.validate_json(raw)
+
+
+def decode_audit(raw: bytes | str) -> AuditMessage:
+    """Parse and validate one audit record (any of the desk's types, or the dip-sample command's)."""
+    return AUDIT_ADAPTER.validate_json(raw)
 
 
 def encode(model: BaseModel) -> bytes:

@@ -10,10 +10,10 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from schemas.codec import ALERT_ADAPTER, EVENT_ADAPTER
+from schemas.codec import ALERT_ADAPTER, AUDIT_ADAPTER, EVENT_ADAPTER
 from schemas.csc_api import CscChildState
 from schemas.identity import ChildIdentitySealed
-from schemas.topics import ALERTS, CSC_RECORDS, EVENTS, IDENTITY
+from schemas.topics import ALERTS, AUDIT, CSC_RECORDS, EVENTS, IDENTITY
 
 OUT_DIR = Path(__file__).parent / "jsonschema"
 SCHEMAS: dict[str, TypeAdapter[Any]] = {
@@ -21,6 +21,7 @@ SCHEMAS: dict[str, TypeAdapter[Any]] = {
     f"{ALERTS.name}.json": ALERT_ADAPTER,
     f"{IDENTITY.name}.json": TypeAdapter(ChildIdentitySealed),
     f"{CSC_RECORDS.name}.json": TypeAdapter(CscChildState),
+    f"{AUDIT.name}.json": AUDIT_ADAPTER,  # also the lines of the dip sample's dip-sample-audit.jsonl
 }
 
 

@@ -41,7 +41,7 @@ IDENTITY = TopicSpec("frontdoor.identity.v1", "child_key", "schemas.identity.Chi
 # for it, so a partial record merges into it across restarts. Only ingest (and the receiver, as ingest) reads and
 # writes it. A whole-child purge keeps the withdrawn ids, which must never be reused; erasure is a tombstone.
 CSC_RECORDS = TopicSpec("frontdoor.csc-records.v1", "child_key", "schemas.csc_api.CscChildState", "compact")
-AUDIT = TopicSpec("frontdoor.audit.v1", "user", "audit record", "delete", AUDIT_RETENTION_MS)
+AUDIT = TopicSpec("frontdoor.audit.v1", "user", "schemas.audit.AuditMessage", "delete", AUDIT_RETENTION_MS)
 
 
 ALL_TOPICS: tuple[TopicSpec, ...] = (EVENTS, ALERTS, DEADLETTER, ALERT_ACTIONS, AUDIT, IDENTITY, CSC_RECORDS)

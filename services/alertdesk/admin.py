@@ -12,7 +12,7 @@ from typing import Literal
 
 from aiohttp import web
 
-from services.alertdesk.audit import UserManaged
+from schemas.audit import UserManaged
 from services.alertdesk.auth import ADMIN_ROLES, AGENCIES, ROLES, LocalUser, UsersFileError, load_users, make_user
 from services.alertdesk.auth import write_users as save_users
 from services.alertdesk.context import DeskContext, context_of, read_form, session_of

@@ -16,8 +16,8 @@ import aiohttp
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from schemas.audit import SignInRefused
 from services.alertdesk import admin, children, dip_samples, feed, history, hooks, portal, reveal, review
-from services.alertdesk.audit import SignInRefused
 from services.alertdesk.auth import FIRST_RUN_HELP, User, replace_hash
 from services.alertdesk.context import CONTEXT, SESSION, DeskContext, context_of, read_form, session_of
 from services.alertdesk.oidc import OidcError

@@ -13,14 +13,9 @@ from aiohttp import web
 from multidict import MultiDictProxy
 from prometheus_client import CollectorRegistry
 
+from schemas.audit import MAX_ALERT_IDS_PER_RECORD, AuditRecord, ChildLevelDataViewed
 from services.alertdesk.actions import ActionMessage, utc_now
-from services.alertdesk.audit import (
-    MAX_ALERT_IDS_PER_RECORD,
-    AuditHealth,
-    AuditRecord,
-    AuditSink,
-    ChildLevelDataViewed,
-)
+from services.alertdesk.audit import AuditHealth, AuditSink
 from services.alertdesk.auth import User, UserDirectory
 from services.alertdesk.desk import Desk
 from services.alertdesk.indicators import IndicatorAlerts

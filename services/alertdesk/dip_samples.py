@@ -13,7 +13,7 @@ import uuid
 from aiohttp import web
 from pydantic import ValidationError
 
-from services.alertdesk.audit import DipSampleLoaded
+from schemas.audit import DipSampleLoaded
 from services.alertdesk.auth import SAMPLING_ROLES
 from services.alertdesk.context import context_of, read_form, session_of
 from services.alertdesk.dip_store import (

@@ -16,10 +16,10 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
+from schemas.audit import AuditRecord
 from schemas.codec import decode_alert, decode_event, encode
 from schemas.pseudonyms import is_pseudonym
 from services.alertdesk.actions import ActionMessage, decode_action
-from services.alertdesk.audit import AuditRecord
 from services.alertdesk.desk import Desk
 from services.alertdesk.projection import Batch
 from services.alertdesk.settings import AlertDeskSettings

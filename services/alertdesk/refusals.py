@@ -6,7 +6,7 @@ import logging
 
 from aiohttp import web
 
-from services.alertdesk.audit import AccessRefused
+from schemas.audit import AccessRefused
 from services.alertdesk.auth import AGENCIES
 from services.alertdesk.context import context_of
 from services.alertdesk.sessions import Session

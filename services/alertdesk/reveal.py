@@ -12,8 +12,8 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from schemas.audit import ChildIdentityRevealed
 from schemas.pseudonyms import is_pseudonym
-from services.alertdesk.audit import ChildIdentityRevealed
 from services.alertdesk.auth import Role, User
 from services.alertdesk.context import DeskContext, context_of, session_of
 from services.identity.sealing import IdentityKeyError, IdentityUnsealError

@@ -7,38 +7,13 @@ carries counts per stratum (team or closure reason), never a pseudonym: the samp
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from pathlib import Path
-from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
-
-from schemas.events import LaCode
+from schemas.audit import DipSampleDrawn
 from services.reports.dip_sample import DipSample
 from services.settings import Settings
 
 AUDIT_FILE = "dip-sample-audit.jsonl"
-
-
-class DipSampleDrawn(BaseModel):
-    """One dip sample drawn: by whom, when, for which council and quarter, how, and with which seed."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    type: Literal["DipSampleDrawn"] = "DipSampleDrawn"
-    audit_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
-    occurred_at: AwareDatetime
-    user: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    la_code: LaCode
-    quarter: Annotated[str, StringConstraints(pattern=r"^\d{4}-Q[1-4]$")]
-    by: str
-    seed: int
-    size: int = Field(ge=1)
-    drawn: int = Field(ge=0)
-    allocation: dict[str, int]  # stratum -> drawn
-    population: dict[str, int]  # stratum -> re-referrals in the quarter
-    outputs: list[str]  # the files written (names only)
-    schema_version: Literal[1] = 1
 
 
 def audit_record(sample: DipSample, user: str, when: dt.datetime, outputs: list[str]) -> DipSampleDrawn:

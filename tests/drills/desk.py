@@ -17,9 +17,10 @@ import aiohttp
 
 from bench.kafka_cluster import Cluster
 from bench.processor.harness import Names, read_topic
+from schemas.audit import AuditRecord
 from schemas.topics import ALERT_ACTIONS, AUDIT, IDENTITY
 from services.alertdesk.actions import decode_action
-from services.alertdesk.audit import AuditRecord, AuditSink
+from services.alertdesk.audit import AuditSink
 from services.alertdesk.service import RunningDesk, run_desk
 from services.alertdesk.settings import AlertDeskSettings
 from services.kafka.topics import ensure_topics, plan_topic

@@ -18,9 +18,9 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from bench.processor.harness import offline
 from schemas.alerts import Alert
+from schemas.audit import ChildLevelDataViewed
 from schemas.codes import ClosureReason, ReferralSource, Rule, Severity
 from schemas.events import InboundEvent
-from services.alertdesk.audit import ChildLevelDataViewed
 from services.ingest.identity import Pseudonymiser
 from services.kafka.clients import consumer_kwargs
 from services.settings import Settings

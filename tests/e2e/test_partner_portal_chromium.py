@@ -22,9 +22,9 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from bench.kafka_principals import principal_settings
 from bench.processor.harness import delete_topics, read_topic
+from schemas.audit import AccessRefused
 from schemas.codes import ReferralSource
 from schemas.topics import ALERT_ACTIONS, ALERTS, AUDIT, EVENTS, IDENTITY
-from services.alertdesk.audit import AccessRefused
 from services.alertdesk.settings import AlertDeskSettings
 from services.kafka.topics import ensure_topics, plan_topic
 from services.reports.suppression import SUPPRESSED

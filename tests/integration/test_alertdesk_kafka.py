@@ -14,10 +14,10 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from bench.kafka_principals import principal_settings
+from schemas.audit import ChildLevelDataViewed
 from schemas.codec import encode
 from schemas.topics import ALERT_ACTIONS, ALERTS, AUDIT, EVENTS, IDENTITY
 from services.alertdesk.actions import decode_action
-from services.alertdesk.audit import ChildLevelDataViewed
 from services.alertdesk.service import RunningDesk, run_desk
 from services.alertdesk.settings import AlertDeskSettings
 from services.kafka.clients import consumer_kwargs, producer_kwargs

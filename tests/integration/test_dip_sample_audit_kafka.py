@@ -11,9 +11,10 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import ConsumerRecord
 
+from schemas.audit import DipSampleDrawn
 from services.core.rereferral_list import Rereferral
 from services.kafka.clients import consumer_kwargs
-from services.reports.dip_audit import DipSampleDrawn, audit_record, publish
+from services.reports.dip_audit import audit_record, publish
 from services.reports.dip_sample import draw_dip_sample
 from services.settings import Settings
 

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from aiokafka.errors import KafkaError, OutOfOrderSequenceNumber
 
+from schemas.audit import MAX_ALERT_IDS_PER_RECORD, AuditRecord, ChildLevelDataViewed
 from schemas.codec import encode
-from services.alertdesk.audit import MAX_ALERT_IDS_PER_RECORD, AuditRecord, ChildLevelDataViewed, MemoryAuditSink
+from services.alertdesk.audit import MemoryAuditSink
 from services.alertdesk.auth import add_user, load_users, make_user
 from services.alertdesk.kafka import DeskPublisher
 from services.alertdesk.revocation import UsersWatcher

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.alertdesk.audit import ChildLevelDataViewed
+from schemas.audit import ChildLevelDataViewed
 from services.alertdesk.context import PURPOSES
 from tests.unit.alertdesk.desk_builders import (
     NOW,

@@ -13,9 +13,9 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from bench.processor.harness import simulated_feed
+from schemas.audit import AuditRecord
 from schemas.codec import encode
 from schemas.events import InboundEvent
-from services.alertdesk.audit import AuditRecord
 from services.alertdesk.database import Database
 from services.alertdesk.dip_store import DipSampleFile, StoredSample, sample_of, samples_of, save_sample
 from services.alertdesk.projection import Batch

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
+from schemas.audit import AuditRecord, ChildIdentityRevealed
 from schemas.codec import encode
-from services.alertdesk.audit import AuditRecord, ChildIdentityRevealed, MemoryAuditSink
+from services.alertdesk.audit import MemoryAuditSink
 from services.alertdesk.auth import LocalUser, User, UserDirectory, hash_password
 from services.alertdesk.reveal_budget import RevealBudget
 from services.alertdesk.settings import AlertDeskSettings
