@@ -57,7 +57,9 @@ def register(subparsers: Any) -> None:
     sample.add_argument("--seed", type=int, required=True)
     sample.add_argument("--user", default=None, help="who draws it, for the audit entry (default: $USER)")
     sample.add_argument(
-        "--audit-to-kafka", action="store_true", help="also send the audit entry to the audit topic (the broker)"
+        "--audit-to-kafka",
+        action="store_true",
+        help="also send the audit entry to the audit topic (on a secured broker: with the desk's credentials)",
     )
     sample.set_defaults(handler=run_dip_sample)
 

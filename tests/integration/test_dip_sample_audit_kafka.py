@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import pytest
@@ -12,6 +13,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import ConsumerRecord
 
 from schemas.audit import DipSampleDrawn
+from schemas.topics import AUDIT
 from services.core.rereferral_list import Rereferral
 from services.kafka.clients import consumer_kwargs
 from services.reports.dip_audit import audit_record, publish
@@ -44,15 +46,17 @@ async def read_one(settings: Settings, topic: str) -> ConsumerRecord[bytes, byte
 
 
 async def test_the_audit_entry_of_a_dip_sample_is_on_the_audit_topic_with_its_seed_and_user(
-    kafka_settings: Settings, topics: TestTopics
+    kafka_settings: Settings, service_settings: Callable[[str], Settings], topics: TestTopics
 ) -> None:
-    plan = await topics.create("audit", partitions=1)
+    # A private copy of the real audit topic, written as the desk: its one writer, whose credentials
+    # `dip-sample --audit-to-kafka` runs with on the secured broker (the production ACLs hold for the copy).
+    name = await topics.create_like(AUDIT)
     listing = [rereferral(f"child-{i}", "MASH" if i % 3 else "Assessment", dt.date(2024, 8, 1 + i)) for i in range(12)]
     sample = draw_dip_sample(listing, "886", "2024-Q3", size=5, by="closing-team", seed=42)
     record = audit_record(sample, "auditor", dt.datetime(2026, 1, 5, 9, 30, tzinfo=dt.UTC), ["sample.csv"])
 
-    await publish(kafka_settings, record, plan.name)
-    message = await read_one(kafka_settings, plan.name)
+    await publish(service_settings("desk"), record, name)
+    message = await read_one(kafka_settings, name)
 
     assert message.key == b"auditor"
     assert DipSampleDrawn.model_validate_json(message.value) == record
