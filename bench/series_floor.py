@@ -21,14 +21,14 @@ from pathlib import Path
 
 from services.ingest.jsonl import iter_jsonl
 from services.ingest.result import Rejected
-from services.reports.split import split_files_by_council
+from services.reports.split import CouncilLines, split_files_by_council
 
 
-def validated(paths: Sequence[Path]) -> tuple[int, int]:
+def validated(parts: Sequence[CouncilLines]) -> tuple[int, int]:
     """(events validated, lines rejected) of one council's files, in order, as the report's replay reads them."""
     events = rejected = 0
-    for path in paths:
-        for item in iter_jsonl(path, None):
+    for part in parts:
+        for item in iter_jsonl(part.path, None, source=part.source, line_number=part.line_number):
             if isinstance(item, Rejected):
                 rejected += 1
             else:
@@ -42,7 +42,7 @@ def floor(events: Path, jobs: int, stage: str) -> dict[str, int | str]:
         figures: dict[str, int | str] = {"stage": stage, "councils": len(parts), "jobs": jobs}
         if stage == "split":
             return figures
-        ordered = sorted(parts.values(), key=lambda paths: -sum(p.stat().st_size for p in paths))  # as the report
+        ordered = sorted(parts.values(), key=lambda parts: -sum(p.path.stat().st_size for p in parts))  # as the report
         with ProcessPoolExecutor(max_workers=max(1, min(jobs, len(ordered)))) as pool:
             counts = list(pool.map(validated, ordered))
     figures["events"] = sum(e for e, _ in counts)

@@ -9,8 +9,9 @@ import json
 import secrets
 import sys
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from schemas.codec import encode
 from services.core.config import RuleConfig, Rules
@@ -18,6 +19,9 @@ from services.core.engine import Engine
 from services.core.indicators import rereferral_stats, snapshot
 from services.ingest.identity import Pseudonymiser
 from services.settings import Settings
+
+if TYPE_CHECKING:  # the replay commands import it when they run
+    from services.ingest.result import Rejected
 
 
 def register(subparsers: Any) -> None:
@@ -200,9 +204,14 @@ def run_replay(args: argparse.Namespace) -> int:
         f"alert messages {dict(alerts)}; wrote {args.out_dir / 'alerts.jsonl'} and {args.out_dir / 'indicators.json'}",
         file=sys.stderr,
     )
-    for rejection in rejected[:20]:
-        print(f"  rejected {rejection.location}: {rejection.reason}", file=sys.stderr)
+    _print_rejections(rejected)
     return 0
+
+
+def _print_rejections(rejected: Sequence[Rejected], shown: int = 20) -> None:
+    """The first rejected lines, each by its file and line number, to stderr (the count is in the summary)."""
+    for rejection in rejected[:shown]:
+        print(f"  rejected {rejection.source} {rejection.location}: {rejection.reason}", file=sys.stderr)
 
 
 def _replay_in_parallel(args: argparse.Namespace, rules: Rules) -> int:
@@ -228,4 +237,5 @@ def _replay_in_parallel(args: argparse.Namespace, rules: Rules) -> int:
         f"{dict(outcomes)}; rejected {len(rejected)}; alert messages {alerts}; wrote {args.out_dir}",
         file=sys.stderr,
     )
+    _print_rejections(rejected)
     return 0

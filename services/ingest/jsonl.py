@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -40,12 +40,21 @@ def read_jsonl(path: Path, pseudonymiser: Pseudonymiser | None) -> IngestResult:
     return result
 
 
-def iter_jsonl(path: Path, pseudonymiser: Pseudonymiser | None) -> Iterator[InboundEvent | Rejected]:
+def iter_jsonl(
+    path: Path,
+    pseudonymiser: Pseudonymiser | None,
+    *,
+    source: str | None = None,
+    line_number: Callable[[int], int] | None = None,
+) -> Iterator[InboundEvent | Rejected]:
     """Each non-blank line's event or rejection, in order, streamed, so a replay of millions of events stays small.
 
     Lines are validated BATCH_LINES at a time; a batch with a bad line, or a raw child id to pseudonymise, is
-    decoded line by line, so every line gets exactly the answer it would get alone.
+    decoded line by line, so every line gets exactly the answer it would get alone. A file split out of another
+    (services.reports.split) names that `source` and maps its line numbers to the source's with `line_number`, so
+    a rejection says where the line is in the file the user gave.
     """
+    name = path.name if source is None else source
     with path.open("rb") as lines:
         first = 1  # the number of the chunk's first line
         while chunk := list(itertools.islice(lines, BATCH_LINES)):  # a file's lines are never b""
@@ -56,11 +65,13 @@ def iter_jsonl(path: Path, pseudonymiser: Pseudonymiser | None) -> Iterator[Inbo
             if any(map(bytes.isspace, chunk)):  # blank lines (rare) are dropped; the others keep their numbers
                 numbers = [n for n, line in zip(numbers, chunk, strict=True) if not line.isspace()]
                 chunk = [line for line in chunk if not line.isspace()]
-            yield from _decode_batch(path, numbers, chunk, pseudonymiser)
+            # Renumbered lazily: only a batch decoded line by line (one with a bad line) reads the numbers.
+            where = numbers if line_number is None else map(line_number, numbers)
+            yield from _decode_batch(name, where, chunk, pseudonymiser)
 
 
 def _decode_batch(
-    path: Path, numbers: Sequence[int], raws: list[bytes], pseudonymiser: Pseudonymiser | None
+    name: str, numbers: Iterable[int], raws: list[bytes], pseudonymiser: Pseudonymiser | None
 ) -> Iterator[InboundEvent | Rejected]:
     if not raws:
         return
@@ -73,9 +84,9 @@ def _decode_batch(
         try:
             yield _line_event(raw, pseudonymiser)
         except _Rejected as exc:
-            yield Rejected(path.name, f"line {number}", exc.reason)
+            yield Rejected(name, f"line {number}", exc.reason)
         except ValidationError as exc:
-            yield Rejected(path.name, f"line {number}", validation_summary(exc))
+            yield Rejected(name, f"line {number}", validation_summary(exc))
 
 
 def _line_event(raw: bytes, pseudonymiser: Pseudonymiser | None) -> InboundEvent:

@@ -58,7 +58,8 @@ def run_series_report(args: argparse.Namespace, settings: Settings, rules: Rules
     document = series_document(replays, args.by, _neighbours(args, settings), label)
     for replay in replays.values():
         for rejection in replay.rejected[:20]:
-            print(f"  rejected ({replay.la_code}) {rejection.location}: {rejection.reason}", file=sys.stderr)
+            where = f"{rejection.source} {rejection.location} (council {replay.la_code})"
+            print(f"  rejected {where}: {rejection.reason}", file=sys.stderr)
     if args.format == "xlsx":
         write_xlsx(document, args.output)
         return 0

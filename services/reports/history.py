@@ -15,12 +15,13 @@ import gc
 import itertools
 import tempfile
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from schemas.codec import encode
+from schemas.events import InboundEvent
 from services.core.aggregates import AggregateKey, council_totals
 from services.core.config import Rules
 from services.core.engine import Engine
@@ -29,7 +30,13 @@ from services.core.indicators import Referral, referrals_of
 from services.ingest.identity import Pseudonymiser
 from services.ingest.jsonl import iter_jsonl
 from services.ingest.result import Rejected
-from services.reports.split import council_of, jsonl_text_lines, split_by_council, split_files_by_council
+from services.reports.split import (
+    CouncilLines,
+    council_of,
+    jsonl_text_lines,
+    split_by_council,
+    split_files_by_council,
+)
 
 __all__ = ["CouncilReplay", "council_of", "jsonl_lines", "replay_council", "replay_council_files", "replay_councils"]
 jsonl_lines = jsonl_text_lines  # the pack reads text lines and picks its council with council_of
@@ -52,9 +59,12 @@ class CouncilReplay:
     histories: list[ChildHistory] = field(default_factory=list)
 
 
+Part = Path | CouncilLines  # a council's file, or its lines split out of a file (rejections name that file's lines)
+
+
 def replay_council(
     la_code: str,
-    paths: Path | Sequence[Path],
+    paths: Part | Sequence[Part],
     definitions: Sequence[Rules],
     pseudonym_key: bytes | None,
     keep_alerts: bool = False,
@@ -65,7 +75,7 @@ def replay_council(
 
     The histories do not depend on the definition (offline rules keep all history), so one replay serves all.
     """
-    files = [paths] if isinstance(paths, Path) else list(paths)
+    files = [paths] if isinstance(paths, Path | CouncilLines) else list(paths)
     with _without_cycle_collection():
         return _replay(
             la_code, files, definitions, pseudonym_key, keep_alerts=keep_alerts, keep_histories=keep_histories
@@ -89,7 +99,7 @@ def _without_cycle_collection() -> Iterator[None]:
 
 def _replay(
     la_code: str,
-    paths: Sequence[Path],
+    paths: Sequence[Part],
     definitions: Sequence[Rules],
     pseudonym_key: bytes | None,
     *,
@@ -100,7 +110,7 @@ def _replay(
     engine = Engine(definitions[0], alerts=keep_alerts)
     pseudonymiser = Pseudonymiser(pseudonym_key) if pseudonym_key is not None else None
     apply, events = engine.apply, 0
-    for item in itertools.chain.from_iterable(iter_jsonl(path, pseudonymiser) for path in paths):
+    for item in itertools.chain.from_iterable(_items(part, pseudonymiser) for part in paths):
         if isinstance(item, Rejected):
             result.rejected.append(item)
             continue
@@ -117,6 +127,12 @@ def _replay(
         result.histories = list(engine.children.values())
     result.totals = [council_totals(engine.children.values(), rules) for rules in definitions]
     return result
+
+
+def _items(part: Part, pseudonymiser: Pseudonymiser | None) -> Iterator[InboundEvent | Rejected]:
+    if isinstance(part, Path):
+        return iter_jsonl(part, pseudonymiser)
+    return iter_jsonl(part.path, pseudonymiser, source=part.source, line_number=part.line_number)
 
 
 def replay_councils(
@@ -148,14 +164,14 @@ def replay_council_files(
 
 
 def _replay_all(
-    parts: dict[str, list[Path]],
+    parts: Mapping[str, Sequence[Part]],
     definitions: Sequence[Rules],
     jobs: int,
     pseudonym_key: bytes | None,
     keep_alerts: bool,
 ) -> dict[str, CouncilReplay]:
-    def size(paths: list[Path]) -> int:
-        return sum(path.stat().st_size for path in paths)
+    def size(paths: Sequence[Part]) -> int:
+        return sum((path if isinstance(path, Path) else path.path).stat().st_size for path in paths)
 
     ordered = sorted(parts.items(), key=lambda item: -size(item[1]))  # largest first: less idle tail
     if jobs <= 1 or len(ordered) <= 1:
