@@ -204,14 +204,25 @@ def run_replay(args: argparse.Namespace) -> int:
         f"alert messages {dict(alerts)}; wrote {args.out_dir / 'alerts.jsonl'} and {args.out_dir / 'indicators.json'}",
         file=sys.stderr,
     )
-    _print_rejections(rejected)
+    _report_rejections(rejected, args.out_dir)
     return 0
 
 
-def _print_rejections(rejected: Sequence[Rejected], shown: int = 20) -> None:
-    """The first rejected lines, each by its file and line number, to stderr (the count is in the summary)."""
-    for rejection in rejected[:shown]:
+def _report_rejections(rejected: Sequence[Rejected], out_dir: Path, shown: int = 20) -> None:
+    """Every rejected line, by file and line number, with its reason to rejected.jsonl; the first ones to stderr."""
+    ordered = sorted(rejected, key=lambda r: (r.source, _line_of(r.location), r.location))
+    path = out_dir / "rejected.jsonl"
+    with path.open("w", encoding="utf-8") as out:
+        out.writelines(json.dumps(dataclasses.asdict(r)) + "\n" for r in ordered)
+    for rejection in ordered[:shown]:
         print(f"  rejected {rejection.source} {rejection.location}: {rejection.reason}", file=sys.stderr)
+    if rejected:
+        print(f"  every rejected line, with its reason: {path}", file=sys.stderr)
+
+
+def _line_of(location: str) -> int:
+    number = location.removeprefix("line ")
+    return int(number) if number.isdigit() else 0
 
 
 def _replay_in_parallel(args: argparse.Namespace, rules: Rules) -> int:
@@ -237,5 +248,5 @@ def _replay_in_parallel(args: argparse.Namespace, rules: Rules) -> int:
         f"{dict(outcomes)}; rejected {len(rejected)}; alert messages {alerts}; wrote {args.out_dir}",
         file=sys.stderr,
     )
-    _print_rejections(rejected)
+    _report_rejections(rejected, args.out_dir)
     return 0

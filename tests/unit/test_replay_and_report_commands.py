@@ -27,6 +27,21 @@ def test_replay_writes_the_alerts_and_an_indicator_snapshot_in_event_time(tmp_pa
     assert (ytd["referrals"], ytd["rereferrals"], ytd["nfa_referrals"], ytd["same_day_collapsed"]) == (2, 1, 1, 1)
 
 
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_replay_writes_every_rejected_line_with_its_file_line_number_and_reason(tmp_path: Path, jobs: str) -> None:
+    kent, leeds = make_referral("2024-05-01"), make_referral("2024-06-01", la_code="383")
+    lines = [encode(kent), b'{"type": "ReferralOpened", "la_code": "383"}', encode(leeds), b"", b"not json"]
+    source = tmp_path / "history.jsonl"
+    source.write_bytes(b"\n".join(lines) + b"\n")
+
+    assert main(["replay", "--events", str(source), "--out-dir", str(tmp_path / "out"), "--jobs", jobs]) == 0
+
+    rejected = [json.loads(line) for line in (tmp_path / "out" / "rejected.jsonl").read_text().splitlines()]
+    assert [(r["source"], r["location"]) for r in rejected] == [("history.jsonl", f"line {n}") for n in (2, 5)]
+    assert "event_id: Field required" in rejected[0]["reason"]
+    assert rejected[1]["reason"].startswith("not JSON")
+
+
 def test_report_prints_the_c1_figures_as_json_for_the_fake_census(capsys: pytest.CaptureFixture[str]) -> None:
     census = str(reference_file("cin-census-xml", "d2i_fake_CIN_data.xml"))
     args = ["report", "--cin-census", census, "--period-start", "2000-04-01", "--period-end", "2031-03-31"]
