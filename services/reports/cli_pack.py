@@ -42,7 +42,12 @@ def register(subparsers: Any) -> None:
     _add_input(pack)
     pack.add_argument("--from", dest="first", type=_month, required=True, metavar="YYYY-MM")
     pack.add_argument("--to", dest="last", type=_month, required=True, metavar="YYYY-MM")
-    pack.add_argument("--targets", type=Path, metavar="FILE.toml", help="targets (the metrics config; docs/metrics.md)")
+    pack.add_argument(
+        "--targets",
+        type=Path,
+        metavar="FILE.toml",
+        help="deprecated: the old metrics file's targets (put them in the rules file's [councils.<LA code>.targets])",
+    )
     pack.add_argument("--exception", action="store_true", help="also draft the exception report if one is due")
     pack.add_argument("--seed", type=int, default=1, help="the exception report's dip sample seed")
     pack.add_argument("--sample-size", type=int, default=21, help="the exception report's dip sample size")
@@ -86,10 +91,15 @@ def _series(args: argparse.Namespace, settings: Settings, key: bytes | None) -> 
     return council_series(replay, rules)
 
 
-def _targets(path: Path | None, la_code: str) -> dict[str, float | None]:
-    from services.metrics.config import load_metrics_config  # noqa: PLC0415
+def _targets(args: argparse.Namespace, settings: Settings) -> dict[str, float | None]:
+    """The council's targets from the rules file, as the worker's gauges read them (and `--targets`, deprecated)."""
+    from services.council_targets import load_targets  # noqa: PLC0415  # TOML only here
+    from services.rules_config import RulesConfigError  # noqa: PLC0415
 
-    own = load_metrics_config(path).for_council(la_code)
+    try:
+        own = load_targets(args.rules or settings.rules_config, args.targets, "--targets").for_council(args.la_code)
+    except RulesConfigError as error:
+        raise SystemExit(f"frontdoor {args.command}: {error}") from None
     return {
         "rereferral": own.rereferral_target,
         "contact_to_referral": own.contact_to_referral_target,
@@ -107,9 +117,10 @@ def run_pack(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     settings = Settings()
+    targets = _targets(args, settings)  # before the replay: a refused file stops the command at once
     # Census input is pseudonymised with a per-run key: the pack holds aggregates only.
     series = _series(args, settings, secrets.token_bytes(32))
-    model = build_pack(series, args.first, args.last, _targets(args.targets, args.la_code))
+    model = build_pack(series, args.first, args.last, targets)
     args.out.mkdir(parents=True, exist_ok=True)
     written = pack_documents.write_pack(model, args.out)
     if args.exception:

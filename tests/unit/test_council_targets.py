@@ -1,0 +1,171 @@
+"""A council's targets live in its section of the rules file; the old metrics file still works for one release."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from services.cli import main
+from services.council_targets import load_targets
+from services.metrics.collector import IndicatorCollector
+from services.metrics.config import MetricsConfig
+from services.rules_config import RulesConfigError, load_council_rules
+
+NOW = dt.datetime(2025, 5, 20, 9, 30, tzinfo=dt.UTC)
+KENT, MEDWAY = "886", "887"
+
+RULES = """
+[default.targets]
+referral_to_assessment = 0.75
+
+[councils.886]
+name = "Kent"
+statistical_neighbours = ["887", "845"]
+
+[councils.886.targets]
+rereferral = 0.20
+contact_to_referral = 0.30
+"""
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def target_gauge(config: MetricsConfig, name: str, la_code: str) -> float | None:
+    registry = CollectorRegistry()
+    registry.register(IndicatorCollector(lambda: {la_code: Counter()}, lambda: NOW, config))
+    return registry.get_sample_value(name, {"la_code": la_code})
+
+
+def test_a_target_in_the_councils_section_of_the_rules_file_reaches_the_worker_gauge(tmp_path: Path) -> None:
+    config = load_targets(write(tmp_path, "rules.toml", RULES), None)
+
+    assert target_gauge(config, "frontdoor_rereferral_target_ratio", KENT) == 0.20
+    assert target_gauge(config, "frontdoor_contact_to_referral_target_ratio", KENT) == 0.30
+    assert target_gauge(config, "frontdoor_referral_to_assessment_target_ratio", KENT) == 0.75  # from [default]
+    assert target_gauge(config, "frontdoor_referral_to_assessment_target_ratio", MEDWAY) == 0.75
+    assert target_gauge(config, "frontdoor_contact_to_referral_target_ratio", MEDWAY) is None
+
+
+def test_the_rules_files_statistical_neighbours_are_the_gauges_neighbours_too(tmp_path: Path) -> None:
+    config = load_targets(write(tmp_path, "rules.toml", RULES), None)
+
+    assert config.for_council(KENT).neighbours == ("887", "845")
+    assert config.for_council(MEDWAY).neighbours == ()
+
+
+def test_targets_change_no_rule_definition(tmp_path: Path) -> None:
+    path = write(tmp_path, "rules.toml", RULES)
+    without = write(tmp_path, "plain.toml", '[councils.886]\nname = "Kent"\nstatistical_neighbours = ["887", "845"]\n')
+
+    assert load_council_rules(path) == load_council_rules(without)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[councils.886.targets]\nrereferral = 22.6",
+        "[councils.886.targets]\nrereferral_target = 0.2",
+        "[councils.886]\nrereferral_target = 0.2",
+        "[[councils.886.changes]]\nfrom = 2025-04-01\ntargets = {rereferral = 0.2}",
+    ],
+    ids=["a percentage", "the old file's name", "a target outside the targets table", "a dated target"],
+)
+def test_a_wrong_target_in_the_rules_file_is_refused_naming_the_council(tmp_path: Path, text: str) -> None:
+    with pytest.raises(RulesConfigError, match=r"council 886"):
+        load_targets(write(tmp_path, "rules.toml", text), None)
+
+
+def test_a_target_for_the_same_council_in_both_files_is_refused_naming_both_files(tmp_path: Path) -> None:
+    rules = write(tmp_path, "rules.toml", RULES)
+    old = write(tmp_path, "metrics.toml", '[councils."886"]\nrereferral_target = 0.25\n')
+
+    with pytest.raises(RulesConfigError) as refused:
+        load_targets(rules, old)
+
+    assert str(rules) in str(refused.value) and str(old) in str(refused.value)
+    assert "[councils.886.targets] rereferral" in str(refused.value)
+
+
+def test_a_default_target_in_both_files_is_refused_too(tmp_path: Path) -> None:
+    rules = write(tmp_path, "rules.toml", RULES)
+    old = write(tmp_path, "metrics.toml", "[default]\nreferral_to_assessment_target = 0.7\n")
+
+    with pytest.raises(RulesConfigError, match=r"\[default.targets\] referral_to_assessment"):
+        load_targets(rules, old)
+
+
+def test_the_old_metrics_file_still_works_with_a_warning_naming_each_setting_to_move(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    rules = write(tmp_path, "rules.toml", RULES)
+    old = write(tmp_path, "metrics.toml", '[councils."887"]\nrereferral_target = 0.19\nneighbours = ["886"]\n')
+
+    with caplog.at_level(logging.WARNING, logger="services.council_targets"):
+        config = load_targets(rules, old)
+
+    assert target_gauge(config, "frontdoor_rereferral_target_ratio", MEDWAY) == 0.19
+    assert target_gauge(config, "frontdoor_rereferral_target_ratio", KENT) == 0.20  # the rules file's, unchanged
+    assert config.for_council(MEDWAY).neighbours == ("886",)
+    [warning] = caplog.records
+    message = warning.getMessage()
+    assert "deprecated" in message and "FRONTDOOR_PROCESSOR_METRICS_CONFIG" in message and str(old) in message
+    assert '[councils."887"] rereferral_target -> [councils.887.targets] rereferral' in message
+    assert '[councils."887"] neighbours -> [councils.887] statistical_neighbours' in message
+
+
+def test_without_a_rules_file_the_old_metrics_file_is_read_as_before_and_the_warning_names_the_variable(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    old = write(tmp_path, "metrics.toml", "[default]\nreferral_to_assessment_target = 0.7\n")
+
+    with caplog.at_level(logging.WARNING, logger="services.council_targets"):
+        config = load_targets(None, old)
+
+    assert config.for_council(KENT).referral_to_assessment_target == 0.7
+    assert "FRONTDOOR_RULES_CONFIG" in caplog.records[0].getMessage()
+
+
+def test_the_same_neighbours_in_both_files_are_only_warned_about_and_different_ones_are_refused(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    rules = write(tmp_path, "rules.toml", RULES)
+    same = write(tmp_path, "same.toml", '[councils."886"]\nneighbours = ["887", "845"]\n')
+    different = write(tmp_path, "different.toml", '[councils."886"]\nneighbours = ["850"]\n')
+
+    with caplog.at_level(logging.WARNING, logger="services.council_targets"):
+        assert load_targets(rules, same).for_council(KENT).neighbours == ("887", "845")
+    assert "[councils.886] statistical_neighbours" in caplog.records[0].getMessage()
+    with pytest.raises(RulesConfigError, match=r"\[councils.886\] statistical_neighbours .*/different\.toml"):
+        load_targets(rules, different)
+
+
+def test_only_the_rules_file_gives_no_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="services.council_targets"):
+        load_targets(write(tmp_path, "rules.toml", RULES), None)
+
+    assert caplog.records == []
+
+
+def test_the_worker_refuses_to_start_when_both_files_give_a_target_before_it_touches_kafka(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rules = write(tmp_path, "rules.toml", RULES)
+    old = write(tmp_path, "metrics.toml", '[councils."886"]\nrereferral_target = 0.25\n')
+    monkeypatch.setenv("FRONTDOOR_RULES_CONFIG", str(rules))
+    monkeypatch.setenv("FRONTDOOR_PROCESSOR_METRICS_CONFIG", str(old))
+    monkeypatch.setenv("FRONTDOOR_BOOTSTRAP_SERVERS", "127.0.0.1:9")  # nothing listens: no broker is reached
+
+    assert main(["worker", "--store", "memory://", "--datadir", str(tmp_path / "state")]) == 2
+
+    refusal = capsys.readouterr().err
+    assert refusal.startswith("frontdoor worker:") and str(rules) in refusal and str(old) in refusal
+    assert not (tmp_path / "state").exists()
