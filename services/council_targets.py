@@ -46,8 +46,9 @@ def load_targets(
     moves = list(_moves(old))
     if moves:
         log.warning(
-            "%s (%s) is deprecated and will not be read after this release; move its settings to the rules file (%s): %s",
-            f"the metrics file {metrics_file}",
+            "the metrics file %s (%s) is deprecated and will not be read after this release; "
+            "move its settings to the rules file (%s): %s",
+            metrics_file,
             metrics_given_by,
             rules_file or RULES_SETTING,
             "; ".join(moves),
@@ -89,5 +90,7 @@ def _old_file_name(section: str, name: str) -> str:
 
 
 def _rules_file_name(section: str, name: str) -> str:
+    if section == "default" and name == "neighbours":  # a council's neighbours are its own: no default list
+        return "each council's [councils.<LA code>] statistical_neighbours"
     table, key = RULES_FILE_NAMES[name]
     return f"[{'default' if section == 'default' else f'councils.{section}'}{table}] {key}"

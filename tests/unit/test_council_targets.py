@@ -169,3 +169,22 @@ def test_the_worker_refuses_to_start_when_both_files_give_a_target_before_it_tou
     refusal = capsys.readouterr().err
     assert refusal.startswith("frontdoor worker:") and str(rules) in refusal and str(old) in refusal
     assert not (tmp_path / "state").exists()
+
+
+def test_the_example_rules_file_gives_kent_its_targets_and_every_council_the_default_one() -> None:
+    example = load_targets(Path(__file__).resolve().parents[2] / "deploy" / "rules.example.toml", None)
+
+    assert example.for_council(KENT).rereferral_target == 0.20
+    assert example.for_council("942").referral_to_assessment_target == 0.75
+    assert len(example.for_council(KENT).neighbours) == 5
+
+
+def test_a_default_neighbour_list_in_the_old_file_is_to_be_moved_to_each_councils_own_list(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    old = write(tmp_path, "metrics.toml", '[default]\nneighbours = ["887"]\n')
+
+    with caplog.at_level(logging.WARNING, logger="services.council_targets"):
+        assert load_targets(None, old).for_council(KENT).neighbours == ("887",)  # still read, as before
+
+    assert "each council's [councils.<LA code>] statistical_neighbours" in caplog.records[0].getMessage()
