@@ -9,7 +9,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from services.metrics.config import CouncilTargets, MetricsConfig, load_metrics_config
-from services.rules_config import RulesConfigError, load_council_targets
+from services.rules_config import CouncilSettings, RulesConfigError
 
 log = logging.getLogger(__name__)
 
@@ -25,23 +25,25 @@ RULES_FILE_NAMES = {
 
 
 def load_targets(
-    rules_file: Path | None, metrics_file: Path | None, metrics_given_by: str = METRICS_SETTING
+    rules_file: CouncilSettings | None, metrics_file: Path | None, metrics_given_by: str = METRICS_SETTING
 ) -> MetricsConfig:
     """The one model of targets and neighbours that the gauges, `pack` and `report --by` read, once, at start-up.
 
-    They belong in the rules file (`[councils.<LA code>.targets]`, `statistical_neighbours`). The old metrics
+    They belong in the rules file (`[councils.<LA code>.targets]`, `statistical_neighbours`), which the entry
+    point has read once (`load_council_settings`), with the council's definitions. The old metrics
     file is still read for this release, with a warning naming each setting to move. A target both files give
     for the same council (or both `[default]`s) is refused, naming both files; so are two different neighbour
     lists (the same list in both is only warned about: the old file was the gauges', the rules file `report`'s).
     """
-    ours = load_council_targets(rules_file) if rules_file is not None else MetricsConfig()
+    ours = rules_file.targets if rules_file is not None else MetricsConfig()
+    rules_path = rules_file.path if rules_file is not None else None
     if metrics_file is None:
         return ours
     old = _read_old(metrics_file, metrics_given_by)
     sections = {"default": (ours.default, old.default)}
     sections |= {la: (ours.councils.get(la, CouncilTargets()), own) for la, own in old.councils.items()}
     merged = {
-        name: _merged(name, new, previous, rules_file, metrics_file) for name, (new, previous) in sections.items()
+        name: _merged(name, new, previous, rules_path, metrics_file) for name, (new, previous) in sections.items()
     }
     moves = list(_moves(old))
     if moves:
@@ -50,7 +52,7 @@ def load_targets(
             "move its settings to the rules file (%s): %s",
             metrics_file,
             metrics_given_by,
-            rules_file or RULES_SETTING,
+            rules_path or RULES_SETTING,
             "; ".join(moves),
         )
     councils = dict(ours.councils) | {la: targets for la, targets in merged.items() if la != "default"}

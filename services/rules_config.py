@@ -120,29 +120,39 @@ class RulesConfigError(ValueError):
     """The rules file is missing or wrong; the message names the file, the council and the field."""
 
 
-def load_council_rules(path: Path, base: RuleConfig = DEFAULT_CONFIG) -> CouncilRules:
-    """Read the rules file once and resolve every council's dated definitions on top of `base`.
+@dataclasses.dataclass(frozen=True)
+class CouncilSettings:
+    """What one read of the rules file gives an entry point: the definitions, and the targets and neighbours."""
+
+    path: Path
+    rules: CouncilRules
+    targets: MetricsConfig  # the one model the gauges, `pack` and `report --by` read (services.council_targets)
+
+
+def load_council_settings(path: Path, base: RuleConfig = DEFAULT_CONFIG) -> CouncilSettings:
+    """Read the rules file once: every council's dated definitions on top of `base`, and its targets.
 
     A council's definition on a day is: `base`, then `[default]` and its changes in force that day, then the
-    council's own settings and its changes in force that day. Later layers win field by field.
+    council's own settings and its changes in force that day. Later layers win field by field. Targets are not
+    dated: `[default.targets]` applies to every council, and a council's `targets` override it target by target.
     """
     parsed = _read(path)
     default = _timeline(base, parsed.default, None)
     councils = {la: _timeline(base, parsed.default, council) for la, council in sorted(parsed.councils.items())}
-    return CouncilRules(default, councils)
-
-
-def load_council_targets(path: Path) -> MetricsConfig:
-    """The targets and `statistical_neighbours` the rules file sets, in the one model every consumer reads.
-
-    `[default.targets]` applies to every council; a council's `targets` override it target by target.
-    """
-    parsed = _read(path)
-    councils = {la: _targets(c, c.statistical_neighbours) for la, c in sorted(parsed.councils.items())}
-    return MetricsConfig(
-        default=_targets(parsed.default, None),
-        councils={la: targets for la, targets in councils.items() if targets.model_fields_set},
+    targets = {la: _targets(c, c.statistical_neighbours) for la, c in sorted(parsed.councils.items())}
+    return CouncilSettings(
+        path,
+        CouncilRules(default, councils),
+        MetricsConfig(
+            default=_targets(parsed.default, None),
+            councils={la: own for la, own in targets.items() if own.model_fields_set},
+        ),
     )
+
+
+def load_council_rules(path: Path, base: RuleConfig = DEFAULT_CONFIG) -> CouncilRules:
+    """The definitions alone, for the commands that need no targets (`replay`, `report`, the desk)."""
+    return load_council_settings(path, base).rules
 
 
 def load_council_names(path: Path) -> dict[str, str]:

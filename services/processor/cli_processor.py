@@ -22,7 +22,7 @@ from services.kafka.clients import consumer_kwargs
 from services.kafka.topics import TopicPlan, changelog_plan, ensure_topics, plan_topic
 from services.metrics.config import MetricsConfig
 from services.processor.settings import ProcessorSettings
-from services.rules_config import RulesConfigError, load_council_rules
+from services.rules_config import RulesConfigError, load_council_settings
 from services.settings import Settings
 
 
@@ -60,14 +60,15 @@ def topic_plans(settings: Settings, processor: ProcessorSettings) -> list[TopicP
     return [plan_topic(s, settings) for s in specs] + [changelog_plan(n, settings) for n in changelog_names(processor)]
 
 
-def worker_rules(settings: Settings) -> Rules:
-    """The council rules file (FRONTDOOR_RULES_CONFIG), read once, on the worker's retention; the defaults without one.
+def worker_configuration(settings: Settings, processor: ProcessorSettings) -> tuple[Rules, MetricsConfig]:
+    """The council rules file (FRONTDOOR_RULES_CONFIG), read once: its definitions on the worker's retention, and
+    the targets and neighbours of the gauges (with the deprecated metrics file's); the defaults without a file.
 
-    `replay` and `report` read the same file, so a council's live and offline figures use one definition.
+    `replay`, `report` and `pack` read the same file, so a council's live and offline figures use one definition.
     """
-    if settings.rules_config is None:
-        return DEFAULT_CONFIG
-    return load_council_rules(settings.rules_config, base=DEFAULT_CONFIG)
+    council = load_council_settings(settings.rules_config, base=DEFAULT_CONFIG) if settings.rules_config else None
+    rules = council.rules if council is not None else DEFAULT_CONFIG
+    return rules, load_targets(council, processor.metrics_config)
 
 
 def run_worker_command(args: argparse.Namespace) -> int:
@@ -81,8 +82,7 @@ def run_worker_command(args: argparse.Namespace) -> int:
     settings = Settings()
     processor = ProcessorSettings(**{k: v for k, v in overrides.items() if v is not None})
     try:
-        rules = worker_rules(settings)
-        targets = load_targets(settings.rules_config, processor.metrics_config)
+        rules, targets = worker_configuration(settings, processor)
     except RulesConfigError as error:
         print(f"frontdoor worker: {error}", file=sys.stderr)
         return 2

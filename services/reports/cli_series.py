@@ -31,10 +31,10 @@ def _census_lines(paths: list[Path], pseudonymiser: Pseudonymiser) -> Iterator[b
 
 def _neighbours(args: argparse.Namespace, settings: Settings) -> dict[str, tuple[str, ...]]:
     """The councils whose `statistical_neighbours` the rules file sets (the others follow DfE's model)."""
-    from services.council_targets import load_targets  # noqa: PLC0415  # TOML only here
+    from services.rules_config import load_council_settings  # noqa: PLC0415  # TOML only here
 
     path = args.rules or settings.rules_config
-    councils = load_targets(path, None).councils if path else {}
+    councils = load_council_settings(path).targets.councils if path else {}
     return {la: targets.neighbours for la, targets in councils.items() if targets.neighbours}
 
 

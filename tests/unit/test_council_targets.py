@@ -11,10 +11,11 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from services.cli import main
+from services.core.config import RuleConfig
 from services.council_targets import load_targets
 from services.metrics.collector import IndicatorCollector
 from services.metrics.config import MetricsConfig
-from services.rules_config import RulesConfigError, load_council_rules
+from services.rules_config import CouncilSettings, RulesConfigError, load_council_rules, load_council_settings
 
 NOW = dt.datetime(2025, 5, 20, 9, 30, tzinfo=dt.UTC)
 KENT, MEDWAY = "886", "887"
@@ -39,6 +40,11 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
     return path
 
 
+def targets_of(rules: Path | None, old: Path | None = None) -> MetricsConfig:
+    """As an entry point reads them: the rules file once, then the targets (and the deprecated file's)."""
+    return load_targets(load_council_settings(rules) if rules is not None else None, old)
+
+
 def target_gauge(config: MetricsConfig, name: str, la_code: str) -> float | None:
     registry = CollectorRegistry()
     registry.register(IndicatorCollector(lambda: {la_code: Counter()}, lambda: NOW, config))
@@ -46,7 +52,7 @@ def target_gauge(config: MetricsConfig, name: str, la_code: str) -> float | None
 
 
 def test_a_target_in_the_councils_section_of_the_rules_file_reaches_the_worker_gauge(tmp_path: Path) -> None:
-    config = load_targets(write(tmp_path, "rules.toml", RULES), None)
+    config = targets_of(write(tmp_path, "rules.toml", RULES))
 
     assert target_gauge(config, "frontdoor_rereferral_target_ratio", KENT) == 0.20
     assert target_gauge(config, "frontdoor_contact_to_referral_target_ratio", KENT) == 0.30
@@ -56,7 +62,7 @@ def test_a_target_in_the_councils_section_of_the_rules_file_reaches_the_worker_g
 
 
 def test_the_rules_files_statistical_neighbours_are_the_gauges_neighbours_too(tmp_path: Path) -> None:
-    config = load_targets(write(tmp_path, "rules.toml", RULES), None)
+    config = targets_of(write(tmp_path, "rules.toml", RULES))
 
     assert config.for_council(KENT).neighbours == ("887", "845")
     assert config.for_council(MEDWAY).neighbours == ()
@@ -81,7 +87,7 @@ def test_targets_change_no_rule_definition(tmp_path: Path) -> None:
 )
 def test_a_wrong_target_in_the_rules_file_is_refused_naming_the_council(tmp_path: Path, text: str) -> None:
     with pytest.raises(RulesConfigError, match=r"council 886"):
-        load_targets(write(tmp_path, "rules.toml", text), None)
+        targets_of(write(tmp_path, "rules.toml", text))
 
 
 def test_a_target_for_the_same_council_in_both_files_is_refused_naming_both_files(tmp_path: Path) -> None:
@@ -89,7 +95,7 @@ def test_a_target_for_the_same_council_in_both_files_is_refused_naming_both_file
     old = write(tmp_path, "metrics.toml", '[councils."886"]\nrereferral_target = 0.25\n')
 
     with pytest.raises(RulesConfigError) as refused:
-        load_targets(rules, old)
+        targets_of(rules, old)
 
     assert str(rules) in str(refused.value) and str(old) in str(refused.value)
     assert "[councils.886.targets] rereferral" in str(refused.value)
@@ -100,7 +106,7 @@ def test_a_default_target_in_both_files_is_refused_too(tmp_path: Path) -> None:
     old = write(tmp_path, "metrics.toml", "[default]\nreferral_to_assessment_target = 0.7\n")
 
     with pytest.raises(RulesConfigError, match=r"\[default.targets\] referral_to_assessment"):
-        load_targets(rules, old)
+        targets_of(rules, old)
 
 
 def test_the_old_metrics_file_still_works_with_a_warning_naming_each_setting_to_move(
@@ -110,7 +116,7 @@ def test_the_old_metrics_file_still_works_with_a_warning_naming_each_setting_to_
     old = write(tmp_path, "metrics.toml", '[councils."887"]\nrereferral_target = 0.19\nneighbours = ["886"]\n')
 
     with caplog.at_level(logging.WARNING, logger="services.council_targets"):
-        config = load_targets(rules, old)
+        config = targets_of(rules, old)
 
     assert target_gauge(config, "frontdoor_rereferral_target_ratio", MEDWAY) == 0.19
     assert target_gauge(config, "frontdoor_rereferral_target_ratio", KENT) == 0.20  # the rules file's, unchanged
@@ -128,7 +134,7 @@ def test_without_a_rules_file_the_old_metrics_file_is_read_as_before_and_the_war
     old = write(tmp_path, "metrics.toml", "[default]\nreferral_to_assessment_target = 0.7\n")
 
     with caplog.at_level(logging.WARNING, logger="services.council_targets"):
-        config = load_targets(None, old)
+        config = targets_of(None, old)
 
     assert config.for_council(KENT).referral_to_assessment_target == 0.7
     assert "FRONTDOOR_RULES_CONFIG" in caplog.records[0].getMessage()
@@ -142,15 +148,15 @@ def test_the_same_neighbours_in_both_files_are_only_warned_about_and_different_o
     different = write(tmp_path, "different.toml", '[councils."886"]\nneighbours = ["850"]\n')
 
     with caplog.at_level(logging.WARNING, logger="services.council_targets"):
-        assert load_targets(rules, same).for_council(KENT).neighbours == ("887", "845")
+        assert targets_of(rules, same).for_council(KENT).neighbours == ("887", "845")
     assert "[councils.886] statistical_neighbours" in caplog.records[0].getMessage()
     with pytest.raises(RulesConfigError, match=r"\[councils.886\] statistical_neighbours .*/different\.toml"):
-        load_targets(rules, different)
+        targets_of(rules, different)
 
 
 def test_only_the_rules_file_gives_no_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="services.council_targets"):
-        load_targets(write(tmp_path, "rules.toml", RULES), None)
+        targets_of(write(tmp_path, "rules.toml", RULES))
 
     assert caplog.records == []
 
@@ -172,7 +178,7 @@ def test_the_worker_refuses_to_start_when_both_files_give_a_target_before_it_tou
 
 
 def test_the_example_rules_file_gives_kent_its_targets_and_every_council_the_default_one() -> None:
-    example = load_targets(Path(__file__).resolve().parents[2] / "deploy" / "rules.example.toml", None)
+    example = targets_of(Path(__file__).resolve().parents[2] / "deploy" / "rules.example.toml")
 
     assert example.for_council(KENT).rereferral_target == 0.20
     assert example.for_council("942").referral_to_assessment_target == 0.75
@@ -185,6 +191,29 @@ def test_a_default_neighbour_list_in_the_old_file_is_to_be_moved_to_each_council
     old = write(tmp_path, "metrics.toml", '[default]\nneighbours = ["887"]\n')
 
     with caplog.at_level(logging.WARNING, logger="services.council_targets"):
-        assert load_targets(None, old).for_council(KENT).neighbours == ("887",)  # still read, as before
+        assert targets_of(None, old).for_council(KENT).neighbours == ("887",)  # still read, as before
 
     assert "each council's [councils.<LA code>] statistical_neighbours" in caplog.records[0].getMessage()
+
+
+def test_the_worker_reads_its_definitions_and_its_targets_from_one_read_of_the_rules_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from services.processor.cli_processor import worker_configuration  # noqa: PLC0415
+    from services.processor.settings import ProcessorSettings  # noqa: PLC0415
+    from services.settings import Settings  # noqa: PLC0415
+
+    reads: list[Path] = []
+
+    def counted(path: Path, base: RuleConfig) -> CouncilSettings:
+        reads.append(path)
+        return load_council_settings(path, base)
+
+    monkeypatch.setattr("services.processor.cli_processor.load_council_settings", counted)
+    path = write(tmp_path, "rules.toml", RULES.replace('name = "Kent"', 'name = "Kent"\nrepeated_contacts_min = 4'))
+
+    rules, targets = worker_configuration(Settings(rules_config=path), ProcessorSettings(metrics_config=None))
+
+    assert reads == [path]
+    assert rules.at(KENT, NOW.date()).repeated_contacts_min == 4
+    assert targets.for_council(KENT).rereferral_target == 0.20
