@@ -19,6 +19,7 @@ from services.core.config import (
     SameDayReferrals,
     Timeline,
 )
+from services.metrics.config import CouncilTargets, Fraction, MetricsConfig
 
 
 class Definition(BaseModel):
@@ -40,7 +41,9 @@ class Definition(BaseModel):
     def applied_to(self, config: RuleConfig) -> RuleConfig:
         return dataclasses.replace(
             config,
-            **self.model_dump(exclude_none=True, exclude={"changes", "from_", "statistical_neighbours", "name"}),
+            **self.model_dump(
+                exclude_none=True, exclude={"changes", "from_", "statistical_neighbours", "name", "targets"}
+            ),
         )
 
 
@@ -48,6 +51,16 @@ class DatedDefinition(Definition):
     """A change of definition, in force for anything dated on or after `from`."""
 
     from_: dt.date = Field(alias="from")
+
+
+class TargetSettings(BaseModel):
+    """`[councils.<LA code>.targets]`: fractions, e.g. `rereferral = 0.20`; a target left out is inherited."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rereferral: Fraction | None = None  # none anywhere: England's latest published rate
+    contact_to_referral: Fraction | None = None
+    referral_to_assessment: Fraction | None = None
 
 
 class CouncilDefinition(Definition):
@@ -58,7 +71,12 @@ class CouncilDefinition(Definition):
     # makes it one the deployment serves (Grafana gets a folder for it: `frontdoor dashboards generate`).
     name: Annotated[str, StringConstraints(min_length=1, max_length=80, pattern=r"^[^\"\\{}$]+$")] | None = None
     # The councils `report --by` benchmarks against; default: its ten in DfE's 2025 statistical neighbour model.
-    statistical_neighbours: list[Annotated[str, StringConstraints(pattern=r"^\d{3}$")]] | None = None
+    statistical_neighbours: list[Annotated[str, StringConstraints(pattern=r"^\d{3}$")]] | None = Field(
+        default=None, max_length=15
+    )
+    # The council's targets for the gauges, the boards' target line and the pack's RAG (not dated: a target is
+    # for the year the platform team sets it).
+    targets: TargetSettings | None = None
 
     @field_validator("changes")
     @classmethod
@@ -102,22 +120,39 @@ class RulesConfigError(ValueError):
     """The rules file is missing or wrong; the message names the file, the council and the field."""
 
 
-def load_council_rules(path: Path, base: RuleConfig = DEFAULT_CONFIG) -> CouncilRules:
-    """Read the rules file once and resolve every council's dated definitions on top of `base`.
+@dataclasses.dataclass(frozen=True)
+class CouncilSettings:
+    """What one read of the rules file gives an entry point: the definitions, and the targets and neighbours."""
+
+    path: Path
+    rules: CouncilRules
+    targets: MetricsConfig  # the one model the gauges, `pack` and `report --by` read (services.council_targets)
+
+
+def load_council_settings(path: Path, base: RuleConfig = DEFAULT_CONFIG) -> CouncilSettings:
+    """Read the rules file once: every council's dated definitions on top of `base`, and its targets.
 
     A council's definition on a day is: `base`, then `[default]` and its changes in force that day, then the
-    council's own settings and its changes in force that day. Later layers win field by field.
+    council's own settings and its changes in force that day. Later layers win field by field. Targets are not
+    dated: `[default.targets]` applies to every council, and a council's `targets` override it target by target.
     """
     parsed = _read(path)
     default = _timeline(base, parsed.default, None)
     councils = {la: _timeline(base, parsed.default, council) for la, council in sorted(parsed.councils.items())}
-    return CouncilRules(default, councils)
+    targets = {la: _targets(c, c.statistical_neighbours) for la, c in sorted(parsed.councils.items())}
+    return CouncilSettings(
+        path,
+        CouncilRules(default, councils),
+        MetricsConfig(
+            default=_targets(parsed.default, None),
+            councils={la: own for la, own in targets.items() if own.model_fields_set},
+        ),
+    )
 
 
-def load_statistical_neighbours(path: Path) -> dict[str, tuple[str, ...]]:
-    """The councils whose `statistical_neighbours` the rules file sets (the others follow DfE's model)."""
-    parsed = _read(path)
-    return {la: tuple(c.statistical_neighbours) for la, c in parsed.councils.items() if c.statistical_neighbours}
+def load_council_rules(path: Path, base: RuleConfig = DEFAULT_CONFIG) -> CouncilRules:
+    """The definitions alone, for the commands that need no targets (`replay`, `report`, the desk)."""
+    return load_council_settings(path, base).rules
 
 
 def load_council_names(path: Path) -> dict[str, str]:
@@ -139,6 +174,15 @@ def _read(path: Path) -> RulesFile:
     except ValueError as error:  # a TOML syntax error
         raise RulesConfigError(f"rules file {path}: {error}") from None
     return parsed
+
+
+def _targets(definition: CouncilDefinition, neighbours: list[str] | None) -> CouncilTargets:
+    """Only what the file sets, so that `MetricsConfig.for_council` can tell an inherited target from a set one."""
+    given = definition.targets.model_dump(exclude_unset=True) if definition.targets else {}
+    fields: dict[str, object] = {f"{name}_target": value for name, value in given.items()}
+    if neighbours:
+        fields["neighbours"] = tuple(neighbours)
+    return CouncilTargets.model_validate(fields)
 
 
 def _timeline(base: RuleConfig, default: CouncilDefinition, council: CouncilDefinition | None) -> Timeline:

@@ -1,4 +1,4 @@
-"""Per-council targets and statistical neighbours for the indicator gauges, from a TOML file or defaults."""
+"""The one model of per-council targets and statistical neighbours (gauges, pack, report), and the old file's reader."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ class MetricsConfig(BaseModel):
 
 
 def load_metrics_config(path: Path | None) -> MetricsConfig:
-    """Read a TOML file like docs/metrics.md shows; no file means the defaults."""
+    """Read the deprecated metrics file (FRONTDOOR_PROCESSOR_METRICS_CONFIG); only services.council_targets calls it."""
     if path is None:
         return MetricsConfig()
     with path.open("rb") as handle:

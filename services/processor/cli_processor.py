@@ -17,10 +17,12 @@ from schemas.alerts import AlertMessage, AlertRevised, AlertWithdrawn
 from schemas.codec import decode_alert
 from schemas.topics import ALERTS, DEADLETTER, EVENTS
 from services.core.config import DEFAULT_CONFIG, Rules
+from services.council_targets import load_targets
 from services.kafka.clients import consumer_kwargs
 from services.kafka.topics import TopicPlan, changelog_plan, ensure_topics, plan_topic
+from services.metrics.config import MetricsConfig
 from services.processor.settings import ProcessorSettings
-from services.rules_config import RulesConfigError, load_council_rules
+from services.rules_config import RulesConfigError, load_council_settings
 from services.settings import Settings
 
 
@@ -58,14 +60,15 @@ def topic_plans(settings: Settings, processor: ProcessorSettings) -> list[TopicP
     return [plan_topic(s, settings) for s in specs] + [changelog_plan(n, settings) for n in changelog_names(processor)]
 
 
-def worker_rules(settings: Settings) -> Rules:
-    """The council rules file (FRONTDOOR_RULES_CONFIG), read once, on the worker's retention; the defaults without one.
+def worker_configuration(settings: Settings, processor: ProcessorSettings) -> tuple[Rules, MetricsConfig]:
+    """The council rules file (FRONTDOOR_RULES_CONFIG), read once: its definitions on the worker's retention, and
+    the targets and neighbours of the gauges (with the deprecated metrics file's); the defaults without a file.
 
-    `replay` and `report` read the same file, so a council's live and offline figures use one definition.
+    `replay`, `report` and `pack` read the same file, so a council's live and offline figures use one definition.
     """
-    if settings.rules_config is None:
-        return DEFAULT_CONFIG
-    return load_council_rules(settings.rules_config, base=DEFAULT_CONFIG)
+    council = load_council_settings(settings.rules_config, base=DEFAULT_CONFIG) if settings.rules_config else None
+    rules = council.rules if council is not None else DEFAULT_CONFIG
+    return rules, load_targets(council, processor.metrics_config)
 
 
 def run_worker_command(args: argparse.Namespace) -> int:
@@ -79,7 +82,7 @@ def run_worker_command(args: argparse.Namespace) -> int:
     settings = Settings()
     processor = ProcessorSettings(**{k: v for k, v in overrides.items() if v is not None})
     try:
-        rules = worker_rules(settings)
+        rules, targets = worker_configuration(settings, processor)
     except RulesConfigError as error:
         print(f"frontdoor worker: {error}", file=sys.stderr)
         return 2
@@ -91,24 +94,24 @@ def run_worker_command(args: argparse.Namespace) -> int:
     asyncio.set_event_loop(asyncio.new_event_loop())  # asyncio.run closed the previous one; faust needs a loop
     metrics, built = None, None
     if processor.metrics_port is not None:
-        metrics = _serve_metrics(processor, processor.metrics_port, lambda: built.totals.totals if built else {})
+        metrics = _serve_metrics(
+            processor, processor.metrics_port, targets, lambda: built.totals.totals if built else {}
+        )
     built = make_app(settings, processor, rules=rules, metrics=metrics)
     run_worker(built, loglevel=args.loglevel)
     return 0
 
 
-def _serve_metrics(processor: ProcessorSettings, port: int, totals: Any) -> Any:
+def _serve_metrics(processor: ProcessorSettings, port: int, targets: MetricsConfig, totals: Any) -> Any:
     """The worker's /metrics: processing counters and the indicator gauges read from the council table."""
     import datetime as dt  # noqa: PLC0415
 
     from prometheus_client import CollectorRegistry, start_http_server  # noqa: PLC0415
 
     from services.metrics.collector import worker_metrics  # noqa: PLC0415
-    from services.metrics.config import load_metrics_config  # noqa: PLC0415
 
     registry = CollectorRegistry()
-    config = load_metrics_config(processor.metrics_config)
-    metrics = worker_metrics(registry, totals=totals, clock=lambda: dt.datetime.now(dt.UTC), config=config)
+    metrics = worker_metrics(registry, totals=totals, clock=lambda: dt.datetime.now(dt.UTC), config=targets)
     host = processor.metrics_host or "127.0.0.1"
     start_http_server(port, addr=host, registry=registry)
     print(f"frontdoor worker: /metrics on {host}:{port}", file=sys.stderr)

@@ -48,7 +48,8 @@ class ProcessorSettings(BaseSettings):
 
     metrics_host: str = "127.0.0.1"
     metrics_port: int | None = Field(default=None, ge=1, le=65_535)
-    # Per-council targets and statistical neighbours for the indicator gauges (TOML, see docs/metrics.md).
+    # Deprecated: the old per-council targets and neighbours file, still read for one release with a warning.
+    # Targets now live in the rules file's [councils.<la_code>.targets] (docs/platform.md).
     metrics_config: Path | None = None
     # If set, the worker rewrites this JSON file every status_interval_seconds: positions, counts, council
     # totals. Tests and benchmarks watch it; nothing reads it back.

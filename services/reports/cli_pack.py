@@ -14,10 +14,13 @@ import secrets
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from services.core.config import RuleConfig, Rules
+from services.core.config import RuleConfig
 from services.settings import Settings
+
+if TYPE_CHECKING:
+    from services.rules_config import CouncilSettings
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
@@ -42,7 +45,12 @@ def register(subparsers: Any) -> None:
     _add_input(pack)
     pack.add_argument("--from", dest="first", type=_month, required=True, metavar="YYYY-MM")
     pack.add_argument("--to", dest="last", type=_month, required=True, metavar="YYYY-MM")
-    pack.add_argument("--targets", type=Path, metavar="FILE.toml", help="targets (the metrics config; docs/metrics.md)")
+    pack.add_argument(
+        "--targets",
+        type=Path,
+        metavar="FILE.toml",
+        help="deprecated: the old metrics file's targets (put them in the rules file's [councils.<LA code>.targets])",
+    )
     pack.add_argument("--exception", action="store_true", help="also draft the exception report if one is due")
     pack.add_argument("--seed", type=int, default=1, help="the exception report's dip sample seed")
     pack.add_argument("--sample-size", type=int, default=21, help="the exception report's dip sample size")
@@ -64,21 +72,21 @@ def register(subparsers: Any) -> None:
     sample.set_defaults(handler=run_dip_sample)
 
 
-def _rules(args: argparse.Namespace, settings: Settings) -> Rules:
-    from services.rules_config import RulesConfigError, load_council_rules  # noqa: PLC0415  # TOML only here
+def _council(args: argparse.Namespace, settings: Settings) -> CouncilSettings | None:
+    """The rules file, read once (keeping all history): the definitions and the targets; None without one."""
+    from services.rules_config import RulesConfigError, load_council_settings  # noqa: PLC0415  # TOML only here
 
-    whole_history = RuleConfig(retention_months=None)
     path = args.rules or settings.rules_config
     try:
-        return load_council_rules(path, base=whole_history) if path else whole_history
+        return load_council_settings(path, base=RuleConfig(retention_months=None)) if path else None
     except RulesConfigError as error:
         raise SystemExit(f"frontdoor {args.command}: {error}") from None
 
 
-def _series(args: argparse.Namespace, settings: Settings, key: bytes | None) -> Any:
+def _series(args: argparse.Namespace, council: CouncilSettings | None, key: bytes | None) -> Any:
     from services.reports.pack_source import council_series, input_lines, replay_one_council  # noqa: PLC0415
 
-    rules = _rules(args, settings)
+    rules = council.rules if council is not None else RuleConfig(retention_months=None)
     lines = input_lines(args.events, args.cin_census, key)
     replay = replay_one_council(lines, args.la_code, rules, key)
     if not replay.events:
@@ -86,10 +94,15 @@ def _series(args: argparse.Namespace, settings: Settings, key: bytes | None) -> 
     return council_series(replay, rules)
 
 
-def _targets(path: Path | None, la_code: str) -> dict[str, float | None]:
-    from services.metrics.config import load_metrics_config  # noqa: PLC0415
+def _targets(args: argparse.Namespace, council: CouncilSettings | None) -> dict[str, float | None]:
+    """The council's targets from the rules file, as the worker's gauges read them (and `--targets`, deprecated)."""
+    from services.council_targets import load_targets  # noqa: PLC0415  # TOML only here
+    from services.rules_config import RulesConfigError  # noqa: PLC0415
 
-    own = load_metrics_config(path).for_council(la_code)
+    try:
+        own = load_targets(council, args.targets, "--targets").for_council(args.la_code)
+    except RulesConfigError as error:
+        raise SystemExit(f"frontdoor {args.command}: {error}") from None
     return {
         "rereferral": own.rereferral_target,
         "contact_to_referral": own.contact_to_referral_target,
@@ -107,9 +120,11 @@ def run_pack(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     settings = Settings()
+    council = _council(args, settings)
+    targets = _targets(args, council)  # before the replay: a refused file stops the command at once
     # Census input is pseudonymised with a per-run key: the pack holds aggregates only.
-    series = _series(args, settings, secrets.token_bytes(32))
-    model = build_pack(series, args.first, args.last, _targets(args.targets, args.la_code))
+    series = _series(args, council, secrets.token_bytes(32))
+    model = build_pack(series, args.first, args.last, targets)
     args.out.mkdir(parents=True, exist_ok=True)
     written = pack_documents.write_pack(model, args.out)
     if args.exception:
@@ -130,7 +145,7 @@ def run_dip_sample(args: argparse.Namespace) -> int:
 
     settings = Settings()
     key = settings.pseudonym_key_for_council_files() if args.cin_census else None
-    series = _series(args, settings, key)
+    series = _series(args, _council(args, settings), key)
     try:
         sample = draw_dip_sample(
             series.rereferrals, args.la_code, args.quarter, size=args.size, by=args.by, seed=args.seed

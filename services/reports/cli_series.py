@@ -30,10 +30,12 @@ def _census_lines(paths: list[Path], pseudonymiser: Pseudonymiser) -> Iterator[b
 
 
 def _neighbours(args: argparse.Namespace, settings: Settings) -> dict[str, tuple[str, ...]]:
-    from services.rules_config import load_statistical_neighbours  # noqa: PLC0415  # TOML only here
+    """The councils whose `statistical_neighbours` the rules file sets (the others follow DfE's model)."""
+    from services.rules_config import load_council_settings  # noqa: PLC0415  # TOML only here
 
     path = args.rules or settings.rules_config
-    return load_statistical_neighbours(path) if path else {}
+    councils = load_council_settings(path).targets.councils if path else {}
+    return {la: targets.neighbours for la, targets in councils.items() if targets.neighbours}
 
 
 def _replays(args: argparse.Namespace, definitions: list[Rules], key: bytes) -> dict[str, CouncilReplay]:

@@ -46,15 +46,17 @@ DATA_TIMEOUT_SECONDS = 90.0
 SCRAPE_SECONDS = 3  # interval and timeout; production scrapes every 15 s with a 10 s timeout
 IDLE_SECONDS = 30.0  # scrapes of the caught-up worker, measured apart from those while it is busy
 # Conversion targets have no default (there is no England figure to fall back on), so the worker is given a
-# metrics config, as a council would give it: targets for every council, and the picked council's neighbours.
-METRICS_CONFIG = """
-[default]
-contact_to_referral_target = 0.3
-referral_to_assessment_target = 0.8
+# rules file, as a platform team would configure it: targets for every council, the picked council's neighbours.
+RULES_FILE = """
+[default.targets]
+contact_to_referral = 0.3
+referral_to_assessment = 0.8
 
-[councils."{picked}"]
-rereferral_target = 0.2
-neighbours = [{neighbours}]
+[councils.{picked}]
+statistical_neighbours = [{neighbours}]
+
+[councils.{picked}.targets]
+rereferral = 0.2
 """
 
 
@@ -141,19 +143,18 @@ async def test_a_real_worker_fed_twenty_councils_through_kafka_gives_every_panel
     processor = names.processor_settings()
     port = free_port()
     metrics_url = f"http://127.0.0.1:{port}/metrics"
-    config_path = tmp_path / "metrics.toml"
+    rules_path = tmp_path / "rules.toml"
     neighbours = ", ".join(f'"{la}"' for la in la_codes[1:4])
-    config_path.write_text(METRICS_CONFIG.format(picked=picked, neighbours=neighbours), encoding="utf-8")
+    rules_path.write_text(RULES_FILE.format(picked=picked, neighbours=neighbours), encoding="utf-8")
     async with private_topics(kafka_settings, names):
         # The status file (council totals as JSON) is for other tests; rewritten every 0.1 s it would cost CPU
         # the scrape needs, so it is rewritten once a minute here.
         worker = WorkerProcess(
             "worker",
             tmp_path,
-            names.env(),
+            names.env() | {"FRONTDOOR_RULES_CONFIG": str(rules_path)},
             store="memory://",
             metrics_port=str(port),
-            metrics_config=str(config_path),
             status_interval_seconds="60",
         ).start()
         try:

@@ -206,11 +206,11 @@ def test_replay_reads_the_same_rules_file(tmp_path: Path, monkeypatch: pytest.Mo
 def test_a_council_s_statistical_neighbours_in_the_rules_file_override_the_model_and_change_no_definition(
     tmp_path: Path,
 ) -> None:
-    from services.rules_config import load_statistical_neighbours  # noqa: PLC0415  # one test reads them
+    from services.rules_config import load_council_settings  # noqa: PLC0415  # one test reads them
 
     path = rules_file(tmp_path, '[councils.886]\nstatistical_neighbours = ["881", "845"]\n')
 
-    assert load_statistical_neighbours(path) == {"886": ("881", "845")}
+    assert load_council_settings(path).targets.for_council("886").neighbours == ("881", "845")
     assert load_council_rules(path).at("886", day("2024-06-15")) == DEFAULT_CONFIG
 
 

@@ -11,7 +11,7 @@ trap 'rm -rf "$WORK"' EXIT
 export FRONTDOOR_PROFILE=dev  # synthetic children only
 "$PY" -m services.cli simulate --council 344 --years 2 --seed 7 --start 2024-04-01 --out "$WORK/history.jsonl"
 "$PY" -m services.cli pack --la-code 344 --events "$WORK/history.jsonl" --from 2024-04 --to 2026-03 \
-  --out "$WORK/out" --targets "$HERE/targets.toml" --exception --seed 20260331 --user performance.officer
+  --out "$WORK/out" --rules "$HERE/rules.toml" --exception --seed 20260331 --user performance.officer
 "$PY" -m services.cli dip-sample --la-code 344 --events "$WORK/history.jsonl" --quarter 2026-Q1 --size 21 \
   --by closing-team --seed 20260331 --out "$WORK/out" --user performance.officer
 for page in pack-344-2024-04-to-2026-03 exception-344-rereferral-2026-Q1; do

@@ -1,4 +1,4 @@
-"""Per-council targets and statistical neighbours from a TOML file."""
+"""The deprecated metrics file's targets and neighbours, still read for one release (services.council_targets)."""
 
 from __future__ import annotations
 
