@@ -145,10 +145,27 @@ def suppress_cells(values: Mapping[Cell, int], additions: Sequence[Sequence[Cell
         touched = [ln for ln in additions if any(cell in exposed for cell in ln)]
         candidates = sorted(touched, key=lambda ln: sum(x in hidden for x in ln))
         added = next((c for ln in candidates if (c := _complement(ln, values, hidden, additions)) is not None), None)
-        if added is None:  # every cell of its lines is hidden already: only a line of one cell can do that
+        if added is None:  # every cell of its lines is hidden, and it is still worked out through other lines
+            added = _breaking_cell(exposed, values, hidden, additions)
+        if added is None:  # hiding any one more cell leaves it exposed: only a line of one cell can do that
             raise ValueError("suppression cannot protect a table whose lines have one cell")
         hidden.add(added)
     return hidden
+
+
+def _breaking_cell(
+    exposed: set[Cell], values: Mapping[Cell, int], hidden: set[Cell], additions: Sequence[Sequence[Cell]]
+) -> Cell | None:
+    """A shown cell whose hiding leaves fewer of the exposed cells worked out, for an exposure no line closes.
+
+    E.g. a quarter of 1 whose months are all hidden, worked out as the year's total minus the other quarter: the
+    other quarter has to go. Preferred as `_complement` prefers: a non-zero count before a zero, then the smallest.
+    """
+    shown = {cell for line in additions for cell in line} - hidden
+    for cell in sorted(shown, key=lambda c: (0 if values[c] > 0 else 1, values[c], c)):
+        if len(determined(hidden | {cell}, additions) & exposed) < len(exposed):
+            return cell
+    return None
 
 
 def suppression_pattern(table: list[list[int]], row_totals: bool, column_totals: bool) -> set[Cell]:
