@@ -96,7 +96,7 @@ class _Rows(Generic[Row]):
 
 
 class Benchmarks:
-    """Benchmarks read from the shipped DfE tables; statistical neighbours are configured, not shipped.
+    """Benchmarks read from the shipped DfE tables, for the neighbours the caller names (configured or DfE's model).
 
     The neighbours' figure is the simple mean of the neighbours' published percentages, as DfE's
     benchmarking tools show it; councils whose figure is suppressed are left out of the mean.

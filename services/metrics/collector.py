@@ -17,6 +17,7 @@ from services.metrics.backfill import backfilled_keys
 from services.metrics.benchmarks import TREND_FIGURES, BenchmarkPoint, Benchmarks
 from services.metrics.config import MetricsConfig
 from services.metrics.indicators import CouncilIndicators, Totals, council_indicators
+from services.reference.neighbours import statistical_neighbours
 
 TotalsSource = Callable[[], Mapping[str, Totals]]  # la_code -> Counter[(month, measure, label)]
 Clock = Callable[[], dt.datetime]  # timezone-aware "now"
@@ -75,7 +76,9 @@ class IndicatorCollector(Collector):
         self._points: Callable[[str], list[BenchmarkPoint]] = cache(self._council_points)
 
     def _council_points(self, la_code: str) -> list[BenchmarkPoint]:
-        return self._benchmarks.for_council(la_code, self._config.for_council(la_code).neighbours)
+        # The council's configured neighbours, else DfE's 2025 model's: as `report --by` and the pack compare.
+        neighbours = self._config.for_council(la_code).neighbours or statistical_neighbours(la_code)
+        return self._benchmarks.for_council(la_code, neighbours)
 
     def describe(self) -> Iterable[GaugeMetricFamily]:
         return [_family(spec) for spec in m.COLLECTOR_SPECS]

@@ -13,6 +13,7 @@ from services.core.series import monthly_series
 from services.metrics.backfill import COUNT_METRIC, RATIO_METRIC, backfilled_keys
 from services.metrics.collector import IndicatorCollector
 from services.metrics.config import CouncilTargets, MetricsConfig
+from services.reference.neighbours import statistical_neighbours
 
 NOW = dt.datetime(2025, 5, 20, 9, 30, tzinfo=dt.UTC)
 KENT, MEDWAY = "886", "887"
@@ -109,6 +110,20 @@ def test_benchmarks_for_kent_show_england_the_south_east_itself_and_configured_n
     assert benchmark("england", "frontdoor_benchmark_cpp_second_or_subsequent_ratio") == 0.245
     trend = {"la_code": KENT, "area": "england", "year": "2024"}
     assert registry.get_sample_value("frontdoor_benchmark_rereferral_by_year_ratio", trend) == 0.224
+
+
+def test_a_council_with_no_neighbours_configured_is_compared_with_its_neighbours_in_dfes_model() -> None:
+    registry = registry_for({KENT: kent_totals()}, MetricsConfig())
+    model = statistical_neighbours(KENT)
+    configured = registry_for({KENT: kent_totals()}, MetricsConfig(councils={KENT: CouncilTargets(neighbours=model)}))
+
+    def neighbours(registry: CollectorRegistry) -> float | None:
+        labels = {"la_code": KENT, "area": "neighbours"}
+        return registry.get_sample_value("frontdoor_benchmark_rereferral_ratio", labels)
+
+    assert len(model) == 10
+    assert neighbours(registry) is not None
+    assert neighbours(registry) == neighbours(configured)
 
 
 def test_councils_only_in_the_configuration_still_get_targets_and_benchmarks() -> None:
