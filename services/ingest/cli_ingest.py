@@ -217,6 +217,9 @@ def ingest_paths(
         if pseudonymiser.identities is not None:
             result.notes.append(_store_identities(settings, pseudonymiser.identities))
             pseudonymiser.identities.clear()  # sent: a watched folder's next file sends only its own
+        if pseudonymiser.erased:
+            result.notes.append(_erase_identities(settings, sorted(pseudonymiser.erased)))
+            pseudonymiser.erased.clear()
     for rejected in result.rejected:
         print(f"rejected {rejected.source} {rejected.location}: {rejected.reason}", file=sys.stderr)
     for note in result.notes:
@@ -250,6 +253,15 @@ def _store_identities(settings: Settings, identities: dict[str, tuple[str, str]]
     except IdentityKeyError as error:
         return f"the identity store was not written ({error}), so the desk cannot reveal these children's ids"
     return f"identity store: {sent} children sealed to {IDENTITY.name}"
+
+
+def _erase_identities(settings: Settings, child_keys: list[str]) -> str:
+    """Children a DfE CSC API record purged whole: erased from the identity store as `frontdoor identity erase` does."""
+    from schemas.topics import IDENTITY  # noqa: PLC0415
+    from services.identity.store import publish_erasure  # noqa: PLC0415
+
+    asyncio.run(publish_erasure(settings, child_keys, IDENTITY.name))
+    return f"identity store: {len(child_keys)} pseudonyms of children purged whole erased from {IDENTITY.name}"
 
 
 async def _publish(settings: Settings, result: IngestResult) -> int:
