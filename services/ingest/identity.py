@@ -8,6 +8,7 @@ import hmac
 from typing import Literal, NamedTuple
 from zoneinfo import ZoneInfo
 
+from schemas.events import EventRetracted
 from schemas.pseudonyms import PSEUDONYM_HEX_DIGITS, is_pseudonym
 from services.pseudonym_keys import PseudonymKey, PseudonymKeyring
 
@@ -123,6 +124,22 @@ def event_id(*parts: object) -> str:
     """
     material = "\x1f".join("" if p is None else str(p) for p in parts).encode()
     return hashlib.sha256(material).hexdigest()[:32]
+
+
+def retraction(
+    id_source: str, target: str, *, la_code: str, child_key: str, at: dt.datetime, key_id: str | None
+) -> EventRetracted:
+    """A door's withdrawal of its event `target` (of the child `child_key`) at `at`; its id is the door's own
+    (`id_source`) and the target's, so a retraction sent twice is the same event."""
+    return EventRetracted(
+        event_id=event_id(id_source, "retraction", target),
+        occurred_at=at,
+        recorded_at=at,
+        la_code=la_code,
+        child_key=child_key,
+        pseudonym_key_id=key_id,
+        retracted_event_id=target,
+    )
 
 
 def start_of_day(day: dt.date) -> dt.datetime:

@@ -13,9 +13,9 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from schemas.events import EventRetracted, InboundEvent
+from schemas.events import InboundEvent
 from schemas.ssd_contacts import SsdContactState
-from services.ingest.identity import event_id
+from services.ingest.identity import event_id, retraction
 
 ID_SOURCE = "ssd-contacts"  # the id namespace of this door's events
 
@@ -50,9 +50,12 @@ class ContactStates:
         now = [event.event_id for event in events]
         withdrawn = [eid for eid in standing if eid not in now]
         changes: list[InboundEvent] = []
-        if previous is not None:
-            key_id = events[0].pseudonym_key_id
-            changes += [_retraction(eid, previous, recorded_at, key_id) for eid in withdrawn]
+        if previous is not None:  # withdrawn from the child the contact was published for
+            la_code, child_key, key_id = previous.la_code, previous.child_key, events[0].pseudonym_key_id
+            changes += [
+                retraction(ID_SOURCE, eid, la_code=la_code, child_key=child_key, at=recorded_at, key_id=key_id)
+                for eid in withdrawn
+            ]
         changes += [event for event in events if event.event_id not in standing]
         if changes or previous is None:
             state = SsdContactState(
@@ -65,16 +68,3 @@ class ContactStates:
             )
             self.states[contact_key] = self.changed[contact_key] = state
         return changes
-
-
-def _retraction(target: str, previous: SsdContactState, at: dt.datetime, key_id: str | None) -> EventRetracted:
-    """Withdraws `target` from the child it was published for (the contact's child as the door last had it)."""
-    return EventRetracted(
-        event_id=event_id(ID_SOURCE, "retraction", target),
-        occurred_at=at,
-        recorded_at=at,
-        la_code=previous.la_code,
-        child_key=previous.child_key,
-        pseudonym_key_id=key_id,
-        retracted_event_id=target,
-    )
