@@ -17,6 +17,8 @@ import datetime as dt
 import json
 import os
 import random
+import resource
+import secrets
 import sys
 import tempfile
 import time
@@ -43,12 +45,17 @@ def main() -> int:
     parser.add_argument("--changed", type=float, default=0.1, help="share of decided contacts changed in night 3")
     parser.add_argument("--results-dir", type=Path, default=Path("bench/results"))
     args = parser.parse_args()
+    os.environ.setdefault("FRONTDOOR_PROFILE", "dev")  # synthetic children only
+    os.environ.setdefault("FRONTDOOR_PSEUDONYM_KEY", secrets.token_hex(32))
     figures: dict[str, object] = {"machine": machine(), "council": args.council, "years": args.years}
     with tempfile.TemporaryDirectory(prefix="bench-ssd-") as directory:
         work = Path(directory)
         events = work / "events.jsonl"
         simulate = [*FRONTDOOR, "simulate", "--council", args.council, "--years", str(args.years), "--seed", "7"]
         made = timed([*simulate, "--out", str(events)], work, "simulate")
+        if made.returncode != 0:
+            sys.stderr.write(made.stderr_tail())
+            return 1
         rows = extract_rows(events)
         first, same = work / "night1.csv", work / "night2.csv"
         write_extract(first, rows)
@@ -68,11 +75,13 @@ def main() -> int:
         "states": len(sizes),
         "state_bytes_mean": round(sum(sizes) / max(len(sizes), 1), 1),
         "state_bytes_total_mib": round(sum(sizes) / 2**20, 2),
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),  # the door and its states
     }
     figures["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]  # type: ignore[index]  # built above
     for label, figure in zip(("first extract", "sent again", "decisions changed"), nights, strict=True):
         sys.stdout.write(f"{label}: {figure['seconds']} s, {figure['rows_per_second']:,} rows/s, {figure['events']}\n")
-    sys.stdout.write(f"{len(sizes):,} states, {figures['state_bytes_mean']} bytes each on the topic\n")
+    sys.stdout.write(f"{len(sizes):,} states, {figures['state_bytes_mean']} bytes each on the topic")
+    sys.stdout.write(f", peak RSS {figures['peak_rss_mib']} MiB\n")
     args.results_dir.mkdir(parents=True, exist_ok=True)
     (args.results_dir / "ssd_contacts.json").write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     return 0
