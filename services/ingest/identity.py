@@ -77,8 +77,8 @@ class Pseudonymiser:
     def forget_child(self, la_code: str, raw_child_id: str) -> None:
         """A child withdrawn whole: no identity of it kept, and its pseudonyms under every key of the council erased."""
         keys = erasure_keys(self, la_code, [raw_child_id], [])
-        for key in keys:
-            if self.identities is not None:
+        if self.identities is not None:
+            for key in keys:
                 self.identities.pop(key, None)
         self.erased.update(keys)
 
