@@ -11,8 +11,8 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from schemas.codec import ALERT_ADAPTER, AUDIT_ADAPTER, EVENT_ADAPTER
-from schemas.csc_api import CscChildState
 from schemas.identity import ChildIdentitySealed
+from schemas.ssd_contacts import PreviousRecordValue
 from schemas.topics import ALERTS, AUDIT, CSC_RECORDS, EVENTS, IDENTITY
 
 OUT_DIR = Path(__file__).parent / "jsonschema"
@@ -20,7 +20,7 @@ SCHEMAS: dict[str, TypeAdapter[Any]] = {
     f"{EVENTS.name}.json": EVENT_ADAPTER,  # the event contract is unchanged from v1; the topic's key changed
     f"{ALERTS.name}.json": ALERT_ADAPTER,
     f"{IDENTITY.name}.json": TypeAdapter(ChildIdentitySealed),
-    f"{CSC_RECORDS.name}.json": TypeAdapter(CscChildState),
+    f"{CSC_RECORDS.name}.json": TypeAdapter(PreviousRecordValue),  # CSC API records and SSD contacts
     f"{AUDIT.name}.json": AUDIT_ADAPTER,  # also the lines of the dip sample's dip-sample-audit.jsonl
 }
 

@@ -38,8 +38,10 @@ ALERT_ACTIONS = TopicSpec(
 # desk reads it (deploy/kafka/kafka_security.py); no retention limit, since erasure is explicit.
 IDENTITY = TopicSpec("frontdoor.identity.v1", "child_key", "schemas.identity.ChildIdentitySealed", "compact")
 # Compacted: each child's previous DfE CSC API record (pseudonymised, no child details) and the event ids withdrawn
-# for it, so a partial record merges into it across restarts. Only ingest (and the receiver, as ingest) reads and
-# writes it. A whole-child purge keeps the withdrawn ids, which must never be reused; erasure is a tombstone.
+# for it, so a partial record merges into it across restarts; beside them, keyed by the contact's pseudonym, what the
+# SSD contacts door last published for each contact (schemas.ssd_contacts.SsdContactState). Only ingest (and the
+# receiver, as ingest) reads and writes it. A whole-child purge keeps the withdrawn ids, which must never be reused;
+# erasure is a tombstone.
 CSC_RECORDS = TopicSpec("frontdoor.csc-records.v1", "child_key", "schemas.csc_api.CscChildState", "compact")
 AUDIT = TopicSpec("frontdoor.audit.v1", "user", "schemas.audit.AuditMessage", "delete", AUDIT_RETENTION_MS)
 

@@ -7,9 +7,8 @@ import asyncio
 import sys
 from typing import Any
 
-from schemas.pseudonyms import is_pseudonym
 from schemas.topics import IDENTITY
-from services.ingest.identity import Pseudonymiser
+from services.ingest.identity import Pseudonymiser, erasure_keys
 from services.pseudonym_keys import UnknownCouncilKeyError
 from services.settings import MissingPseudonymKeyError, Settings
 
@@ -23,20 +22,6 @@ def register(subparsers: Any) -> None:
     erase.add_argument("--child-key", action="append", default=[], help="a pseudonym as the desk shows it")
     erase.add_argument("--topic", default=IDENTITY.name, help=argparse.SUPPRESS)
     erase.set_defaults(handler=run_erase)
-
-
-def erasure_keys(pseudonymiser: Pseudonymiser, la_code: str, child_ids: list[str], child_keys: list[str]) -> list[str]:
-    """The pseudonyms to tombstone: each council id under every key of the council (current and retired, as ingest
-    made them before and after a rotation), and the pseudonyms given."""
-    bad = [k for k in child_keys if not is_pseudonym(k)]
-    if bad:
-        raise ValueError(f"{len(bad)} --child-key value(s) are not pseudonyms (32 hex digits)")
-    computed = {
-        pseudonymiser.pseudonymise_child(la_code, raw, key_id=key_id).pseudonym
-        for raw in child_ids
-        for key_id in pseudonymiser.key_ids(la_code)
-    }
-    return sorted(computed | set(child_keys))
 
 
 def run_erase(args: argparse.Namespace) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
@@ -42,9 +42,14 @@ async def publish_erasure(settings: Settings, child_keys: list[str], topic: str)
     producer = AIOKafkaProducer(**producer_kwargs(settings))
     await producer.start()
     try:
-        await asyncio.gather(*[await producer.send(topic, None, key=k.encode()) for k in child_keys])
+        await send_erasure(producer, child_keys, topic)
     finally:
         await producer.stop()
+
+
+async def send_erasure(producer: AIOKafkaProducer, child_keys: Sequence[str], topic: str) -> None:
+    """`publish_erasure` on a running producer (the receiver's); returns once the broker has every tombstone."""
+    await asyncio.gather(*[await producer.send(topic, None, key=k.encode()) for k in child_keys])
 
 
 async def follow_identities(vault: IdentityVault, settings: Settings, topic: str, stop: asyncio.Event) -> None:

@@ -7,14 +7,17 @@ import asyncio
 import datetime as dt
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from schemas.codec import encode
+from schemas.csc_api import CscChildState
+from schemas.ssd_contacts import SsdContactState
 from services.ingest.csc_api import MemoryPreviousRecords
 from services.ingest.identity import Pseudonymiser
 from services.ingest.result import IngestResult
+from services.ingest.ssd_changes import ContactStates
 from services.progress import Progress
 from services.pseudonym_keys import UnknownCouncilKeyError
 from services.settings import MissingPseudonymKeyError, Settings
@@ -67,10 +70,13 @@ def read_source(
     args: argparse.Namespace,
     pseudonymiser: Pseudonymiser,
     previous: MemoryPreviousRecords | None = None,
+    *,
+    contacts: ContactStates | None = None,
 ) -> IngestResult:
     """One source file's events and rejections; each adapter is imported only when its format is used.
 
-    `previous` holds each child's previous DfE CSC API record (loaded from Kafka with --to kafka).
+    `previous` holds each child's previous DfE CSC API record, `contacts` each SSD contact's state (both loaded
+    from Kafka with --to kafka).
     """
     readers: dict[str, Callable[[], IngestResult]] = {
         "cin": lambda: _cin(path, pseudonymiser),
@@ -78,7 +84,7 @@ def read_source(
         "csv": lambda: _csv(path, args, pseudonymiser),
         "jsonl": lambda: _jsonl(path, pseudonymiser),
         "dfe-csc-api": lambda: _csc_api(path, args, pseudonymiser, previous or MemoryPreviousRecords()),
-        "ssd-contacts": lambda: _ssd_contacts(path, args, pseudonymiser),
+        "ssd-contacts": lambda: _ssd_contacts(path, args, pseudonymiser, contacts or ContactStates()),
     }
     return readers[fmt]()
 
@@ -114,11 +120,13 @@ def _jsonl(path: Path, pseudonymiser: Pseudonymiser) -> IngestResult:
     return read_jsonl(path, pseudonymiser)
 
 
-def _ssd_contacts(path: Path, args: argparse.Namespace, pseudonymiser: Pseudonymiser) -> IngestResult:
+def _ssd_contacts(
+    path: Path, args: argparse.Namespace, pseudonymiser: Pseudonymiser, contacts: ContactStates
+) -> IngestResult:
     from services.ingest.ssd_contacts import SsdContactsMapping, read_ssd_contacts  # noqa: PLC0415
 
     mapping = SsdContactsMapping.from_file(args.mapping) if args.mapping else SsdContactsMapping.shipped()
-    return read_ssd_contacts(path, mapping, _need(args.la_code, "--la-code"), pseudonymiser)
+    return read_ssd_contacts(path, mapping, _need(args.la_code, "--la-code"), pseudonymiser, contacts=contacts)
 
 
 def _csc_api(
@@ -139,13 +147,22 @@ def _csc_previous(settings: Settings, args: argparse.Namespace) -> MemoryPreviou
     return MemoryPreviousRecords(asyncio.run(read_states(settings)))
 
 
-def _store_csc_states(settings: Settings, previous: MemoryPreviousRecords) -> str:
-    """After the events are published: each changed child's new state, so a later partial record merges into it."""
+def _ssd_previous(settings: Settings, args: argparse.Namespace) -> ContactStates:
+    """Each SSD contact's state as the door last published it: from the same compacted topic with --to kafka."""
+    if args.to != "kafka" or args.format != "ssd-contacts":
+        return ContactStates()
+    from services.kafka.previous_records import read_contact_states  # noqa: PLC0415
+
+    return ContactStates(asyncio.run(read_contact_states(settings)))
+
+
+def _store_states(settings: Settings, states: Iterable[CscChildState | SsdContactState], what: str) -> str:
+    """After the events are published: each changed child's (or contact's) state, for the next record or extract."""
     from schemas.topics import CSC_RECORDS  # noqa: PLC0415
     from services.kafka.previous_records import write_states  # noqa: PLC0415
 
-    sent = asyncio.run(write_states(settings, previous.changed.values()))
-    return f"previous records: {sent} children's DfE CSC API records stored in {CSC_RECORDS.name}"
+    sent = asyncio.run(write_states(settings, states))
+    return f"previous records: {sent} {what} stored in {CSC_RECORDS.name}"
 
 
 def run_ingest(args: argparse.Namespace) -> int:
@@ -198,10 +215,10 @@ def ingest_paths(
     """Read, pseudonymise and publish (or write) the files' events; print every rejection and the counts."""
     progress = Progress("ingest")
     result = IngestResult()
-    previous = _csc_previous(settings, args)
+    previous, contacts = _csc_previous(settings, args), _ssd_previous(settings, args)
     for path in paths:
         try:
-            part = read_source(path, detect_format(path, args.format), args, pseudonymiser, previous)
+            part = read_source(path, detect_format(path, args.format), args, pseudonymiser, previous, contacts=contacts)
         except UnknownCouncilKeyError as exc:  # before anything is published: no council half-ingested
             raise UnknownCouncilKeyError(f"{path.name}: {exc}") from exc
         part.refuse_raw_child_keys(path.name)
@@ -213,10 +230,15 @@ def ingest_paths(
     else:
         progress.update(published=asyncio.run(_publish(settings, result)))
         if previous.changed:
-            result.notes.append(_store_csc_states(settings, previous))
+            result.notes.append(_store_states(settings, previous.changed.values(), "children's DfE CSC API records"))
+        if contacts.changed:
+            result.notes.append(_store_states(settings, contacts.changed.values(), "SSD contacts' states"))
         if pseudonymiser.identities is not None:
             result.notes.append(_store_identities(settings, pseudonymiser.identities))
             pseudonymiser.identities.clear()  # sent: a watched folder's next file sends only its own
+        if pseudonymiser.erased:
+            result.notes.append(_erase_identities(settings, sorted(pseudonymiser.erased)))
+            pseudonymiser.erased.clear()
     for rejected in result.rejected:
         print(f"rejected {rejected.source} {rejected.location}: {rejected.reason}", file=sys.stderr)
     for note in result.notes:
@@ -250,6 +272,15 @@ def _store_identities(settings: Settings, identities: dict[str, tuple[str, str]]
     except IdentityKeyError as error:
         return f"the identity store was not written ({error}), so the desk cannot reveal these children's ids"
     return f"identity store: {sent} children sealed to {IDENTITY.name}"
+
+
+def _erase_identities(settings: Settings, child_keys: list[str]) -> str:
+    """Children a DfE CSC API record purged whole: erased from the identity store as `frontdoor identity erase` does."""
+    from schemas.topics import IDENTITY  # noqa: PLC0415
+    from services.identity.store import publish_erasure  # noqa: PLC0415
+
+    asyncio.run(publish_erasure(settings, child_keys, IDENTITY.name))
+    return f"identity store: {len(child_keys)} pseudonyms of children purged whole erased from {IDENTITY.name}"
 
 
 async def _publish(settings: Settings, result: IngestResult) -> int:

@@ -2,7 +2,7 @@
 
 `frontdoor ingest --format dfe-csc-api FILE` reads a JSON array or JSON lines of records (each the payload's
 envelope `{"la_code": 886, "Children": {...}}`, or a bare child record with `--la-code`). The receiver calls
-`pseudonymise_record` and `translate` (services/ingest/csc_translate.py) in the same order, one record at a time.
+`receive_record` too (services/receiver/records.py), one record at a time.
 """
 
 from __future__ import annotations
@@ -40,10 +40,14 @@ DROPPED_FROM_EPISODE = (
 )
 
 
-class PreviousRecords(Protocol):
-    """Each child's previous state, by pseudonym; the Kafka one is services/kafka/previous_records.py."""
+class PreviousLookup(Protocol):
+    """Where a child's previous state is looked up, by pseudonym (None: never seen)."""
 
     async def get(self, child_key: str) -> CscChildState | None: ...
+
+
+class PreviousRecords(PreviousLookup, Protocol):
+    """Each child's previous state, by pseudonym; the Kafka one is services/kafka/previous_records.py."""
 
     async def put(self, states: Iterable[CscChildState]) -> None: ...
 
@@ -103,14 +107,23 @@ async def receive_record(
     *,
     la_code: str,
     pseudonymiser: Pseudonymiser,
-    previous: PreviousRecords,
+    previous: PreviousLookup,
     received_at: dt.datetime,
 ) -> Translation:
-    """Pseudonymise, look up the child's previous state, translate. The caller publishes, then stores the state."""
+    """THE way a record comes in, from a file or the receiver: pseudonymise, look up the child's previous state,
+    translate. The caller publishes the events, then stores the state.
+
+    A whole-child purge also puts the child's pseudonyms in `pseudonymiser.erased` (and keeps no identity of it),
+    for the caller to erase from the identity store once the retractions are published.
+    Raises ValueError (or pydantic's ValidationError) with a reason that never quotes the record.
+    """
     door = pseudonymise_record(record, la_code, pseudonymiser)
     state = await previous.get(door.la_child_id)
     key_id = pseudonymiser.key_id(la_code)
-    return translate(state, door, la_code=la_code, received_at=received_at, pseudonym_key_id=key_id)
+    translation = translate(state, door, la_code=la_code, received_at=received_at, pseudonym_key_id=key_id)
+    if record.purge:
+        pseudonymiser.forget_child(la_code, record.la_child_id)
+    return translation
 
 
 def parse_records(text: str) -> Iterator[tuple[str, Any]]:

@@ -31,7 +31,7 @@ from schemas.events import (
     S47Started,
 )
 from schemas.pseudonyms import is_pseudonym
-from services.ingest.identity import event_id, start_of_day
+from services.ingest.identity import event_id, retraction, start_of_day
 
 ID_SOURCE = "dfe-csc-api"  # the id namespace: ids from this door never collide with another adapter's
 
@@ -79,7 +79,8 @@ def translate(
     after = events_of(merged, la_code, retracted, received_at, pseudonym_key_id)
     withdrawn = [eid for eid in before if eid not in after]
     events: list[InboundEvent] = [
-        _retraction(eid, la_code, child_key, received_at, pseudonym_key_id) for eid in withdrawn
+        retraction(ID_SOURCE, eid, la_code=la_code, child_key=child_key, at=received_at, key_id=pseudonym_key_id)
+        for eid in withdrawn
     ]
     events.extend(event for eid, event in after.items() if eid not in before)
     state = CscChildState(
@@ -215,15 +216,3 @@ class _Child:
 
     def _event_id(self, kind: type[InboundEvent], ref: str, content: list[tuple[str, str]], generation: int) -> str:
         return event_id(ID_SOURCE, self.la_code, self.child_key, kind.__name__, ref, content, generation)
-
-
-def _retraction(target: str, la_code: str, child_key: str, at: dt.datetime, key_id: str | None) -> EventRetracted:
-    return EventRetracted(
-        event_id=event_id(ID_SOURCE, "retraction", target),
-        occurred_at=at,
-        recorded_at=at,
-        la_code=la_code,
-        child_key=child_key,
-        pseudonym_key_id=key_id,
-        retracted_event_id=target,
-    )

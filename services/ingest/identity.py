@@ -8,7 +8,8 @@ import hmac
 from typing import Literal, NamedTuple
 from zoneinfo import ZoneInfo
 
-from schemas.pseudonyms import PSEUDONYM_HEX_DIGITS
+from schemas.events import EventRetracted
+from schemas.pseudonyms import PSEUDONYM_HEX_DIGITS, is_pseudonym
 from services.pseudonym_keys import PseudonymKey, PseudonymKeyring
 
 LONDON = ZoneInfo("Europe/London")
@@ -42,6 +43,8 @@ class Pseudonymiser:
         self._worker_names: WorkerNames = "keep" if keys is None else worker_names
         # pseudonym -> (council, the council's own child id), for the sealed identity store (services/identity).
         self.identities: dict[str, tuple[str, str]] | None = {} if keep_identities and keys is not None else None
+        # Pseudonyms to erase from the identity store: children a whole-child purge withdrew (see `forget_child`).
+        self.erased: set[str] = set()
 
     @property
     def keeps_raw_ids(self) -> bool:
@@ -68,7 +71,16 @@ class Pseudonymiser:
         pseudonym = _hmac(key, f"{la_code}\x1f{raw}")
         if self.identities is not None and raw and key_id is None:
             self.identities[pseudonym] = (la_code, raw)
+            self.erased.discard(pseudonym)  # sent again after a purge: sealed again, not erased
         return ChildPseudonym(pseudonym, key.key_id)
+
+    def forget_child(self, la_code: str, raw_child_id: str) -> None:
+        """A child withdrawn whole: no identity of it kept, and its pseudonyms under every key of the council erased."""
+        keys = erasure_keys(self, la_code, [raw_child_id], [])
+        if self.identities is not None:
+            for key in keys:
+                self.identities.pop(key, None)
+        self.erased.update(keys)
 
     def reference(self, la_code: str, field: str, raw_reference: str) -> str:
         """A council reference (e.g. `referral_id`), keyed by its field so every event naming it agrees."""
@@ -86,6 +98,20 @@ class Pseudonymiser:
         return "worker-" + _hmac(self._keyring.current(la_code), f"worker\x1f{la_code}\x1f{raw_name.strip()}")[:12]
 
 
+def erasure_keys(pseudonymiser: Pseudonymiser, la_code: str, child_ids: list[str], child_keys: list[str]) -> list[str]:
+    """The pseudonyms to tombstone: each council id under every key of the council (current and retired, as ingest
+    made them before and after a rotation), and the pseudonyms given."""
+    bad = [k for k in child_keys if not is_pseudonym(k)]
+    if bad:
+        raise ValueError(f"{len(bad)} --child-key value(s) are not pseudonyms (32 hex digits)")
+    computed = {
+        pseudonymiser.pseudonymise_child(la_code, raw, key_id=key_id).pseudonym
+        for raw in child_ids
+        for key_id in pseudonymiser.key_ids(la_code)
+    }
+    return sorted(computed | set(child_keys))
+
+
 def _hmac(key: PseudonymKey, material: str) -> str:
     return hmac.new(key.secret, material.encode(), hashlib.sha256).hexdigest()[:PSEUDONYM_HEX_DIGITS]
 
@@ -98,6 +124,22 @@ def event_id(*parts: object) -> str:
     """
     material = "\x1f".join("" if p is None else str(p) for p in parts).encode()
     return hashlib.sha256(material).hexdigest()[:32]
+
+
+def retraction(
+    id_source: str, target: str, *, la_code: str, child_key: str, at: dt.datetime, key_id: str | None
+) -> EventRetracted:
+    """A door's withdrawal of its event `target` (of the child `child_key`) at `at`; its id is the door's own
+    (`id_source`) and the target's, so a retraction sent twice is the same event."""
+    return EventRetracted(
+        event_id=event_id(id_source, "retraction", target),
+        occurred_at=at,
+        recorded_at=at,
+        la_code=la_code,
+        child_key=child_key,
+        pseudonym_key_id=key_id,
+        retracted_event_id=target,
+    )
 
 
 def start_of_day(day: dt.date) -> dt.datetime:

@@ -2,7 +2,8 @@
 
 One row per contact: contact id, person id, contact date, source code and the outcome flags (a JSON object, as
 the SSD builds `cont_contact_outcome_json`, or flag columns, or a word). The headings, local source codes and
-the outcome flags' priority come from a mapping; the shipped one is `mappings/ssd_contacts.toml`.
+the outcome flags' priority come from a mapping; the shipped one is `mappings/ssd_contacts.toml`. Each contact is
+compared with what the door last published for it (ssd_changes.py): a changed decision retracts the old one.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from pydantic import ValidationError
 from schemas.codes import ContactOutcome, ReferralSource
 from schemas.events import ContactDecided, ContactReceived, InboundEvent
 from services.ingest.annex_a_values import clean_text, parse_contact_outcome, parse_source, validation_summary
-from services.ingest.identity import Pseudonymiser, event_id
+from services.ingest.identity import Pseudonymiser
 from services.ingest.result import IngestResult, Rejected
+from services.ingest.ssd_changes import ContactStates, fresh_id
 from services.ingest.tabular import parse_datetime
 
 ROLES = ("contact_id", "child_id", "contact_date", "source_code", "source_desc", "outcome")
@@ -86,9 +88,16 @@ def read_ssd_contacts(
     pseudonymiser: Pseudonymiser,
     *,
     recorded_at: dt.datetime | None = None,
+    contacts: ContactStates | None = None,
 ) -> IngestResult:
-    """Each row's ContactReceived and, when an outcome is set, its ContactDecided; every bad row with its reason."""
+    """Each row's ContactReceived and, when an outcome is set, its ContactDecided; every bad row with its reason.
+
+    Only what changed since `contacts` (each contact's state as the door left it; by default none, as for a first
+    extract): a contact sent again unchanged emits nothing, a changed decision retracts the old one.
+    """
     recorded = recorded_at or dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.UTC)
+    if contacts is None:
+        contacts = ContactStates()
     result = IngestResult()
     with path.open(newline="", encoding="utf-8-sig") as handle:
         rows = csv.DictReader(handle)
@@ -105,8 +114,9 @@ def read_ssd_contacts(
             result.read += 1
             try:
                 events = _contact_events(
-                    row, mapping, flags=flag_columns, la_code=la_code, pseudonymiser=pseudonymiser, recorded_at=recorded
-                )
+                    row, mapping, flags=flag_columns, la_code=la_code, pseudonymiser=pseudonymiser,
+                    recorded_at=recorded, contacts=contacts,
+                )  # fmt: skip
                 result.events.extend(events)
             except _Rejected as exc:
                 result.rejected.append(Rejected(path.name, f"row {number}", exc.reason))
@@ -123,6 +133,7 @@ def _contact_events(
     la_code: str,
     pseudonymiser: Pseudonymiser,
     recorded_at: dt.datetime,
+    contacts: ContactStates,
 ) -> list[InboundEvent]:
     values = {role: clean_text(row.get(mapping.column(role))) for role in ROLES}
     for role in REQUIRED:
@@ -138,19 +149,22 @@ def _contact_events(
     contact = pseudonymiser.reference(la_code, "contact_id", str(values["contact_id"]))
     common: dict[str, object] = {"la_code": la_code, "child_key": child, "pseudonym_key_id": key_id}
     common |= {"contact_id": contact, "occurred_at": received}
+    retracted = contacts.retracted(contact) if not pseudonymiser.keeps_raw_ids else frozenset()
     events: list[InboundEvent] = [
         ContactReceived(
             **common,
-            event_id=event_id("ssd-contacts", la_code, "ContactReceived", child, contact),
+            event_id=fresh_id(retracted, la_code, "ContactReceived", child, contact),
             recorded_at=recorded_at,
             received_at=received,
             source=source,
         )
     ]
     if outcome is not None:  # the decision's time is not in the extract: taken as the contact's own
-        decided_id = event_id("ssd-contacts", la_code, "ContactDecided", child, contact, outcome.value)
+        decided_id = fresh_id(retracted, la_code, "ContactDecided", child, contact, outcome.value)
         events.append(ContactDecided(**common, event_id=decided_id, recorded_at=recorded_at, outcome=outcome))
-    return events
+    if pseudonymiser.keeps_raw_ids:  # a council's own ids are never stored as a state: every event, as read
+        return events
+    return contacts.change(contact, events, recorded_at)
 
 
 def _source(code: str | None, label: str | None, mapping: SsdContactsMapping) -> ReferralSource:

@@ -1,4 +1,8 @@
-"""The previous DfE CSC API record per child on a compacted topic: read whole at start, written after each publish."""
+"""The doors' previous records on a compacted topic: read whole at start, written after each publish.
+
+The DfE CSC API door keeps each child's record there (`CscChildState`, keyed by the child's pseudonym); the SSD
+contacts door each contact's state (`SsdContactState`, keyed by the contact's pseudonym). Each reads only its own.
+"""
 
 from __future__ import annotations
 
@@ -6,24 +10,40 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
+from typing import TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import TopicPartition
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from schemas.csc_api import CscChildState
+from schemas.ssd_contacts import PreviousRecordValue, SsdContactState
 from schemas.topics import CSC_RECORDS
 from services.kafka.clients import common_kwargs, consumer_kwargs, producer_kwargs
 from services.settings import Settings
 
 log = logging.getLogger(__name__)
 POLL_TIMEOUT_MS = 500
+VALUE = TypeAdapter[CscChildState | SsdContactState](PreviousRecordValue)
+State = TypeVar("State", CscChildState, SsdContactState)
 
 
-def encode_state(state: CscChildState) -> bytes:
+def encode_state(state: CscChildState | SsdContactState) -> bytes:
     """Compact JSON: fields the record never had are left out, so a stored record stays small."""
     return state.model_dump_json(exclude_none=True).encode()
+
+
+def state_key(state: CscChildState | SsdContactState) -> str:
+    """The message key: the child's pseudonym for a CSC API record, the contact's for an SSD contact."""
+    return state.contact_key if isinstance(state, SsdContactState) else state.child_key
+
+
+async def send_states(producer: AIOKafkaProducer, topic: str, states: Iterable[CscChildState | SsdContactState]) -> int:
+    """Send each state under its key; returns once the broker has every one."""
+    pending = [await producer.send(topic, encode_state(s), key=state_key(s).encode()) for s in states]
+    await asyncio.gather(*pending)
+    return len(pending)
 
 
 class KafkaPreviousRecords:
@@ -42,31 +62,41 @@ class KafkaPreviousRecords:
         return self.states.get(child_key)
 
     async def put(self, states: Iterable[CscChildState]) -> None:
-        pending = []
-        for state in states:
-            self.states[state.child_key] = state
-            pending.append(await self.producer.send(self.topic, encode_state(state), key=state.child_key.encode()))
-        await asyncio.gather(*pending)
+        states = list(states)
+        self.states.update((state.child_key, state) for state in states)
+        await send_states(self.producer, self.topic, states)
 
 
-def fold_state(states: dict[str, CscChildState], key: bytes | None, value: bytes | None) -> bool:
-    """One message into `states`: a state replaces the child's, a tombstone removes it. False: unreadable."""
+def fold_state(states: dict[str, State], key: bytes | None, value: bytes | None, kind: type[State]) -> bool:
+    """One message into `states` when it is a `kind` (the other door's are passed over): a state replaces the one
+    under its key, a tombstone removes it. False: unreadable."""
     if key is None:
         return False
     if value is None:
         states.pop(key.decode(), None)
         return True
     try:
-        state = CscChildState.model_validate_json(value)
+        state = VALUE.validate_json(value)
     except ValidationError:
         return False  # counted, never logged: a value may be anything a misconfigured writer sent
-    states[state.child_key] = state
+    if isinstance(state, kind):
+        states[state_key(state)] = state
     return True
 
 
 async def read_states(settings: Settings, topic: str = CSC_RECORDS.name) -> dict[str, CscChildState]:
-    """Every child's latest state: the topic read from the beginning to its current end (no group, no commits)."""
-    states: dict[str, CscChildState] = {}
+    """Every child's latest DfE CSC API state: the topic read from the beginning to its current end."""
+    return await read_kind(settings, topic, CscChildState)
+
+
+async def read_contact_states(settings: Settings, topic: str = CSC_RECORDS.name) -> dict[str, SsdContactState]:
+    """Every SSD contact's latest state, by the contact's pseudonym."""
+    return await read_kind(settings, topic, SsdContactState)
+
+
+async def read_kind(settings: Settings, topic: str, kind: type[State]) -> dict[str, State]:
+    """Every latest state of one kind: the topic read from the beginning to its current end (no group, no commits)."""
+    states: dict[str, State] = {}
     unreadable = 0
     partitions = [TopicPartition(topic, p) for p in await _partitions(settings, topic)]
     if not partitions:
@@ -80,8 +110,8 @@ async def read_states(settings: Settings, topic: str = CSC_RECORDS.name) -> dict
         while any([await consumer.position(tp) < end for tp, end in ends.items()]):
             batches = await consumer.getmany(timeout_ms=POLL_TIMEOUT_MS, max_records=10_000)
             for messages in batches.values():
-                unreadable += sum(not fold_state(states, m.key, m.value) for m in messages)
-        log.info("previous CSC API records read: %d children (%d unreadable)", len(states), unreadable)
+                unreadable += sum(not fold_state(states, m.key, m.value, kind) for m in messages)
+        log.info("previous records read: %d %s (%d unreadable)", len(states), kind.__name__, unreadable)
         return states
     finally:
         await consumer.stop()
@@ -100,14 +130,16 @@ async def _partitions(settings: Settings, topic: str) -> list[int]:
     return sorted(p["partition"] for p in described["partitions"])
 
 
-async def write_states(settings: Settings, states: Iterable[CscChildState], topic: str = CSC_RECORDS.name) -> int:
-    """Send each state and return once the broker has all of them."""
+async def write_states(
+    settings: Settings, states: Iterable[CscChildState | SsdContactState], topic: str = CSC_RECORDS.name
+) -> int:
+    """Send each state and return once the broker has all of them; returns how many keys were written."""
     producer = AIOKafkaProducer(**producer_kwargs(settings))
     await producer.start()
     try:
-        store = KafkaPreviousRecords(producer, topic, {})
-        await store.put(states)
-        return len(store.states)
+        states = list(states)
+        await send_states(producer, topic, states)
+        return len({state_key(state) for state in states})
     finally:
         await producer.stop()
 

@@ -27,13 +27,15 @@ class Admitted:
     """One record translated: its pseudonymised child, the events it changed, and what to store for next time.
 
     `record` is the merged record (no plain child id) for the previous-record store; `identity` is
-    (la_code, the council's child id) for the sealed identity store, or None to leave it as it is.
+    (la_code, the council's child id) for the sealed identity store, or None to leave it as it is; `erased` are the
+    pseudonyms to erase from the identity store (a whole-child purge: the child under every key of its council).
     """
 
     child_key: str
     events: Sequence[InboundEvent]
     record: object
     identity: tuple[str, str] | None = None
+    erased: tuple[str, ...] = ()
 
 
 # The child's previous record by pseudonym (None: never seen).
