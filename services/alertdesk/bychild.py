@@ -88,14 +88,17 @@ def _others(db: Database, la_code: str, chosen: FeedFilter, newest: list[AlertRe
     where, params = filter_sql(la_code, chosen)
     keys = [n.alert.child_key for n in newest]
     marks = ",".join("?" * len(keys))
+    # The children's rows first (their index), then the filter: a LIMIT keeps the database from merging the two,
+    # so no filter's index (severity, rule, ...) walks the whole feed; sorted here for the same reason.
+    columns = "raised_seq, alert_id, child_key, rule, severity, anchor_date, is_open, la_code, team, status, history"
     rows = db.query(
-        f"SELECT alert_id, child_key, rule, severity, anchor_date, is_open FROM desk_alerts WHERE {where} "  # noqa: S608  # as above
-        f"AND child_key IN ({marks}) ORDER BY raised_seq DESC LIMIT ?",
-        [*params, *keys, MAX_OTHERS_PER_PAGE],
+        f"SELECT {columns} FROM (SELECT {columns} FROM desk_alerts WHERE la_code = ? AND child_key IN ({marks}) "  # noqa: S608  # as above
+        f"LIMIT ?) AS children WHERE {where}",
+        [la_code, *keys, MAX_OTHERS_PER_PAGE, *params],
     )
     shown = {n.alert_id for n in newest}
     others: dict[str, list[OtherAlert]] = {}
-    for alert_id, child_key, rule, severity, anchor, is_open in rows:
+    for _, alert_id, child_key, rule, severity, anchor, is_open, *_ in sorted(rows, reverse=True):
         if alert_id not in shown:
             other = OtherAlert(alert_id, Rule(rule), Severity(severity), dt.date.fromisoformat(anchor), bool(is_open))
             others.setdefault(child_key, []).append(other)

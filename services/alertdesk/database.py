@@ -27,6 +27,9 @@ SCHEMA = (
     "CREATE INDEX IF NOT EXISTS desk_alerts_feed ON desk_alerts (la_code, history, is_open, raised_seq)",
     "CREATE INDEX IF NOT EXISTS desk_alerts_changed ON desk_alerts (la_code, seq)",
     "CREATE INDEX IF NOT EXISTS desk_alerts_child ON desk_alerts (la_code, child_key)",
+    # The feed by child (bychild.py): "is this the child's newest matching alert?" reads only that child's rows.
+    "CREATE INDEX IF NOT EXISTS desk_alerts_child_newest ON desk_alerts "
+    "(la_code, child_key, history, is_open, raised_seq)",
     "CREATE INDEX IF NOT EXISTS desk_alerts_severity ON desk_alerts (la_code, severity, raised_seq)",
     "CREATE INDEX IF NOT EXISTS desk_alerts_rule ON desk_alerts (la_code, rule, raised_seq)",
     "CREATE INDEX IF NOT EXISTS desk_alerts_team ON desk_alerts (la_code, team, raised_seq)",

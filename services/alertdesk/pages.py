@@ -24,7 +24,7 @@ RULE_COUNTED: dict[Rule, tuple[str, str]] = {
     Rule.REREFERRAL: ("re-referral", "re-referrals"),
     Rule.REPEATED_CONTACTS: ("repeated contacts", "repeated contacts"),
     Rule.CONTACT_AFTER_CLOSURE: ("contact soon after closure", "contacts soon after closure"),
-    Rule.TWO_REFERRALS_IN_SIX_MONTHS: ("two referrals in six months", "two referrals in six months"),
+    Rule.TWO_REFERRALS_IN_SIX_MONTHS: ("second referral in six months", "second referrals in six months"),
     Rule.REPEAT_CHILD_PROTECTION_PLAN: ("repeat child protection plan", "repeat child protection plans"),
 }
 DATES_PER_RULE = 6  # a child with 80 alerts of one rule lists the newest few; the rest are one link away
@@ -195,6 +195,8 @@ def card(
     )
     sev = group.severity if group else record.severity
     title_id = f"title-{record.alert_id}"
+    # On a child's card the badge is the highest of the child's alerts, which may not be this alert's own.
+    highest = ' title="the highest of this child\'s alerts"' if group and sev is not record.severity else ""
     grouped = (
         f' data-child="{e(group.child_key)}" data-newest="{record.raised_seq}" data-alerts="{len(group.others) + 1}"'
         if group
@@ -203,7 +205,8 @@ def card(
     return (
         f'<article class="card sev-{sev.value} status-{record.status}" id="alert-{e(record.alert_id)}" '
         f'data-seq="{record.seq}"{grouped} aria-labelledby="{title_id}">'
-        f'<header><span class="severity sev-{sev.value}"><span aria-hidden="true">{SEVERITY_ICONS[sev]}</span> '
+        f'<header><span class="severity sev-{sev.value}"{highest}>'
+        f'<span aria-hidden="true">{SEVERITY_ICONS[sev]}</span> '
         f"{e(sev.value.capitalize())}</span>"
         f'<h2 id="{title_id}">{e(RULE_LABELS[alert.rule])}</h2>'
         f'<span class="status" data-status="{record.status}">{e(STATUS_LABELS[record.status])}</span></header>'
