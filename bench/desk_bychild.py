@@ -58,6 +58,7 @@ def load(db: Database, alerts: Path) -> int:
                 project(db, batch, None)
                 batch = Batch()
     project(db, batch, None)
+    db.analyse()  # as the desk does once caught up (services/alertdesk/kafka.py)
     return count
 
 
@@ -141,7 +142,7 @@ def report(result: dict[str, Any]) -> str:
         "",
         f"Machine: {info['cpu_model']}, {info['nproc']} cores, Python {info['python']}; load average at start "
         f"{info['load_average_at_start']}, at end {result['load_average_at_end']} (the machine is shared). "
-        f"Commit {str(info.get('commit', ''))[:12]}, {info['date_utc']}.",
+        f"Commit {str(info.get('git_commit', ''))[:12]}, {info['date_utc']}.",
         "",
         f"Each sample is one signed-in GET of the feed through the desk's aiohttp app in-process (query, HTML, audit "
         f"record to memory), {result['samples']} samples per row after one warm-up, grouped and ungrouped interleaved.",

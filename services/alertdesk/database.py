@@ -115,6 +115,12 @@ class Database:
             for statement in SCHEMA:
                 self.execute(statement)
 
+    def analyse(self) -> None:
+        """Refresh the planner's statistics of the alerts (both databases spell it ANALYZE), as after a rebuild:
+        without them a fresh PostgreSQL guesses the table tiny and may answer the feed by child with a quadratic plan.
+        """
+        self.execute("ANALYZE desk_alerts")  # the feed's table; the timeline's plans need no statistics
+
     def drop_schema(self) -> None:
         """`--rebuild`: the projection is thrown away and replayed from the topics."""
         with self.transaction():
