@@ -13,7 +13,7 @@ from services.alertdesk.readmodel import COUNT_CAP, filter_sql
 from services.alertdesk.records import record_from_json
 from services.alertdesk.state import SEVERITY_RANK, AlertRecord, FeedFilter
 
-MAX_OTHERS_PER_PAGE = 5000  # the "also open" rows one page reads at most: bounded work however many a child has
+MAX_OTHERS_PER_PAGE = 20_000  # rows of a page's children read at most (closed ones too): bounded work per page
 
 
 @dataclass(frozen=True, slots=True)
