@@ -6,7 +6,7 @@ import asyncio
 import datetime as dt
 import secrets
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -17,6 +17,7 @@ from schemas.audit import MAX_ALERT_IDS_PER_RECORD, AuditRecord, ChildLevelDataV
 from services.alertdesk.actions import ActionMessage, utc_now
 from services.alertdesk.audit import AuditHealth, AuditSink
 from services.alertdesk.auth import User, UserDirectory
+from services.alertdesk.bychild import OtherAlert
 from services.alertdesk.desk import Desk
 from services.alertdesk.indicators import IndicatorAlerts
 from services.alertdesk.oidc import OidcClient
@@ -75,7 +76,7 @@ class DeskContext:
         self,
         user: User,
         route: str,
-        records: list[AlertRecord],
+        records: Sequence[AlertRecord | OtherAlert],
         child_key: str | None = None,
         sample_id: str | None = None,
     ) -> None:

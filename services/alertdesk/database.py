@@ -27,6 +27,9 @@ SCHEMA = (
     "CREATE INDEX IF NOT EXISTS desk_alerts_feed ON desk_alerts (la_code, history, is_open, raised_seq)",
     "CREATE INDEX IF NOT EXISTS desk_alerts_changed ON desk_alerts (la_code, seq)",
     "CREATE INDEX IF NOT EXISTS desk_alerts_child ON desk_alerts (la_code, child_key)",
+    # The feed by child (bychild.py): "is this the child's newest matching alert?" reads only that child's rows.
+    "CREATE INDEX IF NOT EXISTS desk_alerts_child_newest ON desk_alerts "
+    "(la_code, child_key, history, is_open, raised_seq)",
     "CREATE INDEX IF NOT EXISTS desk_alerts_severity ON desk_alerts (la_code, severity, raised_seq)",
     "CREATE INDEX IF NOT EXISTS desk_alerts_rule ON desk_alerts (la_code, rule, raised_seq)",
     "CREATE INDEX IF NOT EXISTS desk_alerts_team ON desk_alerts (la_code, team, raised_seq)",
@@ -111,6 +114,12 @@ class Database:
         with self.transaction():
             for statement in SCHEMA:
                 self.execute(statement)
+
+    def analyse(self) -> None:
+        """Refresh the planner's statistics of the alerts (both databases spell it ANALYZE), as after a rebuild:
+        without them a fresh PostgreSQL guesses the table tiny and may answer the feed by child with a quadratic plan.
+        """
+        self.execute("ANALYZE desk_alerts")  # the feed's table; the timeline's plans need no statistics
 
     def drop_schema(self) -> None:
         """`--rebuild`: the projection is thrown away and replayed from the topics."""

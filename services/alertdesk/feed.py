@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from aiohttp import web
 from pydantic import ValidationError
@@ -17,10 +18,18 @@ from services.alertdesk.actions import (
     AlertClosed,
     AlertNoteAdded,
 )
+from services.alertdesk.bychild import OtherAlert
 from services.alertdesk.context import DeskContext, context_of, read_form, session_of
+from services.alertdesk.feed_bychild import (
+    capped,
+    child_events,
+    count_line,
+    first_children,
+    render,
+    shown_alerts,
+)
 from services.alertdesk.filters import feed_filter, filter_query, filters_form, search_form
-from services.alertdesk.pages import action_template, card, e, shell
-from services.alertdesk.readmodel import COUNT_CAP
+from services.alertdesk.pages import RULE_LABELS, action_template, card, e, shell
 from services.alertdesk.sessions import Session
 from services.alertdesk.state import AlertRecord, FeedFilter
 from services.pseudonym_keys import UnknownCouncilKeyError
@@ -57,8 +66,18 @@ def listing(
     return cards + _pager(request_path(chosen), chosen, older, page.older), total, page.records
 
 
+def child_listing(
+    context: DeskContext, session: Session, chosen: FeedFilter, older: int | None
+) -> tuple[str, str, list[AlertRecord | OtherAlert]]:
+    """The by-child view: one page of child cards, its count line, and every alert the cards show (to audit)."""
+    page = first_children(context, session, chosen, older)
+    cards = "".join(render(context, session, group) for group in page.cards)
+    line = count_line(context, session, chosen, len(page.cards))
+    return cards + _pager(request_path(chosen), chosen, older, page.older), line, shown_alerts(page.cards)
+
+
 def total_text(total: int) -> str:
-    return f"more than {COUNT_CAP - 1:,}" if total >= COUNT_CAP else f"{total:,}"
+    return capped(total)
 
 
 def request_path(chosen: FeedFilter) -> str:
@@ -75,14 +94,21 @@ async def feed_page(request: web.Request) -> web.StreamResponse:
     context, user = context_of(request), session.user
     chosen, older = feed_filter(request.query, history=False), older_cursor(request)
     seq = context.desk.state.seq
-    cards, total, records = listing(context, session, chosen, older)
+    records: Sequence[AlertRecord | OtherAlert]
+    if chosen.by_child:
+        cards, count, records = child_listing(context, session, chosen, older)
+    else:
+        cards, total, records = listing(context, session, chosen, older)
+        count = (
+            f'<p class="count"><span id="alert-count">{len(records)}</span> shown of '
+            f'<span id="alert-total">{total_text(total)}</span> matching</p>'
+        )
     stream_url = f"/feed/stream?{filter_query(chosen)}&after={context.epoch}-{seq}".replace("?&", "?")
     title = "Alerts for one child" if chosen.child_key else "Live alerts"
     body = (
         f'<div class="feed-head"><h1>{title}</h1>'
         '<p id="live-status" class="live" role="status" aria-live="polite">Connecting to the live feed…</p>'
-        f'<p class="count"><span id="alert-count">{len(records)}</span> shown of '
-        f'<span id="alert-total">{total_text(total)}</span> matching</p></div>'
+        f"{count}</div>"
         f"{search_form(session.csrf_token)}"
         f"{filters_form('/feed', context.desk.state.teams(user.la_code), chosen)}"
         f'<div id="feed" class="cards" data-stream="{e(stream_url)}" data-live="{0 if older else 1}" aria-live="off">'
@@ -90,7 +116,8 @@ async def feed_page(request: web.Request) -> web.StreamResponse:
         + ("" if records else '<p class="empty" id="empty">No alerts match. New alerts appear here live.</p>')
         + action_template(session.csrf_token)
     )
-    # Only one page is shown, and so only one page is audited: one record per page.
+    # Only one page is shown, and so only one page is audited: one record per page, every alert on it listed
+    # (a child card's "also open" alerts too).
     await context.audit_view(user, "search" if chosen.child_key else "feed", records)
     return web.Response(text=shell(title, body, user=user, csrf=session.csrf_token, nav="feed"),
                         content_type="text/html")  # fmt: skip
@@ -175,8 +202,11 @@ async def feed_stream(request: web.Request) -> web.StreamResponse:
         if after is None:  # first connection without a page, or the desk restarted since: send everything
             # The first page only, as the page itself shows: a stream never sends (or audits) the whole feed at once.
             after = desk.state.seq
-            first_page = desk.state.page(user.la_code, chosen, older_than=None, size=context.settings.feed_page_size)
-            snapshot = first_page.records[::-1]
+            if chosen.by_child:
+                snapshot = [group.newest for group in first_children(context, session, chosen, None).cards][::-1]
+            else:
+                size = context.settings.feed_page_size
+                snapshot = desk.state.page(user.la_code, chosen, older_than=None, size=size).records[::-1]
             await response.write(_sse("reset", {}))
             await _send(context=context, session=session, response=response, chosen=chosen, records=snapshot)
         while not desk.hub.closing and context.sessions.alive(session, context.clock()):
@@ -208,6 +238,11 @@ async def _send(
     records: list[AlertRecord],
 ) -> None:
     if not records:
+        return
+    if chosen.by_child:  # one event per changed child, with the child's whole card
+        audited, events = child_events(context, session, chosen, records)
+        await context.audit_view(session.user, "feed_stream", audited)
+        await response.write(b"".join(_sse("card", data, f"{context.epoch}-{seq}") for data, seq in events))
         return
     await context.audit_view(session.user, "feed_stream", records)
     chunks = []
@@ -247,10 +282,21 @@ def _own_record(request: web.Request, session: Session) -> AlertRecord:
 
 
 async def alert_detail(request: web.Request) -> web.StreamResponse:
+    """The alert's JSON, or for a browser (Accept: text/html) its own page: the card with its actions."""
     session = child_level_session(request)
     record = _own_record(request, session)
-    await context_of(request).audit_view(session.user, "alert", [record])
-    return web.json_response(detail(record))
+    context = context_of(request)
+    await context.audit_view(session.user, "alert", [record])
+    if "text/html" not in request.headers.get("Accept", ""):
+        return web.json_response(detail(record))
+    every = f"/feed?child={quote(record.alert.child_key, safe='')}&show=all"
+    title = RULE_LABELS[record.rule]
+    body = (
+        f'<div class="feed-head"><h1>{e(title)}</h1><p><a href="{e(every)}">Every alert for this child</a></p></div>'
+        f'<div class="cards">{_card(context, session, record)}</div>{action_template(session.csrf_token)}'
+    )
+    return web.Response(text=shell(title, body, user=session.user, csrf=session.csrf_token, nav="feed"),
+                        content_type="text/html")  # fmt: skip
 
 
 def _action(kind: str, base: dict[str, Any], form: Any) -> ActionMessage:

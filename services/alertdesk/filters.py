@@ -28,7 +28,8 @@ def _date(text: str | None) -> dt.date | None:
 def feed_filter(query: Mapping[str, str], *, history: bool) -> FeedFilter:
     """The filter a query string asks for; `history` says which view (the live feed or History) it is for.
 
-    One child's alerts (a search) are shown whole, live and history together.
+    One child's alerts (a search) are shown whole, live and history together, one card per alert. The live feed
+    shows one card per child unless `every=1` (the "Show every alert" switch) asks for one card per alert.
     """
     try:
         severity = Severity(query["severity"]) if query.get("severity") else None
@@ -49,6 +50,7 @@ def feed_filter(query: Mapping[str, str], *, history: bool) -> FeedFilter:
         status=show if show in STATUSES else None,
         date_from=_date(query.get("from")), date_to=_date(query.get("to")), child_key=pseudonym,
         history=history if pseudonym is None else None,
+        by_child=not history and pseudonym is None and query.get("every") != "1",
     )  # fmt: skip
 
 
@@ -61,6 +63,7 @@ def filter_query(chosen: FeedFilter) -> str:
         "from": chosen.date_from.isoformat() if chosen.date_from else "",
         "to": chosen.date_to.isoformat() if chosen.date_to else "",
         "child": chosen.child_key or "",
+        "every": "1" if chosen.history is False and not chosen.by_child else "",
     }
     return urlencode({k: v for k, v in pairs.items() if v})
 
@@ -89,6 +92,12 @@ def filters_form(action: str, teams: list[str], chosen: FeedFilter) -> str:
         for name, label, value in (("from", "From", chosen.date_from), ("to", "To", chosen.date_to))
     )
     child = f'<input type="hidden" name="child" value="{e(chosen.child_key)}">' if chosen.child_key else ""
+    if chosen.history is False:  # the live feed: one card per child, or per alert with the switch on
+        checked = "" if chosen.by_child else " checked"
+        child += (
+            f'<div class="switch"><input type="checkbox" id="f-every" name="every" value="1"{checked}>'
+            '<label for="f-every">Show every alert</label></div>'
+        )
     return (
         f'<form class="filters" method="get" action="{action}" aria-label="Filter alerts">'
         + _select("severity", "Severity", severities, chosen.severity.value if chosen.severity else "")

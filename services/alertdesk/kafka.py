@@ -183,6 +183,7 @@ async def consume(desk: Desk, settings: Settings, desk_settings: AlertDeskSettin
             if batch.offsets:
                 desk.fold_batch(batch)
             if not desk.caught_up and all([await consumer.position(tp) >= end for tp, end in ends.items()]):
+                desk.state.db.analyse()  # statistics of what was just projected, before the first page is served
                 desk.caught_up = True
                 log.info("alert desk caught up: %d alerts from %s", desk.state.total(), ", ".join(topics))
     finally:

@@ -9,6 +9,7 @@ from urllib.parse import quote
 from schemas.codes import ClosureReason, Rule, Severity
 from services.alertdesk.actions import OUTCOME_LABELS
 from services.alertdesk.auth import INDICATOR_ROLES, SAMPLING_ROLES, User
+from services.alertdesk.bychild import ChildCard, OtherAlert
 from services.alertdesk.state import AlertRecord
 
 RULE_LABELS: dict[Rule, str] = {
@@ -18,6 +19,15 @@ RULE_LABELS: dict[Rule, str] = {
     Rule.TWO_REFERRALS_IN_SIX_MONTHS: "Two referrals in six months",
     Rule.REPEAT_CHILD_PROTECTION_PLAN: "Repeat child protection plan",
 }
+# How a child card counts its other alerts: (one, many).
+RULE_COUNTED: dict[Rule, tuple[str, str]] = {
+    Rule.REREFERRAL: ("re-referral", "re-referrals"),
+    Rule.REPEATED_CONTACTS: ("repeated contacts", "repeated contacts"),
+    Rule.CONTACT_AFTER_CLOSURE: ("contact soon after closure", "contacts soon after closure"),
+    Rule.TWO_REFERRALS_IN_SIX_MONTHS: ("second referral in six months", "second referrals in six months"),
+    Rule.REPEAT_CHILD_PROTECTION_PLAN: ("repeat child protection plan", "repeat child protection plans"),
+}
+DATES_PER_RULE = 6  # a child with 80 alerts of one rule lists the newest few; the rest are one link away
 # A shape as well as a colour, so severity never depends on colour alone.
 SEVERITY_ICONS: dict[Severity, str] = {Severity.HIGH: "▲", Severity.MEDIUM: "◆", Severity.LOW: "●"}
 CLOSURE_LABELS: dict[ClosureReason, str] = {
@@ -148,8 +158,18 @@ def _yes_no(value: bool | None) -> str:
     return "unknown" if value is None else ("yes" if value else "no")
 
 
-def card(record: AlertRecord, *, csrf: str, case_url_template: str | None, can_act: bool = True) -> str:
-    """One alert: rule and severity as text and icon, the child's pseudonym, dates, enrichment, actions."""
+def card(
+    record: AlertRecord,
+    *,
+    csrf: str,
+    case_url_template: str | None,
+    can_act: bool = True,
+    group: ChildCard | None = None,
+) -> str:
+    """One alert: rule and severity as text and icon, the child's pseudonym, dates, enrichment, actions.
+
+    With `group`, the card is the child's: the highest severity of its matching alerts, and a line of the others.
+    """
     alert, enrichment = record.alert, record.alert.enrichment
     closure = "none"
     if enrichment.previous_closure_date is not None:
@@ -173,12 +193,20 @@ def card(record: AlertRecord, *, csrf: str, case_url_template: str | None, can_a
     notes = "".join(
         f"<li><span class=meta>{e(n.author)}, {e(fmt_date(n.at))}:</span> {e(n.text)}</li>" for n in record.notes[-3:]
     )
-    sev = record.severity
+    sev = group.severity if group else record.severity
     title_id = f"title-{record.alert_id}"
+    # On a child's card the badge is the highest of the child's alerts, which may not be this alert's own.
+    highest = ' title="the highest of this child\'s alerts"' if group and sev is not record.severity else ""
+    grouped = (
+        f' data-child="{e(group.child_key)}" data-newest="{record.raised_seq}" data-alerts="{len(group.others) + 1}"'
+        if group
+        else ""
+    )
     return (
         f'<article class="card sev-{sev.value} status-{record.status}" id="alert-{e(record.alert_id)}" '
-        f'data-seq="{record.seq}" aria-labelledby="{title_id}">'
-        f'<header><span class="severity sev-{sev.value}"><span aria-hidden="true">{SEVERITY_ICONS[sev]}</span> '
+        f'data-seq="{record.seq}"{grouped} aria-labelledby="{title_id}">'
+        f'<header><span class="severity sev-{sev.value}"{highest}>'
+        f'<span aria-hidden="true">{SEVERITY_ICONS[sev]}</span> '
         f"{e(sev.value.capitalize())}</span>"
         f'<h2 id="{title_id}">{e(RULE_LABELS[alert.rule])}</h2>'
         f'<span class="status" data-status="{record.status}">{e(STATUS_LABELS[record.status])}</span></header>'
@@ -186,11 +214,35 @@ def card(record: AlertRecord, *, csrf: str, case_url_template: str | None, can_a
         f'<a href="/children/{e(alert.child_key)}" class="timeline-link">Timeline</a></p>'
         f'<div class="identity" data-child="{e(alert.child_key)}"></div>'
         f'<p class="status-line" role="status">{e(status_text(record))}</p>'
-        f'<dl class="facts">{fact_list}</dl>'
+        + (also_open(group) if group and group.others else "")
+        + f'<dl class="facts">{fact_list}</dl>'
         + (f'<ul class="notes" aria-label="Latest notes">{notes}</ul>' if notes else "")
         + (_action_forms(record, csrf) if can_act and record.is_open else "")
         + "</article>"
     )
+
+
+def also_open(group: ChildCard) -> str:
+    """The line "Also open for this child: 2 repeated contacts (31 Mar, 12 Mar), 1 re-referral (10 Mar)", each date
+    a link to that alert's own page; rules in the order of their newest alert."""
+    by_rule: dict[Rule, list[OtherAlert]] = {}
+    for other in group.others:
+        by_rule.setdefault(other.rule, []).append(other)
+    year = group.newest.anchor_date.year
+    parts = []
+    for rule, others in by_rule.items():
+        one, many = RULE_COUNTED[rule]
+        links = ", ".join(
+            f'<a href="/alerts/{e(o.alert_id)}" class="also-link">'
+            f"{o.anchor_date.strftime('%d %b' if o.anchor_date.year == year else '%d %b %Y')}</a>"
+            for o in others[:DATES_PER_RULE]
+        )
+        if len(others) > DATES_PER_RULE:
+            every = f"/feed?child={quote(group.child_key, safe='')}"
+            links += f', <a href="{e(every)}">{len(others) - DATES_PER_RULE} more</a>'
+        parts.append(f"{len(others)} {e(one if len(others) == 1 else many)} ({links})")
+    lead = "Also open for this child" if all(o.is_open for o in group.others) else "Also for this child"
+    return f'<p class="also-open">{lead}: {", ".join(parts)}</p>'
 
 
 def _decision_forms(alert_id: str, rid: str, csrf: str) -> str:

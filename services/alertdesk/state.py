@@ -141,6 +141,7 @@ class FeedFilter:
     date_to: dt.date | None = None
     child_key: str | None = None
     history: bool | None = None  # None: both; False: the live feed; True: the history view
+    by_child: bool = False  # shown one card per child (the live feed's default), not one per alert; matches ignore it
 
     def matches(self, record: AlertRecord) -> bool:
         return (

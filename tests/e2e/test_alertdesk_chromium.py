@@ -142,6 +142,10 @@ def test_a_duty_manager_sees_a_rereferral_raised_by_the_worker_arrive_live_ackno
     driver = chromium()
     try:
         sign_in(driver, pipeline.desk.url, "dm.kent", PASSWORD)
+        # One card per alert (the feed's "Show every alert" switch): the new child's two alerts, two cards.
+        driver.get(f"{pipeline.desk.url}/feed?every=1")
+        live_line = (By.ID, "live-status")
+        WebDriverWait(driver, 10).until(expected_conditions.text_to_be_present_in_element(live_line, "Live"))
         assert all(driver.find_elements(By.ID, f"alert-{m.alert_id}") for m in earlier)
         assert not driver.find_elements(By.ID, card) and key[:16] not in driver.page_source
 
@@ -189,8 +193,9 @@ def test_a_duty_manager_sees_a_rereferral_raised_by_the_worker_arrive_live_ackno
     records = audit_records(kafka_settings, pipeline.desk.desk_settings.audit_topic, at_least=6)
     kent = [r for r in records if r.user == "dm.kent"]
     showing_new = {r.route for r in kent if rereferral.alert_id in r.alert_ids}
-    # Views in the test: sign-in landing on the feed, the live push, the acknowledgement, the reload.
-    assert [r.route for r in kent if r.route == "feed"] == ["feed", "feed"]
+    # Views in the test: sign-in landing on the feed, the feed with every alert, the live push, the acknowledgement,
+    # the reload.
+    assert [r.route for r in kent if r.route == "feed"] == ["feed", "feed", "feed"]
     assert {"feed_stream", "action", "feed"} <= showing_new
     assert all(r.la_code == KENT and r.role == "duty_manager" for r in kent)
     oldham = [r for r in records if r.user == "dm.oldham"]

@@ -80,6 +80,10 @@ def test_history_stays_out_of_the_live_feed_closes_in_bulk_and_a_new_alert_appea
     driver = chromium()
     try:
         sign_in(driver, pipeline.desk.url, "dm.kent", PASSWORD)
+        # One card per alert (the feed's "Show every alert" switch): the child's two live alerts, two cards.
+        driver.get(f"{pipeline.desk.url}/feed?every=1")
+        live_line = (By.ID, "live-status")
+        WebDriverWait(driver, 10).until(expected_conditions.text_to_be_present_in_element(live_line, "Live"))
         assert not any(driver.find_elements(By.ID, f"alert-{m.alert_id}") for m in old_alerts), "history is apart"
 
         produced = time.monotonic()

@@ -169,7 +169,7 @@ async def test_the_feed_shows_and_audits_one_page_not_the_whole_feed() -> None:
     next_record = harness.audit.for_route("feed")[-1]
     assert first.status == 200 and len(record.alert_ids) == size and len(next_record.alert_ids) == size
     assert not set(record.alert_ids) & set(next_record.alert_ids), "each page audits the alerts it shows"
-    assert '<span id="alert-total">450</span> matching' in html
+    assert '<span id="child-total">450</span> with <span id="alert-total">450</span> open alerts' in html
 
 
 def test_alerts_tail_prints_no_child_key() -> None:

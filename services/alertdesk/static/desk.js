@@ -29,14 +29,54 @@
     return template.content.firstElementChild;
   }
 
-  function addToTotal(delta) {
-    const total = document.getElementById("alert-total");
+  function addToTotal(delta, id = "alert-total") {
+    const total = document.getElementById(id);
     if (total && /^[0-9,]+$/.test(total.textContent)) {
       total.textContent = (Number(total.textContent.replaceAll(",", "")) + delta).toLocaleString("en-GB");
     }
   }
 
+  // By child: one card per child. A newer alert moves the child's card to the top of the first page (an older page
+  // lets it go); any other change replaces the card where it is; nothing of the child matching removes it.
+  function applyChildCard(feed, data) {
+    const existing = Array.from(feed.querySelectorAll("article.card[data-child]")).find(
+      (card) => card.dataset.child === data.child,
+    );
+    const before = existing ? Number(existing.dataset.alerts) : 0;
+    if (!data.visible) {
+      if (existing) {
+        existing.remove();
+        addToTotal(-before);
+        addToTotal(-1, "child-total");
+      }
+    } else if (existing) {
+      if (existing.contains(document.activeElement) && existing.querySelector("details[open]") !== null) return;
+      const card = cardFrom(data.html);
+      if (Number(data.newest) > Number(existing.dataset.newest)) {
+        existing.remove();
+        if (feed.dataset.live === "1") {
+          card.classList.add("arrived");
+          feed.prepend(card);
+        }
+      } else {
+        existing.replaceWith(card);
+      }
+      addToTotal(Number(data.alerts) - before);
+    } else if (feed.dataset.live === "1") {
+      const card = cardFrom(data.html);
+      card.classList.add("arrived");
+      feed.prepend(card);
+      addToTotal(1);
+      if (Number(data.alerts) === 1) addToTotal(1, "child-total"); // more: the child was on an older page
+    }
+    updateCount(feed);
+  }
+
   function applyCard(feed, data) {
+    if (data.child !== undefined) {
+      applyChildCard(feed, data);
+      return;
+    }
     const existing = document.getElementById("alert-" + data.alert_id);
     if (!data.visible) {
       if (existing) {
@@ -88,7 +128,8 @@
       if (!response.ok) throw new Error((await response.text()) || response.statusText);
       const data = await response.json();
       const fresh = cardFrom(data.html);
-      if (card) card.replaceWith(fresh);
+      if (card) keepChildParts(card, fresh);
+      if (card) card.replaceWith(fresh); // a card the live feed replaced meanwhile is newer: it stays
       const status = fresh.querySelector(".status-line");
       if (status) {
         status.tabIndex = -1;
@@ -98,6 +139,18 @@
       if (error) error.textContent = "Not saved: " + err.message;
       if (button) button.disabled = false;
     }
+  }
+
+  // The answer to an action is the alert's own card: on a child's card keep the child's severity and other alerts.
+  function keepChildParts(old, fresh) {
+    if (old.dataset.child === undefined) return;
+    for (const key of ["child", "newest", "alerts"]) fresh.dataset[key] = old.dataset[key];
+    fresh.classList.remove(...Array.from(fresh.classList).filter((name) => name.startsWith("sev-")));
+    fresh.classList.add(...Array.from(old.classList).filter((name) => name.startsWith("sev-")));
+    const severity = old.querySelector("header .severity");
+    if (severity) fresh.querySelector("header .severity").replaceWith(severity);
+    const also = old.querySelector(".also-open");
+    if (also) fresh.querySelector(".status-line").after(also);
   }
 
   // A card's assign, note and close forms are copied from the page's one template when first asked for.

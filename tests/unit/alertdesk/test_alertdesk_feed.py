@@ -93,11 +93,11 @@ async def test_a_stream_resumed_with_an_id_from_before_a_restart_gets_a_reset_an
     assert [e.event for e in events] == ["reset", "card", "card"]
 
 
-async def test_a_withdrawn_alert_is_pushed_as_no_longer_visible() -> None:
+async def test_a_withdrawn_alert_is_pushed_as_no_longer_visible_when_every_alert_is_shown() -> None:
     harness = Harness()
     alert = make_rereferral()
     harness.fold(alert)
-    async with browser(harness, "dm.kent") as client, client.get("/feed/stream?after=e1-1") as stream:
+    async with browser(harness, "dm.kent") as client, client.get("/feed/stream?every=1&after=e1-1") as stream:
         harness.fold(withdrawn(alert))
         (event,) = await read_events(stream, 1)
     assert event.data == {"alert_id": alert.alert_id, "visible": False}
