@@ -44,6 +44,13 @@ IDENTITY = TopicSpec("frontdoor.identity.v1", "child_key", "schemas.identity.Chi
 # erasure is a tombstone.
 CSC_RECORDS = TopicSpec("frontdoor.csc-records.v1", "child_key", "schemas.csc_api.CscChildState", "compact")
 AUDIT = TopicSpec("frontdoor.audit.v1", "user", "schemas.audit.AuditMessage", "delete", AUDIT_RETENTION_MS)
+# Compacted: the latest whole snapshot of each council-month's totals ("<la_code>|<YYYY-MM>"), written by the worker
+# that holds the council and read by the desk's partner portal. Aggregates only, so no retention limit.
+COUNCIL_TOTALS = TopicSpec(
+    "frontdoor.council-totals.v1", "la_code|month", "schemas.totals.CouncilMonthTotals", "compact"
+)
 
 
-ALL_TOPICS: tuple[TopicSpec, ...] = (EVENTS, ALERTS, DEADLETTER, ALERT_ACTIONS, AUDIT, IDENTITY, CSC_RECORDS)
+ALL_TOPICS: tuple[TopicSpec, ...] = (
+    EVENTS, ALERTS, DEADLETTER, ALERT_ACTIONS, AUDIT, IDENTITY, CSC_RECORDS, COUNCIL_TOTALS,
+)  # fmt: skip

@@ -1,4 +1,4 @@
-"""Kafka adapters: project the alerts, actions and events topics into the read model; publish actions and audit.
+"""Kafka adapters: project the alerts, actions, events and totals topics into the read model; publish actions, audit.
 
 No consumer group: the desk assigns itself every partition and resumes from the offsets its database committed
 with the rows they produced (from the beginning on an empty or rebuilt database).
@@ -17,7 +17,7 @@ from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
 from schemas.audit import AuditRecord
-from schemas.codec import decode_alert, decode_event, encode
+from schemas.codec import decode_alert, decode_event, decode_totals, encode
 from schemas.pseudonyms import is_pseudonym
 from services.alertdesk.actions import ActionMessage, decode_action
 from services.alertdesk.desk import Desk
@@ -116,6 +116,9 @@ def read_record(
                 return
             seen_at = dt.datetime.fromtimestamp(message.timestamp / 1000, dt.UTC) if message.timestamp > 0 else None
             batch.add(alert, seen_at)
+        elif kind == "totals":
+            if message.value is not None:  # a tombstone: nothing to replace (the worker never writes one)
+                batch.add(decode_totals(message.value))
         elif kind == "events":
             event = decode_event(message.value or b"")
             if not is_pseudonym(event.child_key):  # the timeline keeps pseudonymised events only
@@ -136,9 +139,8 @@ def _skip(desk: Desk, kind: str, message: ConsumerRecord[bytes, bytes], why: str
 
 
 def kind_of(topic: str, desk_settings: AlertDeskSettings) -> str:
-    if topic == desk_settings.alerts_topic:
-        return "alerts"
-    return "events" if topic == desk_settings.events_topic else "actions"
+    kinds = {desk_settings.alerts_topic: "alerts", desk_settings.events_topic: "events"}
+    return (kinds | {desk_settings.totals_topic: "totals"}).get(topic, "actions")
 
 
 async def _resume_from_stored_offsets(
@@ -165,11 +167,12 @@ async def _resume_from_stored_offsets(
 
 
 async def consume(desk: Desk, settings: Settings, desk_settings: AlertDeskSettings, stop: asyncio.Event) -> None:
-    """Resume every partition of the three topics from the stored offsets, mark the desk caught up at the end
+    """Resume every partition of the four topics from the stored offsets, mark the desk caught up at the end
     offsets seen at start, then follow. Each poll's messages are one transaction in the read model."""
     consumer = AIOKafkaConsumer(**consumer_kwargs(settings, group_id=None))
-    wanted = (desk_settings.alerts_topic, desk_settings.actions_topic, desk_settings.events_topic)
-    topics = sorted({t for t in wanted if t})  # an empty events topic: no timelines (e.g. before the ACL allows it)
+    s = desk_settings
+    wanted = (s.alerts_topic, s.actions_topic, s.events_topic, s.totals_topic)
+    topics = sorted({t for t in wanted if t})  # an empty events or totals topic: no timelines, or no portal figures
     await consumer.start()
     try:
         partitions = await _resume_from_stored_offsets(consumer, desk, topics)
