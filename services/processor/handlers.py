@@ -94,14 +94,14 @@ class EventsHandler:
         context = batch[-1]
         with writing_for(context):
             result = apply_batch(events, self.children.get, self.rules)
-        # The sums move before the state is written: if a send fails the worker stops, and a restart rebuilds them.
-        self.totals.apply(result.changes)
+        moved = self.totals.after(result.changes)  # the months it changed go out with the alerts
         for message in result.messages:
             sends.append(await self._send(self.settings.alerts_topic, message.child_key.encode(), encode(message)))
-        sends += await self._snapshots(batch_snapshots(self.totals, result.changes))
+        sends += await self._snapshots(batch_snapshots(moved, result.changes))
         await self._acknowledged(sends)
         with writing_for(context):
             self._write(result.writes)
+        self.totals.totals = moved.totals
         self._observe(batch, result, now, started)
         partition = context.message.partition
         if events:
