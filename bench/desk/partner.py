@@ -82,7 +82,9 @@ def baseline_cold_start(work: Path, topics: dict[str, str], port: int) -> float:
 async def publish_totals(settings: Settings, work: Path, topics: dict[str, str]) -> dict[str, Any]:
     """`frontdoor worker` over the events topic, its alerts and dead letters aside; the totals to the desk's topic."""
     names = Names.unique("bench-partner")
-    processor = names.processor_settings(events_topic=topics["events"], totals_topic=topics["totals"])
+    processor = names.processor_settings().model_copy(
+        update={"events_topic": topics["events"], "totals_topic": topics["totals"]}
+    )
     await ensure_topics(settings, topic_plans(settings, processor))
     env = names.env() | {
         "FRONTDOOR_PROCESSOR_EVENTS_TOPIC": processor.events_topic,
