@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
@@ -107,7 +107,29 @@ def read_record(
     Its offset is recorded either way, so a restart does not read a bad message again.
     """
     batch.read(message.topic, message.partition, message.offset)
-    kind = kind_of(message.topic, desk_settings)
+    _decode(batch, desk, kind_of(message.topic, desk_settings), message)
+
+
+def read_poll(
+    batch: Batch, desk: Desk, desk_settings: AlertDeskSettings, messages: Iterable[ConsumerRecord[bytes, bytes]]
+) -> None:
+    """One poll's messages into the batch, in order; of a council-month's snapshots only the poll's last is decoded.
+
+    Each snapshot is the whole month and replaces the one before under its key (in one partition, in offset order),
+    so the earlier ones of the poll would be overwritten unread: a desk catching up skips most of the topic's work.
+    """
+    latest: dict[bytes | None, ConsumerRecord[bytes, bytes]] = {}
+    for message in messages:
+        if message.topic == desk_settings.totals_topic:
+            batch.read(message.topic, message.partition, message.offset)
+            latest[message.key] = message
+        else:
+            read_record(batch, desk, desk_settings, message)
+    for message in latest.values():
+        _decode(batch, desk, "totals", message)
+
+
+def _decode(batch: Batch, desk: Desk, kind: str, message: ConsumerRecord[bytes, bytes]) -> None:
     try:
         if kind == "alerts":
             alert = decode_alert(message.value or b"")
@@ -180,9 +202,7 @@ async def consume(desk: Desk, settings: Settings, desk_settings: AlertDeskSettin
         while not stop.is_set():
             batches = await consumer.getmany(timeout_ms=POLL_TIMEOUT_MS, max_records=5000)
             batch = Batch()
-            for messages in batches.values():
-                for message in messages:
-                    read_record(batch, desk, desk_settings, message)
+            read_poll(batch, desk, desk_settings, (m for messages in batches.values() for m in messages))
             if batch.offsets:
                 desk.fold_batch(batch)
             if not desk.caught_up and all([await consumer.position(tp) >= end for tp, end in ends.items()]):
