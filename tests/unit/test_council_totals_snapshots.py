@@ -6,11 +6,14 @@ from collections import Counter
 
 from schemas.codec import decode_totals, encode
 from schemas.codes import ReferralSource
+from schemas.topics import ALL_TOPICS, COUNCIL_TOTALS
 from services.core.aggregates import AggregateKey, council_totals
 from services.core.config import DEFAULT_CONFIG
 from services.core.engine import Engine
+from services.kafka.topics import plan_topic
 from services.processor.snapshots import batch_snapshots, changed_months, rebuilt_snapshots
 from services.processor.totals import CouncilTotals
+from services.settings import Settings
 from tests.builders import make_retraction
 from tests.unit.alertdesk.test_partner_portal import journeys
 from tests.worker_totals import WorkerTotals, latest
@@ -111,3 +114,10 @@ def test_a_snapshot_round_trips_through_the_codec_and_names_no_child() -> None:
         assert not any(event.child_key.encode() in raw for event in events)
     assert "886|2024-05" in {s.key for s in published}
     assert batch_snapshots(worker.totals, {}) == []
+
+
+def test_the_totals_topic_is_compacted_keyed_by_council_month_and_rolls_hourly_so_compaction_keeps_up() -> None:
+    plan = plan_topic(COUNCIL_TOTALS, Settings(profile="dev"))
+    assert COUNCIL_TOTALS in ALL_TOPICS  # `frontdoor topics create` makes it
+    assert plan.configs["cleanup.policy"] == "compact" and "retention.ms" not in plan.configs
+    assert plan.configs["segment.ms"] == str(3600 * 1000)
