@@ -10,6 +10,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from schemas.alerts import AlertMessage
 from schemas.audit import AuditMessage
 from schemas.events import FrontDoorEvent
+from schemas.totals import CouncilMonthTotals
 
 EVENT_ADAPTER: TypeAdapter[FrontDoorEvent] = TypeAdapter(FrontDoorEvent)
 ALERT_ADAPTER: TypeAdapter[AlertMessage] = TypeAdapter(AlertMessage)
@@ -47,6 +48,11 @@ def decode_alert(raw: bytes | str) -> AlertMessage:
 def decode_audit(raw: bytes | str) -> AuditMessage:
     """Parse and validate one audit record (any of the desk's types, or the dip-sample command's)."""
     return AUDIT_ADAPTER.validate_json(raw)
+
+
+def decode_totals(raw: bytes | str) -> CouncilMonthTotals:
+    """Parse and validate one council-month snapshot from the totals topic."""
+    return CouncilMonthTotals.model_validate_json(raw)
 
 
 def encode(model: BaseModel) -> bytes:

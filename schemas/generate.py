@@ -13,7 +13,8 @@ from pydantic import TypeAdapter
 from schemas.codec import ALERT_ADAPTER, AUDIT_ADAPTER, EVENT_ADAPTER
 from schemas.identity import ChildIdentitySealed
 from schemas.ssd_contacts import PreviousRecordValue
-from schemas.topics import ALERTS, AUDIT, CSC_RECORDS, EVENTS, IDENTITY
+from schemas.topics import ALERTS, AUDIT, COUNCIL_TOTALS, CSC_RECORDS, EVENTS, IDENTITY
+from schemas.totals import CouncilMonthTotals
 
 OUT_DIR = Path(__file__).parent / "jsonschema"
 SCHEMAS: dict[str, TypeAdapter[Any]] = {
@@ -22,6 +23,7 @@ SCHEMAS: dict[str, TypeAdapter[Any]] = {
     f"{IDENTITY.name}.json": TypeAdapter(ChildIdentitySealed),
     f"{CSC_RECORDS.name}.json": TypeAdapter(PreviousRecordValue),  # CSC API records and SSD contacts
     f"{AUDIT.name}.json": AUDIT_ADAPTER,  # also the lines of the dip sample's dip-sample-audit.jsonl
+    f"{COUNCIL_TOTALS.name}.json": TypeAdapter(CouncilMonthTotals),
 }
 
 

@@ -17,6 +17,7 @@ class TopicSpec:
     value: str
     cleanup_policy: CleanupPolicy
     retention_ms: int | None = None
+    segment_ms: int | None = None  # roll segments this often, so compaction reaches all but the newest
 
 
 # Child-level topics keep what the longest rule needs (24 months) plus a margin, and no more.
@@ -44,6 +45,17 @@ IDENTITY = TopicSpec("frontdoor.identity.v1", "child_key", "schemas.identity.Chi
 # erasure is a tombstone.
 CSC_RECORDS = TopicSpec("frontdoor.csc-records.v1", "child_key", "schemas.csc_api.CscChildState", "compact")
 AUDIT = TopicSpec("frontdoor.audit.v1", "user", "schemas.audit.AuditMessage", "delete", AUDIT_RETENTION_MS)
+# Compacted: the latest whole snapshot of each council-month's totals ("<la_code>|<YYYY-MM>"), written by the worker
+# that holds the council and read by the desk's partner portal. Aggregates only, so no retention limit. Every batch
+# republishes the months it changed, so segments roll hourly: a desk starting cold reads about one snapshot a month
+# plus the last hour's, not a week of them (Kafka's default segment.ms).
+COUNCIL_TOTALS_SEGMENT_MS = 3600 * 1000
+COUNCIL_TOTALS = TopicSpec(
+    "frontdoor.council-totals.v1", "la_code|month", "schemas.totals.CouncilMonthTotals", "compact",
+    segment_ms=COUNCIL_TOTALS_SEGMENT_MS,
+)  # fmt: skip
 
 
-ALL_TOPICS: tuple[TopicSpec, ...] = (EVENTS, ALERTS, DEADLETTER, ALERT_ACTIONS, AUDIT, IDENTITY, CSC_RECORDS)
+ALL_TOPICS: tuple[TopicSpec, ...] = (
+    EVENTS, ALERTS, DEADLETTER, ALERT_ACTIONS, AUDIT, IDENTITY, CSC_RECORDS, COUNCIL_TOTALS,
+)  # fmt: skip

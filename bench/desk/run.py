@@ -33,7 +33,7 @@ from bench.desk import browser
 from bench.desk.report import write
 from bench.measure import machine
 from bench.processor.harness import delete_topics
-from schemas.topics import ALERT_ACTIONS, ALERTS, AUDIT, EVENTS
+from schemas.topics import ALERT_ACTIONS, ALERTS, AUDIT, COUNCIL_TOTALS, EVENTS
 from services.ingest.identity import Pseudonymiser
 from services.kafka.clients import producer_kwargs
 from services.kafka.topics import ensure_topics, plan_topic
@@ -72,7 +72,7 @@ async def publish(settings: Settings, topic: str, path: Path, key_field: str) ->
 
 
 async def prepare_topics(settings: Settings, topics: dict[str, str], events: Path, alerts: Path) -> dict[str, Any]:
-    specs = {"alerts": ALERTS, "actions": ALERT_ACTIONS, "audit": AUDIT, "events": EVENTS}
+    specs = {"alerts": ALERTS, "actions": ALERT_ACTIONS, "audit": AUDIT, "events": EVENTS, "totals": COUNCIL_TOTALS}
     await ensure_topics(
         settings, [plan_topic(dataclasses.replace(specs[k], name=name), settings) for k, name in topics.items()]
     )
@@ -123,6 +123,7 @@ def start_desk(
         "FRONTDOOR_ALERTDESK_ACTIONS_TOPIC": topics["actions"],
         "FRONTDOOR_ALERTDESK_AUDIT_TOPIC": topics["audit"],
         "FRONTDOOR_ALERTDESK_EVENTS_TOPIC": topics["events"],
+        "FRONTDOOR_ALERTDESK_TOTALS_TOPIC": topics.get("totals", ""),  # empty: no partner portal figures
     }
     log = (work / "alertdesk.log").open("wb")
     started = time.monotonic()

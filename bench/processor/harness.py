@@ -30,7 +30,7 @@ from bench.kafka_principals import principal_env
 from schemas.alerts import AlertMessage, AlertRevised, AlertWithdrawn
 from schemas.codec import decode_alert
 from schemas.events import InboundEvent
-from schemas.topics import ALERTS, DEADLETTER, EVENTS
+from schemas.topics import ALERTS, COUNCIL_TOTALS, DEADLETTER, EVENTS
 from services.core.aggregates import AggregateKey, contribution
 from services.core.config import DEFAULT_CONFIG, RuleConfig
 from services.core.engine import ChildId, Engine
@@ -69,12 +69,13 @@ class Names:
             events_topic=self.topic(EVENTS.name),
             alerts_topic=self.topic(ALERTS.name),
             deadletter_topic=self.topic(DEADLETTER.name),
+            totals_topic=self.topic(COUNCIL_TOTALS.name),
             **overrides,
         )
 
     def all_topics(self) -> list[str]:
         processor = self.processor_settings()
-        names = [processor.events_topic, processor.alerts_topic, processor.deadletter_topic]
+        names = [processor.events_topic, processor.alerts_topic, processor.deadletter_topic, processor.totals_topic]
         return [*names, *changelog_names(processor)]
 
     def env(self) -> dict[str, str]:
@@ -84,6 +85,7 @@ class Names:
             "FRONTDOOR_PROCESSOR_EVENTS_TOPIC": processor.events_topic,
             "FRONTDOOR_PROCESSOR_ALERTS_TOPIC": processor.alerts_topic,
             "FRONTDOOR_PROCESSOR_DEADLETTER_TOPIC": processor.deadletter_topic,
+            "FRONTDOOR_PROCESSOR_TOTALS_TOPIC": processor.totals_topic,
         }
 
 

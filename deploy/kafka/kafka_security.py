@@ -32,6 +32,7 @@ ACTIONS = "frontdoor.alert-actions.v1"
 AUDIT = "frontdoor.audit.v1"
 IDENTITY = "frontdoor.identity.v1"
 CSC_RECORDS = "frontdoor.csc-records.v1"
+COUNCIL_TOTALS = "frontdoor.council-totals.v1"
 WORKER_APP_ID = "frontdoor-processor"
 WORKER_CHANGELOG = f"{WORKER_APP_ID}-children-changelog"
 DESK_GROUP_PREFIX = "frontdoor-alertdesk"
@@ -82,6 +83,7 @@ ACLS: tuple[Acl, ...] = (
     topic("worker", EVENTS, "READ"),
     topic("worker", ALERTS, "WRITE"),
     topic("worker", DEADLETTER, "WRITE"),
+    topic("worker", COUNCIL_TOTALS, "WRITE"),  # council-month snapshots, aggregates only
     topic("worker", WORKER_CHANGELOG, "CREATE"),
     topic("worker", WORKER_CHANGELOG, "READ"),
     topic("worker", WORKER_CHANGELOG, "WRITE"),
@@ -89,6 +91,7 @@ ACLS: tuple[Acl, ...] = (
     # the desk: reads alerts and actions (without a group today), and is the only writer of actions and audit.
     topic("desk", ALERTS, "READ"),
     topic("desk", EVENTS, "READ"),  # the child timeline is projected from the events
+    topic("desk", COUNCIL_TOTALS, "READ"),  # the partner portal's figures
     topic("desk", ACTIONS, "READ"),
     topic("desk", ACTIONS, "WRITE"),
     topic("desk", AUDIT, "WRITE"),

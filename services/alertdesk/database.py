@@ -14,8 +14,7 @@ from typing import Any, Literal
 Dialect = Literal["sqlite", "postgresql"]
 
 TABLES = (
-    "desk_alerts", "desk_waiting_actions", "desk_counters", "desk_offsets", "desk_timeline", "desk_children",
-    "desk_totals",
+    "desk_alerts", "desk_waiting_actions", "desk_counters", "desk_offsets", "desk_timeline", "desk_council_totals",
 )  # fmt: skip
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS desk_alerts (
@@ -46,12 +45,14 @@ SCHEMA = (
         event_id TEXT PRIMARY KEY, la_code TEXT NOT NULL, child_key TEXT NOT NULL, event_date TEXT NOT NULL,
         type TEXT NOT NULL, body TEXT NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS desk_timeline_child ON desk_timeline (la_code, child_key, event_date)",
-    # The partner portal's source: each child's history as the worker keeps it, and the council totals of the
-    # measures the portal shows (services.alertdesk.totals).
-    "CREATE TABLE IF NOT EXISTS desk_children (child TEXT PRIMARY KEY, body TEXT NOT NULL)",
-    """CREATE TABLE IF NOT EXISTS desk_totals (
-        la_code TEXT NOT NULL, month TEXT NOT NULL, measure TEXT NOT NULL, label TEXT NOT NULL, n BIGINT NOT NULL,
-        PRIMARY KEY (la_code, month, measure, label))""",
+    # The partner portal's source: the latest council-month snapshot from the worker's totals topic, the cells of
+    # the measures the portal shows as JSON (services.alertdesk.totals).
+    """CREATE TABLE IF NOT EXISTS desk_council_totals (
+        la_code TEXT NOT NULL, month TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (la_code, month))""",
+    # Gone: the desk's own copy of every child's history and the totals it summed from them. Its events offsets stay,
+    # since the timeline still reads the events; the totals topic starts from its beginning.
+    "DROP TABLE IF EXISTS desk_children",
+    "DROP TABLE IF EXISTS desk_totals",
     # Dip samples loaded by people, not projected from a topic: not in TABLES, so a rebuild keeps them.
     """CREATE TABLE IF NOT EXISTS desk_dip_samples (
         sample_id TEXT PRIMARY KEY, la_code TEXT NOT NULL, quarter TEXT NOT NULL, loaded_by TEXT NOT NULL,

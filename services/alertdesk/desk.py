@@ -9,13 +9,13 @@ from dataclasses import dataclass, field
 
 from schemas.alerts import AlertMessage
 from schemas.events import InboundEvent
+from schemas.totals import CouncilMonthTotals
 from services.alertdesk.actions import ActionMessage, AlertAction, action_kind
 from services.alertdesk.database import Database
 from services.alertdesk.metrics import DeskMetrics
 from services.alertdesk.projection import Batch, Change, project
 from services.alertdesk.readmodel import ReadModel
 from services.alertdesk.state import AlertRecord
-from services.core.config import DEFAULT_CONFIG, Rules
 
 
 def memory_read_model() -> ReadModel:
@@ -74,15 +74,13 @@ class Desk:
     caught_up: bool = False
     new_alert_listeners: list[NewAlertListener] = field(default_factory=list)
     history_after_days: int | None = None
-    # The council definitions the worker applies, for the partner portal's totals; None: no totals are projected.
-    rules: Rules | None = DEFAULT_CONFIG
 
     def fold_batch(self, batch: Batch) -> list[Change]:
-        changes = project(self.state.db, batch, self.history_after_days, self.rules)
+        changes = project(self.state.db, batch, self.history_after_days)
         for message, _seen_at in batch.items:
             if isinstance(message, AlertAction):
                 self.metrics.actions.labels(action=action_kind(message)).inc()
-            elif not isinstance(message, InboundEvent):
+            elif not isinstance(message, InboundEvent | CouncilMonthTotals):
                 self.metrics.alert_messages.labels(type=message.type).inc()
         if changes:
             self.hub.notify()

@@ -1,4 +1,4 @@
-"""Kafka adapters: project the alerts, actions and events topics into the read model; publish actions and audit.
+"""Kafka adapters: project the alerts, actions, events and totals topics into the read model; publish actions, audit.
 
 No consumer group: the desk assigns itself every partition and resumes from the offsets its database committed
 with the rows they produced (from the beginning on an empty or rebuilt database).
@@ -10,14 +10,14 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
 from schemas.audit import AuditRecord
-from schemas.codec import decode_alert, decode_event, encode
+from schemas.codec import decode_alert, decode_event, decode_totals, encode
 from schemas.pseudonyms import is_pseudonym
 from services.alertdesk.actions import ActionMessage, decode_action
 from services.alertdesk.desk import Desk
@@ -107,7 +107,29 @@ def read_record(
     Its offset is recorded either way, so a restart does not read a bad message again.
     """
     batch.read(message.topic, message.partition, message.offset)
-    kind = kind_of(message.topic, desk_settings)
+    _decode(batch, desk, kind_of(message.topic, desk_settings), message)
+
+
+def read_poll(
+    batch: Batch, desk: Desk, desk_settings: AlertDeskSettings, messages: Iterable[ConsumerRecord[bytes, bytes]]
+) -> None:
+    """One poll's messages into the batch, in order; of a council-month's snapshots only the poll's last is decoded.
+
+    Each snapshot is the whole month and replaces the one before under its key (in one partition, in offset order),
+    so the earlier ones of the poll would be overwritten unread: a desk catching up skips most of the topic's work.
+    """
+    latest: dict[bytes | None, ConsumerRecord[bytes, bytes]] = {}
+    for message in messages:
+        if message.topic == desk_settings.totals_topic:
+            batch.read(message.topic, message.partition, message.offset)
+            latest[message.key] = message
+        else:
+            read_record(batch, desk, desk_settings, message)
+    for message in latest.values():
+        _decode(batch, desk, "totals", message)
+
+
+def _decode(batch: Batch, desk: Desk, kind: str, message: ConsumerRecord[bytes, bytes]) -> None:
     try:
         if kind == "alerts":
             alert = decode_alert(message.value or b"")
@@ -116,6 +138,9 @@ def read_record(
                 return
             seen_at = dt.datetime.fromtimestamp(message.timestamp / 1000, dt.UTC) if message.timestamp > 0 else None
             batch.add(alert, seen_at)
+        elif kind == "totals":
+            if message.value is not None:  # a tombstone: nothing to replace (the worker never writes one)
+                batch.add(decode_totals(message.value))
         elif kind == "events":
             event = decode_event(message.value or b"")
             if not is_pseudonym(event.child_key):  # the timeline keeps pseudonymised events only
@@ -136,9 +161,8 @@ def _skip(desk: Desk, kind: str, message: ConsumerRecord[bytes, bytes], why: str
 
 
 def kind_of(topic: str, desk_settings: AlertDeskSettings) -> str:
-    if topic == desk_settings.alerts_topic:
-        return "alerts"
-    return "events" if topic == desk_settings.events_topic else "actions"
+    kinds = {desk_settings.alerts_topic: "alerts", desk_settings.events_topic: "events"}
+    return (kinds | {desk_settings.totals_topic: "totals"}).get(topic, "actions")
 
 
 async def _resume_from_stored_offsets(
@@ -165,11 +189,12 @@ async def _resume_from_stored_offsets(
 
 
 async def consume(desk: Desk, settings: Settings, desk_settings: AlertDeskSettings, stop: asyncio.Event) -> None:
-    """Resume every partition of the three topics from the stored offsets, mark the desk caught up at the end
+    """Resume every partition of the four topics from the stored offsets, mark the desk caught up at the end
     offsets seen at start, then follow. Each poll's messages are one transaction in the read model."""
     consumer = AIOKafkaConsumer(**consumer_kwargs(settings, group_id=None))
-    wanted = (desk_settings.alerts_topic, desk_settings.actions_topic, desk_settings.events_topic)
-    topics = sorted({t for t in wanted if t})  # an empty events topic: no timelines (e.g. before the ACL allows it)
+    s = desk_settings
+    wanted = (s.alerts_topic, s.actions_topic, s.events_topic, s.totals_topic)
+    topics = sorted({t for t in wanted if t})  # an empty events or totals topic: no timelines, or no portal figures
     await consumer.start()
     try:
         partitions = await _resume_from_stored_offsets(consumer, desk, topics)
@@ -177,9 +202,7 @@ async def consume(desk: Desk, settings: Settings, desk_settings: AlertDeskSettin
         while not stop.is_set():
             batches = await consumer.getmany(timeout_ms=POLL_TIMEOUT_MS, max_records=5000)
             batch = Batch()
-            for messages in batches.values():
-                for message in messages:
-                    read_record(batch, desk, desk_settings, message)
+            read_poll(batch, desk, desk_settings, (m for messages in batches.values() for m in messages))
             if batch.offsets:
                 desk.fold_batch(batch)
             if not desk.caught_up and all([await consumer.position(tp) >= end for tp, end in ends.items()]):

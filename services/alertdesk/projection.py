@@ -1,4 +1,4 @@
-"""Projects the alerts, actions and events topics into the database, one transaction per batch, offsets included.
+"""Projects the alerts, actions, events and totals topics into the database, one transaction per batch with offsets.
 
 The fold rules are state.py's: for each batch the records it touches (and actions waiting for them) are loaded
 into a DeskState, the messages applied by the same pure rules as ever, and the changed rows written back with
@@ -15,15 +15,15 @@ import orjson
 
 from schemas.alerts import AlertMessage, AlertRevised, AlertWithdrawn
 from schemas.events import ChildRecordsMerged, EventRetracted, InboundEvent
+from schemas.totals import CouncilMonthTotals
 from services.alertdesk.actions import ActionMessage, AlertAction, decode_action
 from services.alertdesk.database import Database
 from services.alertdesk.records import record_from_json, record_json
 from services.alertdesk.state import AlertRecord, DeskState
 from services.alertdesk.timeline import timeline_entry
-from services.alertdesk.totals import project_totals
-from services.core.config import DEFAULT_CONFIG, Rules
+from services.alertdesk.totals import store_snapshots
 
-Message = AlertMessage | ActionMessage | InboundEvent
+Message = AlertMessage | ActionMessage | InboundEvent | CouncilMonthTotals
 SELECT_RECORDS = "SELECT body FROM desk_alerts WHERE alert_id IN ({marks})"
 SELECT_WAITING = "SELECT alert_id, body FROM desk_waiting_actions WHERE alert_id IN ({marks}) ORDER BY arrival"
 DELETE_WAITING = "DELETE FROM desk_waiting_actions WHERE alert_id IN ({marks})"
@@ -52,16 +52,13 @@ class Change:
 
 
 def _alert_id(message: Message) -> str | None:
-    return None if isinstance(message, InboundEvent) else message.alert_id
+    return None if isinstance(message, InboundEvent | CouncilMonthTotals) else message.alert_id
 
 
-def project(
-    db: Database, batch: Batch, history_after_days: int | None, rules: Rules | None = DEFAULT_CONFIG
-) -> list[Change]:
-    """Apply one batch atomically; returns each changed record once, in the order of its last change.
+def project(db: Database, batch: Batch, history_after_days: int | None) -> list[Change]:
+    """Apply one batch atomically; returns each changed alert record once, in the order of its last change.
 
-    Inbound events also go to the council totals (totals.py), under the council `rules` the worker applies
-    (None: no totals).
+    Inbound events become timeline lines; council-month snapshots replace the portal's totals (totals.py).
     """
     ids = sorted({i for m, _ in batch.items if (i := _alert_id(m)) is not None})
     with db.transaction():
@@ -69,11 +66,15 @@ def project(
         known = set(state.records)
         changed: dict[str, AlertRecord] = {}
         lines: list[tuple[object, ...]] = []
+        snapshots: list[CouncilMonthTotals] = []
         for message, seen_at in batch.items:
             if isinstance(message, AlertAction):
                 record = state.apply_action(message)
             elif isinstance(message, InboundEvent):
                 _project_event(db, message, lines)
+                continue
+            elif isinstance(message, CouncilMonthTotals):
+                snapshots.append(message)
                 continue
             else:
                 record = state.apply_alert(message, seen_at)
@@ -81,8 +82,7 @@ def project(
                 changed.pop(record.alert_id, None)
                 changed[record.alert_id] = record
         _flush_lines(db, lines)
-        if rules is not None:
-            project_totals(db, [m for m, _ in batch.items if isinstance(m, InboundEvent)], rules)
+        store_snapshots(db, snapshots)
         _save(db, state, changed.values(), ids)
         db.execute_many(
             "INSERT INTO desk_offsets (topic, partition_id, next_offset) VALUES (?, ?, ?) "
@@ -92,7 +92,7 @@ def project(
     raised_now = {
         m.alert_id
         for m, _ in batch.items
-        if not isinstance(m, AlertAction | AlertRevised | AlertWithdrawn | InboundEvent)
+        if not isinstance(m, AlertAction | AlertRevised | AlertWithdrawn | InboundEvent | CouncilMonthTotals)
     }
     return [Change(r, r.alert_id in raised_now and r.alert_id not in known) for r in changed.values()]
 

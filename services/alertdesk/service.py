@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
-from schemas.topics import ALERT_ACTIONS, ALERTS, AUDIT, EVENTS, IDENTITY
+from schemas.topics import ALERT_ACTIONS, ALERTS, AUDIT, COUNCIL_TOTALS, EVENTS, IDENTITY
 from services.alertdesk.app import create_app
 from services.alertdesk.auth import UserDirectory, load_users
 from services.alertdesk.connections import ConnectionLimits, guarded
@@ -31,7 +31,6 @@ from services.alertdesk.revocation import UsersWatcher
 from services.alertdesk.sessions import SessionStore
 from services.alertdesk.settings import AlertDeskSettings
 from services.alertdesk.signin import SignIn, ThrottlePolicy
-from services.core.config import DEFAULT_CONFIG, Rules
 from services.identity.sealing import Keyring
 from services.identity.store import follow_identities
 from services.identity.vault import IdentityVault
@@ -39,7 +38,6 @@ from services.ingest.identity import Pseudonymiser
 from services.kafka.health import ClusterWatch
 from services.kafka.topics import ensure_topics, plan_topic
 from services.metrics.metrics import KafkaHealthMetrics
-from services.rules_config import load_council_rules
 from services.settings import MissingPseudonymKeyError, Settings
 
 SHUTDOWN_SECONDS = 5.0
@@ -64,11 +62,6 @@ def oidc_client(desk_settings: AlertDeskSettings) -> OidcClient | None:
         s.oidc_agency_claim,
     )  # fmt: skip
     return OidcClient(config)
-
-
-def council_rules(settings: Settings) -> Rules:
-    """The definitions the worker applies (FRONTDOOR_RULES_CONFIG), for the partner portal's totals."""
-    return load_council_rules(settings.rules_config) if settings.rules_config else DEFAULT_CONFIG
 
 
 def session_store(desk_settings: AlertDeskSettings) -> SessionStore:
@@ -128,6 +121,7 @@ async def run_desk(
         dataclasses.replace(ALERT_ACTIONS, name=desk_settings.actions_topic),
         dataclasses.replace(AUDIT, name=desk_settings.audit_topic),
         *([dataclasses.replace(EVENTS, name=desk_settings.events_topic)] if desk_settings.events_topic else []),
+        *([dataclasses.replace(COUNCIL_TOTALS, name=desk_settings.totals_topic)] if desk_settings.totals_topic else []),
         dataclasses.replace(IDENTITY, name=desk_settings.identity_topic),
     ]
     await ensure_topics(settings, [plan_topic(spec, settings) for spec in topics])
@@ -136,7 +130,6 @@ async def run_desk(
     desk = Desk(
         metrics=desk_metrics(registry, lambda: desk.state), state=model,
         history_after_days=desk_settings.history_after_days,
-        rules=council_rules(settings) if desk_settings.partner_totals else None,
     )  # fmt: skip
     notifier = Notifier(desk_settings, desk.metrics)
     if notifier.enabled:

@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from schemas.topics import ALERT_ACTIONS, ALERTS, AUDIT, EVENTS, IDENTITY
+from schemas.topics import ALERT_ACTIONS, ALERTS, AUDIT, COUNCIL_TOTALS, EVENTS, IDENTITY
 
 
 class AlertDeskSettings(BaseSettings):
@@ -97,9 +97,9 @@ class AlertDeskSettings(BaseSettings):
     audit_topic: str = AUDIT.name
     # For the child timeline; empty turns the timeline's projection off (the desk principal then needs no READ on it).
     events_topic: str = EVENTS.name
-    # The partner portal's council totals, projected from the events topic (the worker's per-child work again):
-    # false spares a desk that serves no partner agency that cost, and its portal then has no figures.
-    partner_totals: bool = True
+    # The partner portal's council totals: the worker's council-month snapshots. Empty turns them off (the portal
+    # then has no figures, and the desk principal needs no READ on the topic).
+    totals_topic: str = COUNCIL_TOTALS.name
     identity_topic: str = IDENTITY.name
 
     @model_validator(mode="after")

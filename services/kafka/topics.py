@@ -29,6 +29,8 @@ def plan_topic(spec: TopicSpec, settings: Settings) -> TopicPlan:
     configs: dict[str, str] = {"cleanup.policy": spec.cleanup_policy}
     if spec.retention_ms is not None:
         configs["retention.ms"] = str(spec.retention_ms)
+    if spec.segment_ms is not None:
+        configs["segment.ms"] = str(spec.segment_ms)
     if settings.topic_replication_factor > 1:
         configs["min.insync.replicas"] = str(settings.topic_replication_factor - 1)
     return TopicPlan(spec.name, settings.topic_partitions, settings.topic_replication_factor, configs)

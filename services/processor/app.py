@@ -163,11 +163,13 @@ def make_app(
         # Only the councils whose partitions this worker now holds; another worker sums the rest.
         changelog = changelog_names(processor)[0]
         handler.rebuild_totals({tp.partition for tp in app.assignor.assigned_actives() if tp.topic == changelog})
+        await handler.publish_totals()  # every month of those councils, so the totals topic agrees with the table
 
     async def observe_state() -> None:
         handler.observe_state()
 
-    topics = [processor.events_topic, processor.alerts_topic, processor.deadletter_topic, *changelog_names(processor)]
+    outputs = (processor.alerts_topic, processor.deadletter_topic, processor.totals_topic)
+    topics = [processor.events_topic, *outputs, *changelog_names(processor)]
     kafka = ClusterWatch(settings, topics, processor.kafka_health_interval_seconds, [handler.metrics.kafka_health])
 
     async def check_kafka() -> None:

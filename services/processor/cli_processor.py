@@ -15,7 +15,7 @@ from aiokafka import AIOKafkaConsumer
 
 from schemas.alerts import AlertMessage, AlertRevised, AlertWithdrawn
 from schemas.codec import decode_alert
-from schemas.topics import ALERTS, DEADLETTER, EVENTS
+from schemas.topics import ALERTS, COUNCIL_TOTALS, DEADLETTER, EVENTS
 from services.core.config import DEFAULT_CONFIG, Rules
 from services.council_targets import load_targets
 from services.kafka.clients import consumer_kwargs
@@ -56,6 +56,7 @@ def topic_plans(settings: Settings, processor: ProcessorSettings) -> list[TopicP
         dataclasses.replace(EVENTS, name=processor.events_topic),
         dataclasses.replace(ALERTS, name=processor.alerts_topic),
         dataclasses.replace(DEADLETTER, name=processor.deadletter_topic),
+        dataclasses.replace(COUNCIL_TOTALS, name=processor.totals_topic),
     ]
     return [plan_topic(s, settings) for s in specs] + [changelog_plan(n, settings) for n in changelog_names(processor)]
 

@@ -20,6 +20,7 @@ from schemas.alerts import Alert
 from schemas.codec import encode
 from schemas.codes import source_group
 from schemas.events import ContactReceived, InboundEvent, ReferralOpened
+from schemas.totals import CouncilMonthTotals
 from services.core.aggregates import AggregateKey, contribution
 from services.core.calendar import local_date
 from services.core.config import Rules
@@ -30,6 +31,7 @@ from services.processor.deadletter import Rejection, admit, envelope
 from services.processor.faust_workarounds import writing_for
 from services.processor.observe import ProcessorMetrics
 from services.processor.settings import ProcessorSettings
+from services.processor.snapshots import batch_snapshots, rebuilt_snapshots
 from services.processor.tables import child_of, load
 from services.processor.totals import CouncilTotals
 
@@ -92,12 +94,14 @@ class EventsHandler:
         context = batch[-1]
         with writing_for(context):
             result = apply_batch(events, self.children.get, self.rules)
+        moved = self.totals.after(result.changes)  # the months it changed go out with the alerts
         for message in result.messages:
             sends.append(await self._send(self.settings.alerts_topic, message.child_key.encode(), encode(message)))
+        sends += await self._snapshots(batch_snapshots(moved, result.changes))
         await self._acknowledged(sends)
         with writing_for(context):
             self._write(result.writes)
-        self.totals.apply(result.changes)
+        self.totals.totals = moved.totals
         self._observe(batch, result, now, started)
         partition = context.message.partition
         if events:
@@ -117,6 +121,15 @@ class EventsHandler:
         if sends:
             await self.app.producer.flush()
             await asyncio.gather(*sends)  # raises if any send failed
+
+    async def _snapshots(self, snapshots: Sequence[CouncilMonthTotals]) -> list[Awaitable[Any]]:
+        """Send whole council-month snapshots to the totals topic (not yet awaited)."""
+        topic = self.settings.totals_topic
+        return [await self._send(topic, snapshot.key.encode(), encode(snapshot)) for snapshot in snapshots]
+
+    async def publish_totals(self) -> None:
+        """Every month of every council this worker holds, first to last: after a rebuild of the sums."""
+        await self._acknowledged(await self._snapshots(rebuilt_snapshots(self.totals)))
 
     async def _send(self, topic: str, key: bytes | None, value: bytes) -> Awaitable[Any]:
         sent: Awaitable[Any] = await self.app.producer.send(topic, key, value, None, None, None)
@@ -206,3 +219,4 @@ class EventsHandler:
                     del self.children[key]
                     changes.setdefault(child_of(key)[0], Counter()).subtract(was)
         self.totals.apply(changes)
+        await self._acknowledged(await self._snapshots(batch_snapshots(self.totals, changes)))

@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from schemas.topics import ALERTS, DEADLETTER, EVENTS
+from schemas.topics import ALERTS, COUNCIL_TOTALS, DEADLETTER, EVENTS
 
 APP_ID = "frontdoor-processor"
 
@@ -21,6 +21,7 @@ class ProcessorSettings(BaseSettings):
     events_topic: str = EVENTS.name
     alerts_topic: str = ALERTS.name
     deadletter_topic: str = DEADLETTER.name
+    totals_topic: str = COUNCIL_TOTALS.name  # whole council-month snapshots of the totals, for the partner portal
 
     # One state write per child per batch: bigger batches amortise the per-event cost.
     max_batch: int = Field(default=1_000, ge=1, le=100_000)

@@ -26,6 +26,10 @@ class CouncilTotals:
 
     def apply(self, changes: Mapping[str, Counter[AggregateKey]]) -> None:
         """Add one batch's changes (signed counts per council) and publish the new sums."""
+        self.totals = self.after(changes).totals
+
+    def after(self, changes: Mapping[str, Counter[AggregateKey]]) -> CouncilTotals:
+        """The sums with one batch's changes added, leaving these as they are (the unchanged councils shared)."""
         updated: dict[str, Counter[AggregateKey]] = {}
         for la_code, change in changes.items():
             if not any(change.values()):
@@ -37,8 +41,7 @@ class CouncilTotals:
                 else:
                     council.pop(key, None)
             updated[la_code] = council
-        if updated:
-            self.totals = self.totals | updated
+        return CouncilTotals(self.totals | updated if updated else self.totals)
 
     def rebuild(self, contributions: Iterable[tuple[str, Counter[AggregateKey]]]) -> None:
         """Recompute every sum from the children this worker holds (after a restore or a rebalance)."""

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from schemas.alerts import RereferralDetected
-from schemas.codec import encode
+from schemas.codec import decode_totals, encode
 from schemas.codes import ClosureReason, Rule
 from schemas.events import InboundEvent
+from services.core.aggregates import AggregateKey
 from services.core.calendar import local_date
 from services.core.config import DEFAULT_CONFIG
 from services.core.engine import Engine
@@ -303,3 +304,56 @@ async def test_state_size_and_consumer_lag_are_reported_from_the_table_and_the_p
 
     assert worker.metrics.named("state_size") == [(2,)]
     assert worker.metrics.named("consumer_lag") == [(8,)]  # offsets 0 and 1 handled; 2..9 still to come
+
+
+def on_totals_topic(worker: Worker) -> dict[str, Counter[AggregateKey]]:
+    """What compaction keeps of the council totals topic, summed by council."""
+    kept = {s.key: decode_totals(s.value) for s in worker.producer.on(worker.settings.totals_topic)}
+    summed: dict[str, Counter[AggregateKey]] = {}
+    for snapshot in kept.values():
+        cells = summed.setdefault(snapshot.la_code, Counter())
+        cells.update({(snapshot.month, c.measure, c.label): c.count for c in snapshot.cells})
+    return summed
+
+
+async def test_the_totals_topic_carries_the_council_totals_after_any_batches_acknowledged_before_any_state(
+    worker: Worker,
+) -> None:
+    for batch in many_batches():
+        await worker.handle(*batch)
+        published = on_totals_topic(worker)
+        for la_code in ("886", "202"):
+            assert published.get(la_code, Counter()) == worker.events.totals.council_totals(la_code)
+    log = worker.producer.log
+    totals_topic = worker.settings.totals_topic
+    first_write = log.index(("sent", worker.children.changelog_topic.get_topic_name()))
+    assert ("acknowledged", totals_topic) in log[:first_write]
+    assert all(s.key.count(b"|") == 1 for s in worker.producer.on(totals_topic))
+
+
+async def test_a_child_expired_by_the_sweep_leaves_the_totals_topic_too(worker: Worker) -> None:
+    await worker.handle(make_contact("2021-01-04", event_id="old", child_key=pseudonym("child-old")))
+    worker.events.sweeps.clear()  # the sweep interval has passed
+
+    await worker.handle(make_contact("2024-06-03", event_id="new", child_key=pseudonym("child-new")))
+
+    assert on_totals_topic(worker)["886"] == worker.events.totals.council_totals("886")
+    assert not [k for k in on_totals_topic(worker)["886"] if k[0] == "2021-01"]
+
+
+async def test_after_a_rebuild_the_worker_publishes_every_month_of_its_councils_and_no_other_council(
+    worker: Worker,
+) -> None:
+    for batch in many_batches():
+        await worker.handle(*batch)
+    sent_before = len(worker.producer.on(worker.settings.totals_topic))
+
+    worker.events.rebuild_totals({partition_for("202", PARTITIONS)})
+    await worker.events.publish_totals()
+
+    again = [decode_totals(s.value) for s in worker.producer.on(worker.settings.totals_topic)[sent_before:]]
+    assert {s.la_code for s in again} == {"202"}
+    months = [s.month for s in again]
+    assert months == sorted(set(months)) and len(months) > 1
+    first, last = (int(m[:4]) * 12 + int(m[5:]) for m in (months[0], months[-1]))
+    assert len(months) == last - first + 1  # no month left out between the first and the last

@@ -9,7 +9,7 @@ from types import ModuleType
 from typing import Any
 
 from bench.processor.harness import Names
-from schemas.topics import ALERT_ACTIONS, ALERTS, AUDIT, DEADLETTER, EVENTS
+from schemas.topics import ALERT_ACTIONS, ALERTS, AUDIT, COUNCIL_TOTALS, DEADLETTER, EVENTS
 from services.processor.app import changelog_names
 from services.processor.settings import APP_ID, ProcessorSettings
 
@@ -39,6 +39,7 @@ def allowed(service: str, operation: str, name: str) -> bool:
 def test_the_acl_table_names_the_topics_and_the_worker_group_the_code_uses() -> None:
     assert (EVENTS.name, ALERTS.name, DEADLETTER.name) == (security.EVENTS, security.ALERTS, security.DEADLETTER)
     assert (ALERT_ACTIONS.name, AUDIT.name) == (security.ACTIONS, security.AUDIT)
+    assert COUNCIL_TOTALS.name == security.COUNCIL_TOTALS
     assert security.WORKER_APP_ID == APP_ID
     assert changelog_names(ProcessorSettings()) == (security.WORKER_CHANGELOG,)
 
@@ -53,6 +54,12 @@ def test_only_the_worker_may_write_alerts_and_only_ingest_may_write_events() -> 
     services = security.SERVICES
     assert [s for s in services if allowed(s, "WRITE", ALERTS.name)] == ["worker"]
     assert [s for s in services if allowed(s, "WRITE", EVENTS.name)] == ["ingest"]
+
+
+def test_only_the_worker_may_write_council_totals_and_only_the_desk_may_read_them() -> None:
+    services = security.SERVICES
+    assert [s for s in services if allowed(s, "WRITE", COUNCIL_TOTALS.name)] == ["worker"]
+    assert [s for s in services if allowed(s, "READ", COUNCIL_TOTALS.name)] == ["desk"]
 
 
 def test_no_service_may_delete_alter_or_create_anything_but_the_worker_its_changelog() -> None:
@@ -115,6 +122,9 @@ def test_a_private_worker_run_gets_exactly_the_production_rules_on_the_ci_broker
     assert authorised(acls, "worker", "WRITE", processor.alerts_topic)
     assert authorised(acls, "worker", "CREATE", changelog)
     assert authorised(acls, "worker", "READ", processor.app_id, resource="GROUP")
+    assert authorised(acls, "worker", "WRITE", processor.totals_topic)
+    assert authorised(acls, "desk", "READ", processor.totals_topic)
+    assert not authorised(acls, "desk", "WRITE", processor.totals_topic)
     assert not authorised(acls, "worker", "WRITE", processor.events_topic)
     assert not authorised(acls, "desk", "WRITE", processor.alerts_topic)
     assert not authorised(acls, "ingest", "READ", processor.alerts_topic)

@@ -39,6 +39,7 @@ async def desk_settings(cluster: Cluster, names: Names) -> AlertDeskSettings:
         actions_topic=specs[0].name,
         audit_topic=specs[1].name,
         identity_topic=specs[2].name,
+        totals_topic=names.processor_settings().totals_topic,
         database_url="sqlite:///:memory:",
         history_after_days=100_000,  # the simulated feed is dated 2024-25: keep every alert in the live feed
         session_secret="drill-session-secret",  # type: ignore[arg-type]  # pydantic coerces to SecretStr

@@ -26,6 +26,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from schemas.alerts import RaisedAlert
 from schemas.codec import encode
 from schemas.events import InboundEvent
+from schemas.totals import CouncilMonthTotals
 from services.alertdesk.auth import UserDirectory
 from services.alertdesk.service import RunningDesk, run_desk
 from services.alertdesk.settings import AlertDeskSettings
@@ -115,6 +116,13 @@ class DeskThread:
         assert self.producer is not None
         for event in events:
             self.call(self.producer.send_and_wait(topic, encode(event), key=event.la_code.encode()))
+
+    def produce_totals(self, *snapshots: CouncilMonthTotals) -> None:
+        """Council-month snapshots to the desk's totals topic, as the worker that holds the council writes them."""
+        assert self.producer is not None
+        for snapshot in snapshots:
+            topic = self.desk_settings.totals_topic
+            self.call(self.producer.send_and_wait(topic, encode(snapshot), key=snapshot.key.encode()))
 
 
 class Chromium(webdriver.Chrome):

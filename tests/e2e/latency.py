@@ -98,6 +98,7 @@ def measure_alerts(settings: Settings, count: int, gap_seconds: float) -> dict[s
         actions_topic=topics.unique_name("actions"),
         audit_topic=topics.unique_name("audit"),
         events_topic=topics.unique_name("events"),
+        totals_topic="",
         database_url="sqlite:///:memory:",
         history_after_days=100_000,  # the builders' alerts are dated 2024: keep them in the live feed
     )

@@ -101,6 +101,7 @@ def live_pipeline(
         # desk principal's READ on the events topic (deploy/kafka/kafka_security.py).
         events_topic=names.processor_settings().events_topic if timeline else "",
         identity_topic=names.topic(IDENTITY.name),
+        totals_topic=names.processor_settings().totals_topic,  # the worker's council totals, for the partner portal
         **({"database_url": "sqlite:///:memory:", "history_after_days": 100_000} | desk_overrides),
     )
     # Every topic up front (by `settings`, the admin on the secured broker): the desk's principal may not create any.

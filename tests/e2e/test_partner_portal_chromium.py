@@ -1,8 +1,9 @@
 """Issue 18 in headless Chromium: a police user of Kent sees Kent's police figures only, live and suppressed.
 
-A real desk reads its events and alerts topics on the broker (no worker: the portal's totals are the desk's own
-projection of the events topic). Another agency's or council's URL gives 403 and leaves an AccessRefused record
-on the audit topic.
+A real desk reads its events, alerts and council totals topics on the broker. The totals are the council-month
+snapshots the worker's own code publishes for the events (tests.worker_totals; the worker through Kafka is in
+tests/integration/test_processor_series_live_equals_report.py). Another agency's or council's URL gives 403 and
+leaves an AccessRefused record on the audit topic.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from bench.kafka_principals import principal_settings
 from bench.processor.harness import delete_topics, read_topic
 from schemas.audit import AccessRefused
 from schemas.codes import ReferralSource
-from schemas.topics import ALERT_ACTIONS, ALERTS, AUDIT, EVENTS, IDENTITY
+from schemas.topics import ALERT_ACTIONS, ALERTS, AUDIT, COUNCIL_TOTALS, EVENTS, IDENTITY
 from services.alertdesk.settings import AlertDeskSettings
+from services.alertdesk.totals import council_totals
 from services.kafka.topics import ensure_topics, plan_topic
 from services.reports.suppression import SUPPRESSED
 from services.settings import Settings
@@ -33,6 +35,7 @@ from tests.builders import pseudonym
 from tests.e2e.desk_runner import DeskThread, chromium
 from tests.unit.alertdesk.desk_builders import PASSWORD, directory, make_contacts_alert
 from tests.unit.alertdesk.test_partner_portal import journeys
+from tests.worker_totals import WorkerTotals
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow, pytest.mark.timeout(240)]
 
@@ -40,13 +43,13 @@ pytestmark = [pytest.mark.kafka, pytest.mark.slow, pytest.mark.timeout(240)]
 @pytest.fixture
 def desk(kafka_settings: Settings) -> Iterator[DeskThread]:
     suffix = f"partner-{uuid.uuid4().hex[:10]}"
-    chosen = (ALERTS, ALERT_ACTIONS, AUDIT, EVENTS, IDENTITY)
+    chosen = (ALERTS, ALERT_ACTIONS, AUDIT, EVENTS, IDENTITY, COUNCIL_TOTALS)
     specs = {spec: dataclasses.replace(spec, name=f"{spec.name}.{suffix}") for spec in chosen}
     asyncio.run(ensure_topics(kafka_settings, [plan_topic(s, kafka_settings) for s in specs.values()]))
     config = AlertDeskSettings(
         alerts_topic=specs[ALERTS].name, actions_topic=specs[ALERT_ACTIONS].name, audit_topic=specs[AUDIT].name,
         events_topic=specs[EVENTS].name, identity_topic=specs[IDENTITY].name, database_url="sqlite:///:memory:",
-        history_after_days=100_000,
+        totals_topic=specs[COUNCIL_TOTALS].name, history_after_days=100_000,
     )  # fmt: skip
     users = directory("police.kent", "police.oldham")
     thread = DeskThread(kafka_settings, config, users, desk_kafka=principal_settings("desk")).start()
@@ -66,18 +69,18 @@ def table(driver: Any) -> dict[str, list[str]]:
     }
 
 
-def projected(desk: DeskThread, month: str) -> bool:
-    async def read() -> bool:
+def police_contacts(desk: DeskThread, month: str) -> int:
+    async def read() -> int:
         assert desk.running is not None
-        rows = desk.running.desk.state.db.query("SELECT 1 FROM desk_totals WHERE month = ? LIMIT 1", (month,))
-        return bool(rows)
+        return council_totals(desk.running.desk.state.db, "886")[(month, "contacts", "police")]
 
     return desk.call(read())
 
 
-def wait_for(desk: DeskThread, month: str, timeout_seconds: float = 30.0) -> None:
+def wait_for(desk: DeskThread, month: str, contacts: int, timeout_seconds: float = 30.0) -> None:
+    """Until the desk holds the worker's snapshot of `month` with Kent's `contacts` police contacts."""
     deadline = time.monotonic() + timeout_seconds
-    while not projected(desk, month):
+    while police_contacts(desk, month) != contacts:
         assert time.monotonic() < deadline, f"the desk never projected {month}"
         time.sleep(0.2)
 
@@ -91,13 +94,15 @@ def test_a_police_user_of_kent_sees_kents_police_figures_only_with_c_for_small_n
         *journeys("886", "2024-05", 50, ReferralSource.SCHOOLS, referred=20, in_need=9),
         *journeys("353", "2024-05", 70, ReferralSource.POLICE, referred=33, in_need=20),
     ]
+    worker = WorkerTotals()
     desk.produce_events(*events, topic=desk.desk_settings.events_topic)
+    desk.produce_totals(*worker.run(events))
     for n in range(6):
         contact_date = dt.date(2024, 5, 3)
         desk.produce_alert(
             make_contacts_alert(child_key=pseudonym(f"kent-{n}"), source_group="police", contact_date=contact_date)
         )
-    wait_for(desk, "2024-06")
+    wait_for(desk, "2024-06", 25)
 
     driver = chromium()
     try:
@@ -118,11 +123,10 @@ def test_a_police_user_of_kent_sees_kents_police_figures_only_with_c_for_small_n
         assert driver.find_elements(By.CSS_SELECTOR, "svg.chart")
 
         # Live: a new month of contacts appears on the next load, without a restart.
-        desk.produce_events(
-            *journeys("886", "2024-07", 20, ReferralSource.POLICE, referred=10, in_need=5),
-            topic=desk.desk_settings.events_topic,
-        )
-        wait_for(desk, "2024-07")
+        july = journeys("886", "2024-07", 20, ReferralSource.POLICE, referred=10, in_need=5)
+        desk.produce_events(*july, topic=desk.desk_settings.events_topic)
+        desk.produce_totals(*worker.run(july))
+        wait_for(desk, "2024-07", 20)
         driver.refresh()
         assert table(driver)["2024-07"][0] == "20"
 

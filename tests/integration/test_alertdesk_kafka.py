@@ -40,6 +40,7 @@ async def desk_settings(topics: TestTopics, *, timeline: bool = False) -> AlertD
         audit_topic=await topics.create_like(AUDIT),
         events_topic=await topics.create_like(EVENTS) if timeline else "",
         identity_topic=await topics.create_like(IDENTITY),
+        totals_topic="",  # no partner portal figures here (the worker's totals: test_processor_series_live_...)
         database_url="sqlite:///:memory:",  # rebuilt from the topics at every start, as these tests expect
         history_after_days=100_000,  # the builders' alerts are dated 2024: keep them in the live feed
         session_secret="integration-test-secret",  # type: ignore[arg-type]  # pydantic coerces to SecretStr

@@ -124,6 +124,7 @@ async def test_ingest_seals_ids_the_desk_reveals_them_audited_erasure_removes_th
         actions_topic=await topics.create_like(ALERT_ACTIONS),
         audit_topic=await topics.create_like(AUDIT),
         identity_topic=identity_topic,
+        totals_topic="",
         session_secret=SecretStr("integration-test-secret"),
         case_record_url_template="https://lcs.example/child/{la_child_id}",
         # The desk's own read model and timeline source where it has them (unknown settings are ignored).

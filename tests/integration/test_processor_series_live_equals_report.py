@@ -1,4 +1,8 @@
-"""A simulated year through Kafka and a worker gives council totals whose monthly series is `report --by month`'s."""
+"""A simulated year through Kafka and a worker gives council totals whose monthly series is `report --by month`'s.
+
+The same totals, read back from the council totals topic (latest snapshot per council-month), are the worker's own;
+a restarted worker publishes every month again, first to last.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,8 @@ import asyncio
 import json
 import subprocess
 import sys
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -18,11 +24,14 @@ from bench.processor.harness import (
     keyed,
     private_topics,
     produce,
+    read_topic,
     simulated_feed,
     status_totals,
     wait_caught_up,
 )
-from schemas.codec import encode
+from schemas.codec import decode_totals, encode
+from schemas.totals import CouncilMonthTotals
+from services.core.aggregates import AggregateKey
 from services.core.series import series_by
 from services.settings import Settings
 
@@ -51,8 +60,23 @@ async def test_a_simulated_year_through_a_worker_gives_the_monthly_series_of_rep
             status = worker.status()
         finally:
             assert worker.stop() == 0, worker.log_tail()
+        published = await totals_on_topic(kafka_settings, processor.totals_topic)
+        worker_totals = status_totals([status])["942"]
+        months = sorted({month for month, _, _ in worker_totals})
+        every_month = dense(months[0], months[-1])
+        restarted = WorkerProcess("restarted", tmp_path, names.env()).start()
+        try:  # the restart rebuilds its sums from the table and publishes every month, empty or not
+            wanted = len(published) + len(every_month)
+            republished = await totals_on_topic(kafka_settings, processor.totals_topic, wanted)
+        finally:
+            assert restarted.stop() == 0, restarted.log_tail()
 
-    live = series_by(status_totals([status])["942"], "month")
+    assert summed(latest(published)) == worker_totals  # the topic carries the worker's totals, nothing else
+    before = max(s.timestamp for s in published)
+    assert {s.snapshot.month for s in republished if s.timestamp > before} == set(every_month)
+    assert summed(latest(republished)) == worker_totals
+
+    live = series_by(summed(latest(published)), "month")  # the series from the topic, as the portal reads it
     assert len(live) >= 24 and sum(int(row["referrals"] or 0) for row in live) > 300
     assert [row["month"] for row in live] == [row["month"] for row in offline]
     # Every key of the live series, month by month, as the report prints it (the report adds benchmarks beside).
@@ -63,3 +87,33 @@ async def test_a_simulated_year_through_a_worker_gives_the_monthly_series_of_rep
         if theirs.get(key) != value
     ]
     assert differences == [], f"(month, key, report, live): {differences[:20]}"
+
+
+@dataclass(frozen=True)
+class Published:
+    snapshot: CouncilMonthTotals
+    timestamp: int
+
+
+async def totals_on_topic(settings: Settings, topic: str, at_least: int = 1) -> list[Published]:
+    """Every snapshot on the totals topic, partition by partition in offset order, once there are `at_least`."""
+    for _ in range(100):
+        records = await read_topic(settings, topic)
+        if len(records) >= at_least:
+            break
+        await asyncio.sleep(0.3)
+    return [Published(decode_totals(r.value), r.timestamp) for r in records if r.value is not None]
+
+
+def latest(published: list[Published]) -> list[CouncilMonthTotals]:
+    """What compaction keeps: the last snapshot of each key (a key lives in one partition, in offset order)."""
+    return list({p.snapshot.key: p.snapshot for p in published}.values())
+
+
+def summed(snapshots: list[CouncilMonthTotals]) -> Counter[AggregateKey]:
+    return Counter({(s.month, c.measure, c.label): c.count for s in snapshots for c in s.cells})
+
+
+def dense(first: str, last: str) -> list[str]:
+    start, end = (int(m[:4]) * 12 + int(m[5:]) - 1 for m in (first, last))
+    return [f"{i // 12:04d}-{i % 12 + 1:02d}" for i in range(start, end + 1)]

@@ -27,17 +27,21 @@ from services.simulator.cli_simulate import profiles
 from services.simulator.history import simulate
 from tests.builders import make_assessment, make_authorisation, make_contact, make_referral, pseudonym
 from tests.unit.alertdesk.desk_builders import Harness, browser, make_contacts_alert
+from tests.worker_totals import published_totals
 
 pytestmark = pytest.mark.timeout(120)
 INDEX = {key: i for i, (key, _) in enumerate(COLUMNS)}
 
 
 def fold_events(harness: Harness, events: list[InboundEvent], size: int = 2000) -> None:
-    for start in range(0, len(events), size):
-        batch = Batch()
-        for event in events[start : start + size]:
-            batch.add(event)
-        harness.desk.fold_batch(batch)
+    """The events (for the timeline) and the council-month snapshots a worker publishes for them, as the desk reads."""
+    snapshots = published_totals(events, size)
+    for messages in (events, snapshots):
+        for start in range(0, len(messages), size):
+            batch = Batch()
+            for message in messages[start : start + size]:
+                batch.add(message)
+            harness.desk.fold_batch(batch)
 
 
 def journeys(
@@ -114,13 +118,18 @@ def test_suppressed_cells_show_c_and_no_total_reveals_them() -> None:
     assert [row[INDEX["referred"]] for row in figures.cells] == [SUPPRESSED, SUPPRESSED, 15]  # 12 hidden beside 3
 
 
-def test_a_desk_without_partner_totals_projects_none_and_keeps_its_timeline() -> None:
+def test_the_desk_counts_nothing_from_events_itself_only_the_workers_snapshots_give_figures() -> None:
     harness = Harness()
-    harness.desk.rules = None  # FRONTDOOR_ALERTDESK_PARTNER_TOTALS=false
     events = journeys("886", "2024-05", 6, ReferralSource.POLICE, referred=2, in_need=1)
-    fold_events(harness, events)
+    batch = Batch()
+    for event in events:
+        batch.add(event)
+    harness.desk.fold_batch(batch)
     assert council_totals(harness.desk.state.db, "886") == Counter()
     assert harness.desk.state.timeline("886", events[0].child_key)
+    for snapshot in published_totals(events):
+        harness.desk.fold_batch(Batch([(snapshot, None)]))
+    assert council_totals(harness.desk.state.db, "886")[("2024-05", "contacts", "police")] == 6
 
 
 def test_rates_are_compared_with_the_councils_all_partner_average_and_the_agencys_previous_year() -> None:
