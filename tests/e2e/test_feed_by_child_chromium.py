@@ -49,6 +49,7 @@ def desk(kafka_settings: Settings) -> Iterator[DeskThread]:
         alerts_topic=specs[ALERTS].name, actions_topic=specs[ALERT_ACTIONS].name, audit_topic=specs[AUDIT].name,
         events_topic=specs[EVENTS].name, identity_topic=specs[IDENTITY].name, database_url="sqlite:///:memory:",
         history_after_days=100_000,  # the builders' alerts are dated 2024: keep them in the live feed
+        totals_topic="",  # no partner portal here: the desk may only read the real totals topic, never create it
     )  # fmt: skip
     thread = DeskThread(kafka_settings, config, directory("dm.kent"), desk_kafka=principal_settings("desk")).start()
     try:
