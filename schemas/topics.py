@@ -43,7 +43,12 @@ IDENTITY = TopicSpec("frontdoor.identity.v1", "child_key", "schemas.identity.Chi
 # SSD contacts door last published for each contact (schemas.ssd_contacts.SsdContactState). Only ingest (and the
 # receiver, as ingest) reads and writes it. A whole-child purge keeps the withdrawn ids, which must never be reused;
 # erasure is a tombstone.
-CSC_RECORDS = TopicSpec("frontdoor.csc-records.v1", "child_key", "schemas.csc_api.CscChildState", "compact")
+CSC_RECORDS = TopicSpec(
+    "frontdoor.csc-records.v1",
+    "child or contact pseudonym",
+    "schemas.ssd_contacts.PreviousRecordValue",  # a CSC API child's CscChildState, or an SSD contact's state
+    "compact",
+)
 AUDIT = TopicSpec("frontdoor.audit.v1", "user", "schemas.audit.AuditMessage", "delete", AUDIT_RETENTION_MS)
 # Compacted: the latest whole snapshot of each council-month's totals ("<la_code>|<YYYY-MM>"), written by the worker
 # that holds the council and read by the desk's partner portal. Aggregates only, so no retention limit. Every batch

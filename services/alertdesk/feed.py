@@ -21,7 +21,7 @@ from services.alertdesk.actions import (
 from services.alertdesk.bychild import OtherAlert
 from services.alertdesk.context import DeskContext, context_of, read_form, session_of
 from services.alertdesk.feed_bychild import (
-    capped,
+    card_events,
     child_events,
     count_line,
     first_children,
@@ -30,6 +30,7 @@ from services.alertdesk.feed_bychild import (
 )
 from services.alertdesk.filters import feed_filter, filter_query, filters_form, search_form
 from services.alertdesk.pages import RULE_LABELS, action_template, card, e, shell
+from services.alertdesk.readmodel import count_text
 from services.alertdesk.sessions import Session
 from services.alertdesk.state import AlertRecord, FeedFilter
 from services.pseudonym_keys import UnknownCouncilKeyError
@@ -76,10 +77,6 @@ def child_listing(
     return cards + _pager(request_path(chosen), chosen, older, page.older), line, shown_alerts(page.cards)
 
 
-def total_text(total: int) -> str:
-    return capped(total)
-
-
 def request_path(chosen: FeedFilter) -> str:
     return "/history" if chosen.history else "/feed"
 
@@ -101,7 +98,7 @@ async def feed_page(request: web.Request) -> web.StreamResponse:
         cards, total, records = listing(context, session, chosen, older)
         count = (
             f'<p class="count"><span id="alert-count">{len(records)}</span> shown of '
-            f'<span id="alert-total">{total_text(total)}</span> matching</p>'
+            f'<span id="alert-total">{count_text(total)}</span> matching</p>'
         )
     stream_url = f"/feed/stream?{filter_query(chosen)}&after={context.epoch}-{seq}".replace("?&", "?")
     title = "Alerts for one child" if chosen.child_key else "Live alerts"
@@ -144,12 +141,11 @@ def _searched_pseudonym(context: DeskContext, la_code: str, raw: str) -> str:
     that the desk holds alerts for; a council without a key is answered like a child without alerts."""
     assert context.pseudonymiser is not None
     try:
-        key_ids = context.pseudonymiser.key_ids(la_code)
+        candidates = context.pseudonymiser.pseudonyms_of(la_code, raw)
     except UnknownCouncilKeyError:
         raise web.HTTPServiceUnavailable(
             text="no pseudonymisation key for this council", content_type="text/plain"
         ) from None
-    candidates = [context.pseudonymiser.pseudonymise_child(la_code, raw, key_id=k).pseudonym for k in key_ids]
     model = context.desk.state
     for pseudonym in candidates:
         if model.select(la_code, FeedFilter(include_finished=True, child_key=pseudonym), limit=1):
@@ -202,13 +198,14 @@ async def feed_stream(request: web.Request) -> web.StreamResponse:
         if after is None:  # first connection without a page, or the desk restarted since: send everything
             # The first page only, as the page itself shows: a stream never sends (or audits) the whole feed at once.
             after = desk.state.seq
-            if chosen.by_child:
-                snapshot = [group.newest for group in first_children(context, session, chosen, None).cards][::-1]
+            await response.write(_sse("reset", {}))
+            if chosen.by_child:  # the page's cards, built once, oldest first
+                cards = first_children(context, session, chosen, None).cards[::-1]
+                await _write_cards(context, session, response, *card_events(context, session, cards))
             else:
                 size = context.settings.feed_page_size
                 snapshot = desk.state.page(user.la_code, chosen, older_than=None, size=size).records[::-1]
-            await response.write(_sse("reset", {}))
-            await _send(context=context, session=session, response=response, chosen=chosen, records=snapshot)
+                await _send(context=context, session=session, response=response, chosen=chosen, records=snapshot)
         while not desk.hub.closing and context.sessions.alive(session, context.clock()):
             changed_event = desk.hub.current()
             records = desk.state.changed_since(user.la_code, after)
@@ -240,9 +237,7 @@ async def _send(
     if not records:
         return
     if chosen.by_child:  # one event per changed child, with the child's whole card
-        audited, events = child_events(context, session, chosen, records)
-        await context.audit_view(session.user, "feed_stream", audited)
-        await response.write(b"".join(_sse("card", data, f"{context.epoch}-{seq}") for data, seq in events))
+        await _write_cards(context, session, response, *child_events(context, session, chosen, records))
         return
     await context.audit_view(session.user, "feed_stream", records)
     chunks = []
@@ -253,6 +248,20 @@ async def _send(
             data["html"] = _card(context, session, record)
         chunks.append(_sse("card", data, f"{context.epoch}-{record.seq}"))
     await response.write(b"".join(chunks))
+
+
+async def _write_cards(
+    context: DeskContext,
+    session: Session,
+    response: web.StreamResponse,
+    audited: list[AlertRecord | OtherAlert],
+    events: list[tuple[dict[str, Any], int]],
+) -> None:
+    """Audit what the child cards show, then send one event per child with the feed sequence number it carries."""
+    if not events:
+        return
+    await context.audit_view(session.user, "feed_stream", audited)
+    await response.write(b"".join(_sse("card", data, f"{context.epoch}-{seq}") for data, seq in events))
 
 
 def detail(record: AlertRecord) -> dict[str, Any]:

@@ -7,13 +7,9 @@ from typing import Any
 from services.alertdesk.bychild import ChildCard, ChildPage, OtherAlert, child_card, child_page, count_children
 from services.alertdesk.context import DeskContext
 from services.alertdesk.pages import card
-from services.alertdesk.readmodel import COUNT_CAP
+from services.alertdesk.readmodel import count_text
 from services.alertdesk.sessions import Session
 from services.alertdesk.state import AlertRecord, FeedFilter
-
-
-def capped(total: int) -> str:
-    return f"more than {COUNT_CAP - 1:,}" if total >= COUNT_CAP else f"{total:,}"
 
 
 def render(context: DeskContext, session: Session, group: ChildCard) -> str:
@@ -31,11 +27,10 @@ def count_line(context: DeskContext, session: Session, chosen: FeedFilter, shown
     """The count line, "50 children shown of 1,203 with 1,847 open alerts", each total capped as alerts are."""
     model, la_code = context.desk.state, session.user.la_code
     children, alerts = count_children(model.db, la_code, chosen), model.count(la_code, chosen)
-    only_open = chosen.status in ("new", "acknowledged", "assigned") or not (chosen.status or chosen.include_finished)
     return (
         f'<p class="count"><span id="alert-count">{shown}</span> {"child" if shown == 1 else "children"} shown of '
-        f'<span id="child-total">{capped(children)}</span> with <span id="alert-total">{capped(alerts)}</span> '
-        f"{'open' if only_open else 'matching'} alerts</p>"
+        f'<span id="child-total">{count_text(children)}</span> with <span id="alert-total">{count_text(alerts)}</span> '
+        f"{'open' if chosen.only_open else 'matching'} alerts</p>"
     )
 
 
@@ -70,6 +65,13 @@ def child_events(
     seen = {a.alert_id for a in shown}
     audited = [*shown, *(r for r in records if r.alert_id not in seen)]
     return audited, [(event_data(context, session, key, group), seq) for key, group, seq in updates]
+
+
+def card_events(
+    context: DeskContext, session: Session, cards: list[ChildCard]
+) -> tuple[list[AlertRecord | OtherAlert], list[tuple[dict[str, Any], int]]]:
+    """`child_events` for cards already built (a stream's first page): no query is run again."""
+    return shown_alerts(cards), [(event_data(context, session, g.child_key, g), g.newest.seq) for g in cards]
 
 
 def event_data(context: DeskContext, session: Session, child_key: str, group: ChildCard | None) -> dict[str, Any]:

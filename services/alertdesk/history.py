@@ -14,10 +14,11 @@ from pydantic import ValidationError
 
 from services.alertdesk.actions import OUTCOME_LABELS, AlertClosed, AlertOutcome
 from services.alertdesk.context import context_of, read_form
-from services.alertdesk.feed import child_level_session, listing, older_cursor, total_text
+from services.alertdesk.feed import child_level_session, listing, older_cursor
 from services.alertdesk.filters import feed_filter, filter_query, filters_form
 from services.alertdesk.pages import action_template, e, shell
 from services.alertdesk.projection import Batch
+from services.alertdesk.readmodel import count_text
 
 log = logging.getLogger(__name__)
 MAX_BULK_CLOSE = 5000  # one request closes at most this many: a large backlog is closed in a few presses
@@ -37,7 +38,7 @@ def _bulk_form(csrf: str, query: str, total: int) -> str:
         '<form class="bulk stack" method="post" action="/history/close" aria-label="Close history in bulk">'
         f'<input type="hidden" name="csrf_token" value="{e(csrf)}">'
         f'<input type="hidden" name="filters" value="{e(query)}">'
-        f"<p>Close every open alert matching these filters ({total_text(total)}; at most {MAX_BULK_CLOSE} at a time)."
+        f"<p>Close every open alert matching these filters ({count_text(total)}; at most {MAX_BULK_CLOSE} at a time)."
         "</p>"
         f'<label for="bulk-outcome">Outcome</label><select id="bulk-outcome" name="outcome">{outcomes}</select>'
         '<label for="bulk-reason">Reason</label>'
@@ -57,7 +58,7 @@ async def history_page(request: web.Request) -> web.StreamResponse:
     body = (
         '<div class="feed-head"><h1>History</h1>'
         f'<p class="count"><span id="alert-count">{len(records)}</span> shown of '
-        f'<span id="alert-total">{total_text(total)}</span> matching</p></div>'
+        f'<span id="alert-total">{count_text(total)}</span> matching</p></div>'
         f'<p class="notice">Alerts about a referral, contact or plan more than {days} days old when the desk first saw '
         "them (for example while past records were loaded). They are not in the live feed and sent no notification.</p>"
         + (

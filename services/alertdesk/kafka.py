@@ -161,8 +161,11 @@ def _skip(desk: Desk, kind: str, message: ConsumerRecord[bytes, bytes], why: str
 
 
 def kind_of(topic: str, desk_settings: AlertDeskSettings) -> str:
-    kinds = {desk_settings.alerts_topic: "alerts", desk_settings.events_topic: "events"}
-    return (kinds | {desk_settings.totals_topic: "totals"}).get(topic, "actions")
+    if topic == desk_settings.totals_topic:  # checked first, as the mapping it replaces let it win
+        return "totals"
+    if topic == desk_settings.alerts_topic:
+        return "alerts"
+    return "events" if topic == desk_settings.events_topic else "actions"
 
 
 async def _resume_from_stored_offsets(

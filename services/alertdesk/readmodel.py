@@ -23,6 +23,11 @@ CHANGED_BATCH = 500
 COUNT_CAP = 1000
 
 
+def count_text(total: int) -> str:
+    """A count as the pages show it: capped at COUNT_CAP, past which the count stops ("more than 999")."""
+    return f"more than {COUNT_CAP - 1:,}" if total >= COUNT_CAP else f"{total:,}"
+
+
 @dataclass(frozen=True, slots=True)
 class Page:
     """One page of the feed, newest first; `older` is the keyset cursor of the next page, None on the last."""

@@ -33,6 +33,7 @@ from services.alertdesk.actions import (
 )
 
 Status = Literal["new", "acknowledged", "assigned", "closed", "withdrawn"]
+OPEN_STATUSES: tuple[Status, ...] = ("new", "acknowledged", "assigned")  # an alert still needing someone
 SEVERITY_RANK = {Severity.HIGH: 0, Severity.MEDIUM: 1, Severity.LOW: 2}
 
 
@@ -98,7 +99,7 @@ class AlertRecord:
 
     @property
     def is_open(self) -> bool:
-        return self.status in ("new", "acknowledged", "assigned")
+        return self.status in OPEN_STATUSES
 
     @property
     def anchor_date(self) -> dt.date:
@@ -142,6 +143,11 @@ class FeedFilter:
     child_key: str | None = None
     history: bool | None = None  # None: both; False: the live feed; True: the history view
     by_child: bool = False  # shown one card per child (the live feed's default), not one per alert; matches ignore it
+
+    @property
+    def only_open(self) -> bool:
+        """Whether every alert this filter matches is open (an open status chosen, or no status and no finished)."""
+        return self.status in OPEN_STATUSES if self.status else not self.include_finished
 
     def matches(self, record: AlertRecord) -> bool:
         return (

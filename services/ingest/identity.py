@@ -74,9 +74,14 @@ class Pseudonymiser:
             self.erased.discard(pseudonym)  # sent again after a purge: sealed again, not erased
         return ChildPseudonym(pseudonym, key.key_id)
 
+    def pseudonyms_of(self, la_code: str, raw_child_id: str) -> list[str]:
+        """The child's pseudonym under every key of the council (current and retired, as ingest made them before
+        and after a rotation), the current key's first."""
+        return [self.pseudonymise_child(la_code, raw_child_id, key_id=k).pseudonym for k in self.key_ids(la_code)]
+
     def forget_child(self, la_code: str, raw_child_id: str) -> None:
         """A child withdrawn whole: no identity of it kept, and its pseudonyms under every key of the council erased."""
-        keys = erasure_keys(self, la_code, [raw_child_id], [])
+        keys = self.pseudonyms_of(la_code, raw_child_id)
         if self.identities is not None:
             for key in keys:
                 self.identities.pop(key, None)
@@ -104,11 +109,7 @@ def erasure_keys(pseudonymiser: Pseudonymiser, la_code: str, child_ids: list[str
     bad = [k for k in child_keys if not is_pseudonym(k)]
     if bad:
         raise ValueError(f"{len(bad)} --child-key value(s) are not pseudonyms (32 hex digits)")
-    computed = {
-        pseudonymiser.pseudonymise_child(la_code, raw, key_id=key_id).pseudonym
-        for raw in child_ids
-        for key_id in pseudonymiser.key_ids(la_code)
-    }
+    computed = {pseudonym for raw in child_ids for pseudonym in pseudonymiser.pseudonyms_of(la_code, raw)}
     return sorted(computed | set(child_keys))
 
 

@@ -11,8 +11,6 @@ from services.metrics.dashboards import mash_wall, partners, platform, render
 from services.metrics.metrics import SOURCE_GROUPS
 from services.metrics.panels import (
     PCT,
-    SMALLEST_RATE_DENOMINATOR,
-    SUPPRESSED,
     Council,
     Dashboard,
     Layout,
@@ -21,6 +19,7 @@ from services.metrics.panels import (
     dashboard,
 )
 from services.metrics.performance_board import performance
+from services.reports.suppression import SMALLEST_RATE_DENOMINATOR, SUPPRESSED
 from services.rules_config import load_council_names
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,7 +8,6 @@ from typing import Any
 
 from services.metrics.panels import (
     PCT,
-    SUPPRESSED,
     Council,
     Dashboard,
     Layout,
@@ -20,6 +19,7 @@ from services.metrics.panels import (
     stat,
     table,
 )
+from services.reports.suppression import SUPPRESSED
 
 
 def mash_wall(council: Council) -> Dashboard:

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from services.reports.suppression import SMALLEST_RATE_DENOMINATOR, SMALLEST_SHOWN
+
 DATASOURCE = {"type": "prometheus", "uid": "frontdoor-prometheus"}
 SCHEMA_VERSION = 39  # Grafana 10.x/11.x/12.x dashboard JSON; Grafana migrates older schema versions on load
 GRID_WIDTH = 24
@@ -23,11 +25,9 @@ NEUTRAL = [{"color": "blue", "value": None}]
 ANY_IS_RED = [{"color": "green", "value": None}, {"color": "red", "value": 1}]
 
 PCT = "percentunit"
-# Small-number suppression (docs/reports.md): a count from 1 to 4 is hidden, and a rate whose denominator is under
-# 10 or whose numerator is hidden. Grafana shows a hidden value as "c", as the published tables do.
-SMALLEST_SHOWN = 5
-SMALLEST_RATE_DENOMINATOR = 10
-SUPPRESSED = "c"
+# Small-number suppression (docs/reports.md, services/reports/suppression.py: the published tables' rule): a count
+# from 1 to 4 is hidden, and a rate whose denominator is under 10 or whose numerator is hidden. Grafana shows a
+# hidden value as "c", as the published tables do.
 
 
 @dataclass(frozen=True, slots=True)
