@@ -76,8 +76,7 @@ class IndicatorCollector(Collector):
         self._points: Callable[[str], list[BenchmarkPoint]] = cache(self._council_points)
 
     def _council_points(self, la_code: str) -> list[BenchmarkPoint]:
-        # The council's configured neighbours, else DfE's 2025 model's: as `report --by` and the pack compare.
-        neighbours = self._config.for_council(la_code).neighbours or statistical_neighbours(la_code)
+        neighbours = statistical_neighbours(la_code, self._config.for_council(la_code).neighbours)
         return self._benchmarks.for_council(la_code, neighbours)
 
     def describe(self) -> Iterable[GaugeMetricFamily]:

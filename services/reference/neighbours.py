@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import functools
 import io
+from collections.abc import Sequence
 from importlib import resources
 
 SN_FILE = "sn_model_2025_wide.csv"
@@ -27,6 +28,7 @@ def sn_model() -> dict[str, tuple[str, ...]]:
     return parse_sn_model(text)
 
 
-def statistical_neighbours(la_code: str) -> tuple[str, ...]:
-    """A council's ten statistical neighbours in the 2025 model; () for a code the model does not list."""
-    return sn_model().get(la_code.strip(), ())
+def statistical_neighbours(la_code: str, configured: Sequence[str] = ()) -> tuple[str, ...]:
+    """A council's statistical neighbours: those `configured` for it (its rules file), else its ten in the 2025
+    model; () for a code the model does not list. The gauges, `report --by` and the pack all compare with these."""
+    return tuple(configured) or sn_model().get(la_code.strip(), ())

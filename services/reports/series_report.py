@@ -95,7 +95,7 @@ def series_document(
     base: list[Row] = []
     other: list[Row] = []
     for la_code, replay in sorted(replays.items()):
-        peers = tuple(neighbours.get(la_code) or statistical_neighbours(la_code))
+        peers = statistical_neighbours(la_code, neighbours.get(la_code, ()))
         points = benchmarks.with_c4(la_code, peers)
         councils[la_code] = {"statistical_neighbours": list(peers), "events": replay.events}
         base += council_rows(la_code, replay.totals[0], period, points)
