@@ -42,7 +42,8 @@ def month_snapshots(
 
 
 def batch_snapshots(totals: CouncilTotals, changes: Mapping[str, Counter[AggregateKey]]) -> list[CouncilMonthTotals]:
-    """After `totals.apply(changes)`: the whole of every council-month the batch changed, and nothing else."""
+    """With `changes` added to `totals` (`CouncilTotals.after`): the whole of every council-month the batch changed,
+    and nothing else."""
     return [
         snapshot
         for la_code, months in changed_months(changes).items()
