@@ -19,6 +19,7 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError
 
 from services.kafka.clients import common_kwargs
+from services.kafka.topics import min_insync_replicas
 from services.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -105,7 +106,7 @@ async def check_cluster(settings: Settings, topics: list[str], timeout_seconds: 
         if key == "min.insync.replicas"
     }
     # A principal without DESCRIBE_CONFIGS reads no configuration: expect what `frontdoor topics create` sets.
-    expected = max(1, settings.topic_replication_factor - 1)
+    expected = min_insync_replicas(settings.topic_replication_factor)
     return assess(len(cluster["brokers"]), described, min_isr, time.time(), default_min_isr=expected)
 
 

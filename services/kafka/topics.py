@@ -25,6 +25,11 @@ class TopicPlan:
     configs: dict[str, str]
 
 
+def min_insync_replicas(replication: int) -> int:
+    """In-sync replicas a write needs: all but one (a broker may be down), and at least one."""
+    return max(1, replication - 1)
+
+
 def plan_topic(spec: TopicSpec, settings: Settings) -> TopicPlan:
     configs: dict[str, str] = {"cleanup.policy": spec.cleanup_policy}
     if spec.retention_ms is not None:
@@ -32,7 +37,7 @@ def plan_topic(spec: TopicSpec, settings: Settings) -> TopicPlan:
     if spec.segment_ms is not None:
         configs["segment.ms"] = str(spec.segment_ms)
     if settings.topic_replication_factor > 1:
-        configs["min.insync.replicas"] = str(settings.topic_replication_factor - 1)
+        configs["min.insync.replicas"] = str(min_insync_replicas(settings.topic_replication_factor))
     return TopicPlan(spec.name, settings.topic_partitions, settings.topic_replication_factor, configs)
 
 
@@ -41,7 +46,7 @@ def changelog_plan(name: str, settings: Settings) -> TopicPlan:
     replication = settings.topic_replication_factor
     configs: dict[str, str] = {"cleanup.policy": "compact"}
     if replication > 1:
-        configs["min.insync.replicas"] = str(replication - 1)
+        configs["min.insync.replicas"] = str(min_insync_replicas(replication))
     return TopicPlan(name, settings.topic_partitions, replication, configs)
 
 
