@@ -20,9 +20,10 @@ from services.metrics.council_boards import (
 )
 from services.metrics.dashboards import panels_of
 from services.metrics.metrics import ALL_SPECS, LA_CODE, metric_names, sample_names
-from services.metrics.panels import DATASOURCE, SMALLEST_RATE_DENOMINATOR, SMALLEST_SHOWN, SUPPRESSED
+from services.metrics.panels import DATASOURCE
 from services.metrics.promql import PROMETHEUS_SERIES
 from services.metrics.promql import metric_names as names_in
+from services.reports.suppression import SMALLEST_RATE_DENOMINATOR, SMALLEST_SHOWN, SUPPRESSED
 
 ROOT = Path(__file__).resolve().parents[2]
 DATASOURCE_FILE = ROOT / "deploy" / "grafana" / "provisioning" / "datasources" / "prometheus.yml"
